@@ -1,0 +1,310 @@
+//! The commands behind the CLI: `serve`, `poll --once`, `check`, `export`.
+//!
+//! This is the binary's edge inside the library: it opens the store, wires the stages into a
+//! [`Service`] and returns `anyhow` errors with context for the binary to print. Tests drive the
+//! same functions, so what the CLI does is what the tests check.
+
+use crate::categorize::KeywordCategorizer;
+use crate::config::{self, Config, ConfigError};
+use crate::fetch::Fetcher;
+use crate::ingest::{FeedReport, Pipeline, PollStatus};
+use crate::metrics::Metrics;
+use crate::publish::Format;
+use crate::scheduler::{self, Scheduler};
+use crate::server::{self, AppState};
+use crate::store::{Store, StoreError};
+use anyhow::Context;
+use std::fmt;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// Loads `feeds.toml`, with the data directory overridden when `data_dir` is given (the CLI's
+/// `--data-dir` / `FEEDSIFT_DATA_DIR`).
+pub fn load_config(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut config = config::load(path)?;
+    if let Some(d) = data_dir {
+        config.service.data_dir = d.to_path_buf();
+    }
+    Ok(config)
+}
+
+/// The stages wired together over one store: what `serve` runs and `poll --once` uses.
+pub struct Service {
+    /// The configuration in force.
+    pub config: Arc<Config>,
+    /// The store.
+    pub store: Store,
+    /// Counters shared by every stage.
+    pub metrics: Arc<Metrics>,
+    /// The ingest pipeline.
+    pub pipeline: Arc<Pipeline>,
+}
+
+impl Service {
+    /// Opens the store and builds the pipeline.
+    pub fn open(config: Config) -> anyhow::Result<Service> {
+        let s = &config.service;
+        std::fs::create_dir_all(&s.data_dir)
+            .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
+        let store = Store::open(&s.data_dir, s.cache_capacity_bytes)?;
+        let metrics = Arc::new(Metrics::default());
+        let fetcher = Fetcher::new(&s.user_agent, s.fetch_timeout, s.max_body_bytes)?;
+        let categorizer = Arc::new(KeywordCategorizer::new(&config.keywords));
+        let pipeline = Arc::new(Pipeline::new(
+            fetcher,
+            store.clone(),
+            categorizer,
+            s.timezone,
+            Arc::clone(&metrics),
+        ));
+        Ok(Service {
+            config: Arc::new(config),
+            store,
+            metrics,
+            pipeline,
+        })
+    }
+}
+
+/// What `poll --once` did, over all feeds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollSummary {
+    /// Feeds fetched and stored.
+    pub ok: usize,
+    /// Feeds unchanged since the last poll.
+    pub not_modified: usize,
+    /// Feeds that failed, with the reason.
+    pub failed: Vec<(String, String)>,
+    /// Entries stored for the first time.
+    pub new: usize,
+    /// Entries already stored, unchanged.
+    pub duplicate: usize,
+    /// Entries already stored whose content changed.
+    pub updated: usize,
+}
+
+impl PollSummary {
+    /// Adds up per-feed reports.
+    pub fn from_reports(reports: &[FeedReport]) -> PollSummary {
+        let mut s = PollSummary::default();
+        for r in reports {
+            match &r.status {
+                PollStatus::Ok => s.ok += 1,
+                PollStatus::NotModified => s.not_modified += 1,
+                PollStatus::Failed(m) => s.failed.push((r.feed_id.clone(), m.clone())),
+            }
+            s.new += r.new;
+            s.duplicate += r.duplicate;
+            s.updated += r.updated;
+        }
+        s
+    }
+}
+
+/// The one-line summary the CLI prints; its shape is a contract scripts rely on.
+impl fmt::Display for PollSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "feeds: {} ok, {} not modified, {} failed; items: {} new, {} duplicate",
+            self.ok,
+            self.not_modified,
+            self.failed.len(),
+            self.new,
+            self.duplicate
+        )
+    }
+}
+
+/// Polls every enabled feed once and flushes the store. A progress bar is drawn on stderr when
+/// it is a terminal and `progress` is set.
+pub async fn poll_once(service: &Service, progress: bool) -> anyhow::Result<PollSummary> {
+    let feeds: Vec<_> = service
+        .config
+        .feeds
+        .iter()
+        .filter(|f| f.enabled)
+        .cloned()
+        .collect();
+    let bar = (progress && std::io::stderr().is_terminal()).then(|| {
+        let b = indicatif::ProgressBar::new(feeds.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} polling [{bar:30}] {pos}/{len} feeds {msg}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let reports = scheduler::poll_all(
+        Arc::clone(&service.pipeline),
+        &feeds,
+        service.config.service.max_concurrent_fetches,
+        |r| {
+            if let Some(b) = &bar {
+                b.set_message(r.feed_id.clone());
+                b.inc(1);
+            }
+        },
+    )
+    .await;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    service.store.flush().context("flushing the store")?;
+    Ok(PollSummary::from_reports(&reports))
+}
+
+/// Runs the scheduler and the HTTP server on `listener` until `shutdown` turns true, then stops
+/// both and flushes the store.
+pub async fn run_service(
+    service: Service,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let state = AppState {
+        config: Arc::clone(&service.config),
+        store: service.store.clone(),
+        metrics: Arc::clone(&service.metrics),
+    };
+    let scheduler = Scheduler::new(
+        &service.config.feeds,
+        service.config.service.timezone,
+        Arc::clone(&service.pipeline),
+        Arc::clone(&service.metrics),
+        service.config.service.max_concurrent_fetches,
+    );
+    let sched = tokio::spawn(scheduler.run(shutdown.clone()));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = %service.config.service.public_url, "serving");
+    let http = axum::serve(listener, server::router(state)).with_graceful_shutdown(async move {
+        let _ = shutdown.wait_for(|s| *s).await;
+    });
+    let served = http.await;
+    if let Err(e) = sched.await {
+        tracing::error!(error = %e, "scheduler task failed");
+    }
+    service
+        .store
+        .flush()
+        .context("flushing the store on shutdown")?;
+    tracing::info!("store flushed; bye");
+    served.context("HTTP server failed")
+}
+
+/// `feedsift serve`: binds `[service] listen`, runs until SIGINT/SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let listen = config.service.listen;
+    let service = Service::open(config)?;
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    eprintln!("feedsift: serving on http://{listen}/ (Ctrl-C to stop)");
+    for name in service.config.output_names() {
+        eprintln!(
+            "  {}",
+            crate::publish::feed_url(&service.config.service.public_url, &name, Format::Rss)
+        );
+    }
+    let (tx, rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("shutdown requested");
+        let _ = tx.send(true);
+    });
+    run_service(service, listener, rx).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// `feedsift export`: the output rendered from the store, byte for byte what HTTP serves.
+///
+/// sled lets one process open a store at a time; when a running `feedsift serve` holds it, the
+/// document is fetched from that server instead (`[service] listen`), which renders the same
+/// bytes from the same store.
+pub async fn export(
+    config: Config,
+    output: &str,
+    format: Format,
+    limit: Option<usize>,
+) -> anyhow::Result<String> {
+    if let Some(l) = limit {
+        anyhow::ensure!(
+            (1..=config::MAX_LIMIT).contains(&l),
+            "--limit must be between 1 and {}",
+            config::MAX_LIMIT
+        );
+    }
+    let names = config.output_names();
+    anyhow::ensure!(
+        config.output(output).is_some(),
+        "no such output `{output}`; outputs: {}",
+        names.join(", ")
+    );
+    match open_store(&config) {
+        Ok(store) => Ok(
+            server::render_output(&config, &store, output, format, limit)?
+                .expect("output existence checked above"),
+        ),
+        Err(StoreError::Locked { path }) => {
+            let mut addr = config.service.listen;
+            if addr.ip().is_unspecified() {
+                addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+            }
+            let mut url = format!("http://{addr}/feeds/{output}.{}", format.extension());
+            if let Some(l) = limit {
+                url.push_str(&format!("?limit={l}"));
+            }
+            tracing::info!(store = %path.display(), %url, "store in use by a running feedsift; exporting through it");
+            let resp = reqwest::get(&url).await.with_context(|| {
+                format!(
+                    "{} is in use, and the running service at {url} did not answer",
+                    path.display()
+                )
+            })?;
+            anyhow::ensure!(resp.status().is_success(), "{url}: HTTP {}", resp.status());
+            Ok(resp.text().await?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn open_store(config: &Config) -> Result<Store, StoreError> {
+    let s = &config.service;
+    if let Err(source) = std::fs::create_dir_all(&s.data_dir) {
+        return Err(StoreError::Open {
+            path: s.data_dir.clone(),
+            source: source.into(),
+        });
+    }
+    Store::open(&s.data_dir, s.cache_capacity_bytes)
+}
+
+/// Where the CLI looks for the config when `--config` is not given.
+pub fn default_config_path() -> PathBuf {
+    PathBuf::from("feeds.toml")
+}

@@ -1,0 +1,130 @@
+//! The `feedsift` binary: parses the command line and calls into the library.
+
+use clap::{Parser, Subcommand};
+use feedsift::app;
+use feedsift::config::ConfigError;
+use feedsift::publish::Format;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// A filtered-feed aggregator: polls feeds, stores each story once, republishes filtered feeds.
+#[derive(Parser)]
+#[command(name = "feedsift", version, about)]
+struct Cli {
+    /// The configuration file.
+    #[arg(
+        long,
+        global = true,
+        env = "FEEDSIFT_CONFIG",
+        default_value = "feeds.toml"
+    )]
+    config: PathBuf,
+    /// The data directory (overrides `[service] data_dir`).
+    #[arg(long, global = true, env = "FEEDSIFT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the scheduler and the HTTP server until SIGINT/SIGTERM.
+    Serve,
+    /// Poll every enabled feed once, store the items and print a summary.
+    Poll {
+        /// Poll once and exit (required: continuous polling is what `serve` does).
+        #[arg(long, required = true)]
+        once: bool,
+    },
+    /// Validate the configuration; exit 2 with PATH:LINE:COL: message if it is wrong.
+    Check,
+    /// Write an output's feed from the store to stdout, exactly as HTTP serves it.
+    Export {
+        /// The output name (`merged` or an [[output]] name).
+        output: String,
+        /// rss, atom or json.
+        #[arg(long, default_value = "rss")]
+        format: Format,
+        /// At most this many items (default: the output's limit).
+        #[arg(long)]
+        limit: Option<usize>,
+    },
+    /// Serve bundled sample feeds locally and aggregate them: see feedsift work with no internet.
+    Demo {
+        /// Where the demo's HTTP server listens.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// Scratch directory for the demo's config and store.
+        #[arg(long, default_value_os_t = std::env::temp_dir().join("feedsift-demo"))]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("feedsift=info,warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            if let Some(ce) = e.downcast_ref::<ConfigError>() {
+                eprintln!("{ce}");
+                return ExitCode::from(2);
+            }
+            eprintln!("feedsift: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let config = || app::load_config(&cli.config, cli.data_dir.as_deref());
+    match cli.command {
+        Command::Check => {
+            let c = config()?;
+            println!(
+                "{}: ok ({} feeds, {} outputs)",
+                cli.config.display(),
+                c.feeds.len(),
+                c.outputs.len() + 1
+            );
+        }
+        Command::Poll { .. } => {
+            let service = app::Service::open(config()?)?;
+            let summary = rt.block_on(app::poll_once(&service, true))?;
+            for (id, why) in &summary.failed {
+                eprintln!("failed: {id}: {why}");
+            }
+            if summary.updated > 0 {
+                eprintln!(
+                    "updated: {} items changed since the last poll",
+                    summary.updated
+                );
+            }
+            println!("{summary}");
+        }
+        Command::Export {
+            output,
+            format,
+            limit,
+        } => {
+            let doc = rt.block_on(app::export(config()?, &output, format, limit))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(doc.as_bytes())?;
+            out.flush()?;
+        }
+        Command::Serve => rt.block_on(app::serve(config()?))?,
+        Command::Demo { listen, dir } => rt.block_on(feedsift::demo::run(listen, &dir))?,
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,216 @@
+//! The plain data types that cross stage boundaries.
+//!
+//! Every stage talks through these and nothing else: the normaliser produces [`Item`]s, the store
+//! keeps them as [`StoredItem`]s together with their [`Classification`], and the scheduler and
+//! fetcher share a [`FeedState`] per feed. Keeping them here, defined once, is what lets a stage be
+//! rewritten without touching its neighbours.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// One entry of a source feed, normalised: decoded, sanitised, URLs absolute.
+///
+/// It carries no feedsift identity yet: the canonical key is the deduplicator's business, so the
+/// normaliser cannot get it wrong.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// The configured id of the feed this entry came from (`[[feed]] id`).
+    pub feed_id: String,
+    /// The source's own identifier (RSS `guid`, Atom `id`, JSON Feed `id`), if it gave one.
+    /// `None` when the source gave none: feed-rs would invent a random one, which is useless for
+    /// identity.
+    pub guid: Option<String>,
+    /// Plain-text title, entities decoded and whitespace collapsed.
+    pub title: String,
+    /// Absolute link to the story, if any.
+    pub link: Option<String>,
+    /// Sanitised HTML summary.
+    pub summary: Option<String>,
+    /// Sanitised HTML full content.
+    pub content: Option<String>,
+    /// When the source says the story was published.
+    pub published: Option<DateTime<Utc>>,
+    /// When the source says the story was last updated.
+    pub updated: Option<DateTime<Utc>>,
+    /// Author names.
+    pub authors: Vec<String>,
+    /// The source's own category terms (not feedsift's classification).
+    pub tags: Vec<String>,
+    /// BCP 47 language tag from the entry or its feed, if known.
+    pub language: Option<String>,
+}
+
+impl Item {
+    /// A short digest of what a reader would see, so that a re-polled entry whose text changed is
+    /// recognised as an update rather than a duplicate.
+    pub fn content_digest(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        for part in [
+            Some(self.title.as_str()),
+            self.link.as_deref(),
+            self.summary.as_deref(),
+            self.content.as_deref(),
+        ] {
+            h.update(part.unwrap_or("").as_bytes());
+            h.update([0u8]);
+        }
+        hex(&h.finalize()[..12])
+    }
+
+    /// The title, summary and content as one string of plain text, for classifiers and keyword
+    /// filters that must not match inside HTML markup.
+    pub fn plain_text(&self) -> String {
+        let mut s = self.title.clone();
+        for html in [&self.summary, &self.content].into_iter().flatten() {
+            s.push('\n');
+            s.push_str(&crate::text::html_to_text(html));
+        }
+        s
+    }
+}
+
+/// Where a source feed lives, as the publisher names it (for `<source>` in RSS, `source` in Atom).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRef {
+    /// The configured feed id.
+    pub feed_id: String,
+    /// Human title: the configured one, else the feed's own.
+    pub title: String,
+    /// The feed URL that was polled.
+    pub url: String,
+}
+
+/// The four labels subscribers filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Chinese domestic government, party and policy affairs.
+    RegionalPolitics,
+    /// Markets, companies, banking, macro-economy.
+    Finance,
+    /// Food, pets, home, travel, health tips, everyday how-to.
+    Lifestyle,
+    /// Everything else.
+    Other,
+}
+
+impl Category {
+    /// All labels, in a stable order (used for scoring ties and for listing).
+    pub const ALL: [Category; 4] = [
+        Category::RegionalPolitics,
+        Category::Finance,
+        Category::Lifestyle,
+        Category::Other,
+    ];
+
+    /// The label as written in `feeds.toml`, URLs and published feeds.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::RegionalPolitics => "regional_politics",
+            Category::Finance => "finance",
+            Category::Lifestyle => "lifestyle",
+            Category::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Category {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown category `{s}` (expected one of: regional_politics, finance, lifestyle, other)"
+                )
+            })
+    }
+}
+
+/// What the categorizer says about an item: one label, how sure it is, and what came second.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Classification {
+    /// The chosen label.
+    pub category: Category,
+    /// Confidence in `[0, 1]`.
+    pub confidence: f32,
+    /// The second-best label, when there was a contest.
+    pub runner_up: Option<Category>,
+}
+
+/// An item as the store keeps it: the normalised entry plus everything feedsift learned about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredItem {
+    /// The canonical key (see [`crate::dedup::canonical_key`]); stable across re-polls, and the
+    /// basis of the published `guid`/`id`.
+    pub key: String,
+    /// Insertion sequence number, strictly increasing across restarts.
+    pub seq: u64,
+    /// When feedsift first stored this story.
+    pub first_seen: DateTime<Utc>,
+    /// When feedsift last saw its content change, if it ever did.
+    pub changed: Option<DateTime<Utc>>,
+    /// Digest of the visible content, to tell updates from duplicates.
+    pub digest: String,
+    /// The feed that carried it.
+    pub source: SourceRef,
+    /// The entry itself.
+    pub item: Item,
+    /// The categorizer's verdict.
+    pub class: Classification,
+}
+
+impl StoredItem {
+    /// The date feeds are ordered by: the published date, unless it lies in the future or is
+    /// missing, in which case the time feedsift first saw the item. This keeps a feed that
+    /// claims year 2099 from pinning itself to the top of every output.
+    pub fn sort_date(&self) -> DateTime<Utc> {
+        match self.item.published.or(self.item.updated) {
+            Some(p) if p <= self.first_seen => p,
+            _ => self.first_seen,
+        }
+    }
+}
+
+/// What feedsift remembers about polling one feed, between polls and across restarts.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedState {
+    /// The validator from the last response that carried one (RFC 9110 §8.8.3).
+    pub etag: Option<String>,
+    /// The `Last-Modified` from the last response that carried one (RFC 9110 §8.8.2).
+    pub last_modified: Option<String>,
+    /// Digest of the last body parsed, so an unchanged body served without validators is not
+    /// parsed again.
+    pub body_digest: Option<String>,
+    /// The feed's own title, as last seen.
+    pub title: Option<String>,
+    /// When the last poll finished, successful or not.
+    pub last_poll: Option<DateTime<Utc>>,
+    /// When the last poll succeeded (200 or 304).
+    pub last_success: Option<DateTime<Utc>>,
+    /// The last error, for the admin to read; cleared on success.
+    pub last_error: Option<String>,
+    /// Polls failed in a row; reset on success.
+    pub consecutive_failures: u32,
+}
+
+/// Lower-case hex of a byte slice.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

@@ -1,0 +1,555 @@
+//! The normaliser: raw feed bytes in, clean [`Item`]s out.
+//!
+//! Takes: a response body, its `Content-Type`, the URL it came from and the feed's id. Gives: the
+//! feed's title and one [`Item`] per entry — text decoded to UTF-8 (GBK/GB2312, Big5, UTF-16 …),
+//! titles as plain text, summaries and content as HTML sanitised by `ammonia`, every URL absolute,
+//! timestamps in UTC.
+//!
+//! Guarantees: a broken document is a [`NormalizeError`] naming what went wrong, never a panic
+//! (a panic inside the parser is caught and reported) and never a silently empty feed: a document
+//! that visibly has entries but yields none is an error.
+//!
+//! Decisions, by spec:
+//! - Charset precedence: a byte-order mark wins, then the HTTP `charset` parameter, then the XML
+//!   declaration (RFC 7303 §3.2, §8.1). Chinese sites often send a header that contradicts the
+//!   body, so a declared charset that does not decode the bytes cleanly yields to the next
+//!   candidate, and undeclared non-UTF-8 bytes are tried as GB18030 (a superset of GBK/GB2312).
+//! - Timestamps: RFC 3339 and RFC 2822, plus the forms Chinese CMSs emit (`2018-09-18 14:38:10`,
+//!   `2018/09/18 14:38`). A zone-less time is read in the configured time zone, and `CST` means
+//!   China Standard Time (UTC+8), not US Central, because that is what these feeds mean by it.
+
+use crate::model::Item;
+use crate::text::{collapse_ws, escape_html, html_to_text};
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+use encoding_rs::Encoding;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use url::Url;
+
+/// Why a body could not be turned into items.
+#[derive(Debug, thiserror::Error)]
+pub enum NormalizeError {
+    /// The parser rejected the document.
+    #[error("parse: {0}")]
+    Parse(String),
+    /// The document has `<item>`/`<entry>` elements but the parser found none: reported rather
+    /// than stored as an empty feed, which would hide the loss.
+    #[error("parse: the document contains entries but none could be read (unsupported dialect?)")]
+    EntriesLost,
+    /// The parser itself panicked on this input.
+    #[error("parse: the feed parser crashed on this document: {0}")]
+    ParserPanic(String),
+}
+
+/// A parsed feed: its own metadata and its entries.
+#[derive(Debug, Clone)]
+pub struct ParsedFeed {
+    /// The feed's own title, as plain text.
+    pub title: Option<String>,
+    /// The site the feed belongs to.
+    pub site_link: Option<String>,
+    /// The encoding the body was decoded from (e.g. `GBK`, `UTF-8`).
+    pub encoding: &'static str,
+    /// The entries, in document order.
+    pub items: Vec<Item>,
+}
+
+/// Parses a feed body into items. `base` is the URL that served it (relative links are resolved
+/// against it); `tz` is where zone-less timestamps are read.
+pub fn parse_feed(
+    body: &[u8],
+    content_type: Option<&str>,
+    base: &Url,
+    feed_id: &str,
+    tz: Tz,
+) -> Result<ParsedFeed, NormalizeError> {
+    let (text, encoding) = decode(body, content_type);
+    let xml = strip_xml_declaration(&text);
+
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        // An empty id marks "the source gave none": feed-rs would otherwise invent a random UUID
+        // on every parse, which would make the same entry look new each time.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .timestamp_parser(move |s| parse_timestamp(s, tz))
+        .build();
+    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(xml.as_bytes())))
+        .map_err(|p| NormalizeError::ParserPanic(panic_message(&p)))?
+        .map_err(|e| NormalizeError::Parse(e.to_string()))?;
+
+    if parsed.entries.is_empty() && looks_like_it_has_entries(xml) {
+        return Err(NormalizeError::EntriesLost);
+    }
+
+    let feed_lang = parsed.language.clone();
+    let site_link = pick_link(&parsed.links, base);
+    // Relative references resolve against the document's own URL (RFC 3986 §5.1.3), not the
+    // channel's <link>; feed-rs already does so for links and honours xml:base.
+    let item_base = base.clone();
+    let items = parsed
+        .entries
+        .into_iter()
+        .map(|e| entry_to_item(e, feed_id, &item_base, feed_lang.as_deref()))
+        .collect();
+    Ok(ParsedFeed {
+        title: parsed.title.map(|t| text_of(&t)).filter(|t| !t.is_empty()),
+        site_link,
+        encoding: encoding.name(),
+        items,
+    })
+}
+
+fn entry_to_item(
+    e: feed_rs::model::Entry,
+    feed_id: &str,
+    base: &Url,
+    feed_lang: Option<&str>,
+) -> Item {
+    let link = pick_link(&e.links, base);
+    // Relative URLs inside the HTML are resolved against the item's own page where it has one.
+    let html_base = link
+        .as_deref()
+        .and_then(|l| Url::parse(l).ok())
+        .unwrap_or_else(|| base.clone());
+    let summary = e
+        .summary
+        .as_ref()
+        .map(|t| text_as_html(t, &html_base))
+        .filter(|s| !s.trim().is_empty());
+    let content = e
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(|b| sanitize_html(b, &html_base))
+        .filter(|s| !s.trim().is_empty());
+    let mut title = e.title.as_ref().map(text_of).unwrap_or_default();
+    if title.is_empty() {
+        // Untitled entries (common in microblog-style feeds) get the start of their text.
+        let text = summary
+            .as_deref()
+            .or(content.as_deref())
+            .map(html_to_text)
+            .unwrap_or_default();
+        title = truncate_chars(&text, 80);
+    }
+    if title.is_empty() {
+        title = link.clone().unwrap_or_else(|| "(untitled)".to_string());
+    }
+    let mut authors: Vec<String> = e
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().map(collapse_ws))
+        .filter(|n| !n.is_empty())
+        .collect();
+    authors.dedup();
+    let tags = e
+        .categories
+        .iter()
+        .map(|c| collapse_ws(c.label.as_deref().unwrap_or(&c.term)))
+        .filter(|t| !t.is_empty())
+        .collect();
+    Item {
+        feed_id: feed_id.to_string(),
+        guid: Some(e.id.trim().to_string()).filter(|g| !g.is_empty()),
+        title,
+        link,
+        summary,
+        content,
+        published: e.published,
+        updated: e.updated,
+        authors,
+        tags,
+        language: e
+            .language
+            .or_else(|| feed_lang.map(str::to_string))
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty()),
+    }
+}
+
+/// The link readers should follow: `rel="alternate"` (or no rel) first, made absolute.
+fn pick_link(links: &[feed_rs::model::Link], base: &Url) -> Option<String> {
+    let alt = links
+        .iter()
+        .find(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .or_else(|| links.iter().find(|l| l.rel.as_deref() != Some("self")))?;
+    absolutize(alt.href.trim(), base)
+}
+
+/// Resolves `href` against `base`; only http(s) results are kept (a `javascript:` link is not a
+/// link).
+pub fn absolutize(href: &str, base: &Url) -> Option<String> {
+    let url = base.join(href).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
+}
+
+fn text_of(t: &feed_rs::model::Text) -> String {
+    if t.content_type.subty() == "html" || t.content_type.subty() == "xhtml" {
+        html_to_text(&t.content)
+    } else {
+        collapse_ws(&t.content)
+    }
+}
+
+fn text_as_html(t: &feed_rs::model::Text, base: &Url) -> String {
+    if t.content_type.subty() == "plain" {
+        escape_html(&t.content)
+    } else {
+        sanitize_html(&t.content, base)
+    }
+}
+
+/// Sanitises untrusted HTML for republishing: no scripts, styles, event handlers, iframes or
+/// `javascript:` URLs; relative URLs rewritten against `base`.
+pub fn sanitize_html(html: &str, base: &Url) -> String {
+    ammonia::Builder::default()
+        .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
+        .clean(html)
+        .to_string()
+        .trim()
+        .to_string()
+}
+
+fn truncate_chars(s: &str, n: usize) -> String {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_string(),
+    }
+}
+
+fn looks_like_it_has_entries(xml: &str) -> bool {
+    xml.contains("<item")
+        || xml.contains("<entry")
+        || xml.contains(":item")
+        || xml.contains(":entry")
+}
+
+fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+// ---- decoding --------------------------------------------------------------------------------
+
+/// Decodes a body to UTF-8 following the precedence in the module docs. Returns the text and the
+/// encoding used.
+pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Encoding) {
+    if let Some((enc, bom_len)) = Encoding::for_bom(body) {
+        let (text, _) = enc.decode_without_bom_handling(&body[bom_len..]);
+        return (text.into_owned(), enc);
+    }
+    // UTF-16 without a BOM still starts with `<` as a 16-bit unit.
+    if body.starts_with(&[0, b'<']) {
+        return (
+            encoding_rs::UTF_16BE
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned(),
+            encoding_rs::UTF_16BE,
+        );
+    }
+    if body.starts_with(&[b'<', 0]) {
+        return (
+            encoding_rs::UTF_16LE
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned(),
+            encoding_rs::UTF_16LE,
+        );
+    }
+    let mut candidates: Vec<&'static Encoding> = Vec::new();
+    if let Some(enc) = content_type
+        .and_then(charset_param)
+        .and_then(|l| Encoding::for_label(l.as_bytes()))
+    {
+        candidates.push(enc);
+    }
+    if let Some(enc) = xml_declared_encoding(body).and_then(|l| Encoding::for_label(l.as_bytes())) {
+        candidates.push(enc);
+    }
+    candidates.push(encoding_rs::UTF_8);
+    candidates.push(encoding_rs::GB18030);
+    for enc in &candidates {
+        // A label of UTF-16 in a body without a BOM that is really ASCII-compatible is a lie
+        // (the body was already checked for 16-bit `<`).
+        if *enc == encoding_rs::UTF_16LE || *enc == encoding_rs::UTF_16BE {
+            continue;
+        }
+        if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
+            return (text.into_owned(), enc);
+        }
+    }
+    let enc = candidates[0];
+    let enc = if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
+        encoding_rs::UTF_8
+    } else {
+        enc
+    };
+    (enc.decode_without_bom_handling(body).0.into_owned(), enc)
+}
+
+/// The `charset` parameter of a `Content-Type` header value.
+fn charset_param(ct: &str) -> Option<String> {
+    ct.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+            .filter(|v| !v.is_empty())
+    })
+}
+
+/// The `encoding` pseudo-attribute of an XML declaration, read from the raw bytes.
+fn xml_declared_encoding(body: &[u8]) -> Option<String> {
+    let head = &body[..body.len().min(512)];
+    let head = String::from_utf8_lossy(head);
+    let decl = head.trim_start().strip_prefix("<?xml")?;
+    let decl = &decl[..decl.find("?>")?];
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = &rest[1..];
+    Some(rest[..rest.find(quote)?].trim().to_string())
+}
+
+/// Drops the XML declaration: the text is UTF-8 now, and a declaration still saying `GB2312`
+/// would make the parser decode it a second time.
+fn strip_xml_declaration(text: &str) -> &str {
+    let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
+    if t.starts_with("<?xml") {
+        if let Some(end) = t.find("?>") {
+            return &t[end + 2..];
+        }
+    }
+    t
+}
+
+// ---- timestamps ------------------------------------------------------------------------------
+
+/// Parses the timestamps found in real feeds; see the module docs for the rules.
+pub fn parse_timestamp(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
+    let s = collapse_ws(raw);
+    if s.is_empty() {
+        return None;
+    }
+    // China Standard Time, not US Central: these feeds mean +0800.
+    let s = if let Some(stripped) = s.strip_suffix(" CST") {
+        format!("{stripped} +0800")
+    } else {
+        s
+    };
+    if let Ok(t) = DateTime::parse_from_rfc3339(&s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    if let Ok(t) = DateTime::parse_from_rfc2822(&s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    // RFC 2822 with a wrong or unknown weekday: drop the weekday and try again.
+    let no_weekday = match s.split_once(", ") {
+        Some((wd, rest)) if wd.len() <= 9 && wd.chars().all(|c| c.is_ascii_alphabetic()) => rest,
+        _ => s.as_str(),
+    };
+    const WITH_ZONE: &[&str] = &[
+        "%d %b %Y %H:%M:%S %z",
+        "%d %b %Y %H:%M %z",
+        "%d %B %Y %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S %z",
+        "%Y-%m-%d %H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M%z",
+    ];
+    for f in WITH_ZONE {
+        if let Ok(t) = DateTime::<FixedOffset>::parse_from_str(no_weekday, f) {
+            return Some(t.with_timezone(&Utc));
+        }
+    }
+    // Named US/UT zones RFC 2822 allows.
+    for (name, off) in [
+        ("GMT", "+0000"),
+        ("UTC", "+0000"),
+        ("UT", "+0000"),
+        ("Z", "+0000"),
+    ] {
+        if let Some(stripped) = no_weekday.strip_suffix(name) {
+            let with = format!("{}{off}", stripped.trim_end());
+            for f in [
+                "%d %b %Y %H:%M:%S%z",
+                "%Y-%m-%d %H:%M:%S%z",
+                "%Y-%m-%dT%H:%M:%S%z",
+            ] {
+                if let Ok(t) = DateTime::<FixedOffset>::parse_from_str(&with, f) {
+                    return Some(t.with_timezone(&Utc));
+                }
+            }
+        }
+    }
+    const NAIVE: &[&str] = &[
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y年%m月%d日 %H:%M:%S",
+        "%Y年%m月%d日 %H:%M",
+        "%Y年%m月%d日%H:%M",
+        "%d %b %Y %H:%M:%S",
+    ];
+    for f in NAIVE {
+        if let Ok(t) = NaiveDateTime::parse_from_str(no_weekday, f) {
+            return tz
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc));
+        }
+    }
+    for f in ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"] {
+        if let Ok(d) = NaiveDate::parse_from_str(no_weekday, f) {
+            let t = d.and_hms_opt(0, 0, 0)?;
+            return tz
+                .from_local_datetime(&t)
+                .earliest()
+                .map(|t| t.with_timezone(&Utc));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SH: Tz = chrono_tz::Asia::Shanghai;
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    #[test]
+    fn timestamps() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("2024-03-01T08:00:00Z", Some("2024-03-01T08:00:00Z")),
+            ("2024-03-01T16:00:00+08:00", Some("2024-03-01T08:00:00Z")),
+            (
+                "Fri, 01 Mar 2024 08:00:00 GMT",
+                Some("2024-03-01T08:00:00Z"),
+            ),
+            (
+                "Fri, 01 Mar 2024 16:00:00 +0800",
+                Some("2024-03-01T08:00:00Z"),
+            ),
+            // Wrong weekday still parses.
+            (
+                "Mon, 01 Mar 2024 08:00:00 GMT",
+                Some("2024-03-01T08:00:00Z"),
+            ),
+            // CST is China Standard Time.
+            (
+                "Fri, 01 Mar 2024 16:00:00 CST",
+                Some("2024-03-01T08:00:00Z"),
+            ),
+            // Zone-less forms Chinese CMSs emit are read in the configured zone.
+            ("2024-03-01 16:00:00", Some("2024-03-01T08:00:00Z")),
+            ("2024/03/01 16:00", Some("2024-03-01T08:00:00Z")),
+            ("2024年03月01日 16:00", Some("2024-03-01T08:00:00Z")),
+            ("2024-03-01", Some("2024-02-29T16:00:00Z")),
+            ("yesterday", None),
+            ("", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(parse_timestamp(raw, SH), want.map(utc), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn decoding_precedence() {
+        let (gbk, _, _) =
+            encoding_rs::GBK.encode("<?xml version=\"1.0\" encoding=\"gb2312\"?><rss>中文</rss>");
+        // Declared in the prolog only.
+        let (t, e) = decode(&gbk, Some("text/xml"));
+        assert!(t.contains("中文"), "{t}");
+        assert_eq!(e.name(), "GBK");
+        // A header that lies (says UTF-8) yields to the prolog.
+        let (t, _) = decode(&gbk, Some("text/xml; charset=utf-8"));
+        assert!(t.contains("中文"));
+        // Undeclared GBK is sniffed.
+        let (gbk2, _, _) = encoding_rs::GBK.encode("<rss>中文标题</rss>");
+        assert!(decode(&gbk2, None).0.contains("中文标题"));
+        // BOM wins over everything.
+        let mut bom = vec![0xEF, 0xBB, 0xBF];
+        bom.extend_from_slice("<rss>é</rss>".as_bytes());
+        assert_eq!(
+            decode(&bom, Some("text/xml; charset=iso-8859-1")).0,
+            "<rss>é</rss>"
+        );
+        // UTF-16BE without a BOM (feed-rs panics on it).
+        let be: Vec<u8> = "<rss/>"
+            .encode_utf16()
+            .flat_map(|u| u.to_be_bytes())
+            .collect();
+        assert_eq!(decode(&be, None).0, "<rss/>");
+    }
+
+    #[test]
+    fn sanitising_and_absolute_urls() {
+        let base = Url::parse("https://news.example.cn/a/b.html").unwrap();
+        let out = sanitize_html(
+            r#"<p onclick="x()">hi<script>alert(1)</script><img src="/i.png"><a href="javascript:alert(1)">j</a><iframe src="//e"></iframe></p>"#,
+            &base,
+        );
+        assert!(
+            !out.contains("script") && !out.contains("onclick") && !out.contains("iframe"),
+            "{out}"
+        );
+        assert!(!out.contains("javascript:"), "{out}");
+        assert!(
+            out.contains(r#"src="https://news.example.cn/i.png""#),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn rss_with_gbk_and_relative_links() {
+        let xml = "<?xml version=\"1.0\" encoding=\"gb2312\"?><rss version=\"2.0\"><channel><title>新闻</title><link>https://n.example.cn/</link>\
+            <item><title>每日焦点!巴西龟的饲养方法</title><link>/pets/1.html</link><description>&lt;p&gt;养龟&lt;/p&gt;</description><pubDate>2024-03-01 16:00:00</pubDate></item></channel></rss>";
+        let (body, _, _) = encoding_rs::GBK.encode(xml);
+        let base = Url::parse("https://feeds.example.cn/rss.xml").unwrap();
+        let f = parse_feed(&body, Some("application/rss+xml"), &base, "n", SH).unwrap();
+        assert_eq!(f.title.as_deref(), Some("新闻"));
+        assert_eq!(f.encoding, "GBK");
+        let it = &f.items[0];
+        assert_eq!(it.title, "每日焦点!巴西龟的饲养方法");
+        assert_eq!(
+            it.link.as_deref(),
+            Some("https://feeds.example.cn/pets/1.html")
+        );
+        assert_eq!(it.summary.as_deref(), Some("<p>养龟</p>"));
+        assert_eq!(it.guid, None);
+        assert_eq!(it.published, Some(utc("2024-03-01T08:00:00Z")));
+    }
+
+    #[test]
+    fn broken_documents_are_errors() {
+        let base = Url::parse("https://e.com/").unwrap();
+        assert!(matches!(
+            parse_feed(
+                b"<html><body>not a feed</body></html>",
+                None,
+                &base,
+                "x",
+                SH
+            ),
+            Err(NormalizeError::Parse(_))
+        ));
+        assert!(parse_feed(b"", None, &base, "x", SH).is_err());
+        assert!(parse_feed(b"{\"nope\": 1", None, &base, "x", SH).is_err());
+    }
+}

@@ -1,0 +1,478 @@
+//! The generator: stored items in, published feeds out.
+//!
+//! Takes: the store and an [`OutputConfig`] (its filter, title, limit). Gives: the output's items
+//! ([`select`]) and their rendering as RSS 2.0, Atom 1.0 or JSON Feed 1.1 ([`render`]).
+//! Guarantees: the same store and output render to the same bytes — no "now" in the document,
+//! dates come from the items — so `feedsift export` and the HTTP server agree byte for byte and
+//! HTTP validators are meaningful.
+//!
+//! Identity: a published item's `guid`/`id` is `urn:feedsift:{canonical key}`, not the source's
+//! GUID, because a story that several feeds carry has several source GUIDs and must still keep
+//! one identity in the reader (RSS 2.0 `<guid isPermaLink="false">`, RFC 4287 §4.2.6).
+
+use crate::config::{Filter, OutputConfig};
+use crate::model::StoredItem;
+use crate::store::{Store, StoreError};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use std::fmt;
+use std::str::FromStr;
+use url::Url;
+
+/// How many stored items a filtered output may examine to fill its limit. Bounds the cost of an
+/// output whose filter matches almost nothing.
+const SCAN_LIMIT: usize = 20_000;
+
+/// The three formats every output is served in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// RSS 2.0, with `atom:link rel="self"`.
+    Rss,
+    /// Atom 1.0 (RFC 4287).
+    Atom,
+    /// JSON Feed 1.1.
+    Json,
+}
+
+impl Format {
+    /// The file extension used in URLs (`/feeds/merged.rss`).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Rss => "rss",
+            Format::Atom => "atom",
+            Format::Json => "json",
+        }
+    }
+
+    /// The media type to serve it with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Rss => "application/rss+xml; charset=utf-8",
+            Format::Atom => "application/atom+xml; charset=utf-8",
+            Format::Json => "application/feed+json; charset=utf-8",
+        }
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "rss" | "xml" => Ok(Format::Rss),
+            "atom" => Ok(Format::Atom),
+            "json" => Ok(Format::Json),
+            _ => Err(format!("unknown format `{s}` (expected rss, atom or json)")),
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.extension())
+    }
+}
+
+/// Whether `item` passes `filter` (all conditions; empty lists mean "any").
+pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
+    if !filter.categories.is_empty() && !filter.categories.contains(&item.class.category) {
+        return false;
+    }
+    if !filter.sources.is_empty() && !filter.sources.iter().any(|s| *s == item.source.feed_id) {
+        return false;
+    }
+    if filter.include.is_empty() && filter.exclude.is_empty() {
+        return true;
+    }
+    let text = item.item.plain_text().to_lowercase();
+    if !filter.include.is_empty()
+        && !filter
+            .include
+            .iter()
+            .any(|k| text.contains(&k.to_lowercase()))
+    {
+        return false;
+    }
+    !filter
+        .exclude
+        .iter()
+        .any(|k| text.contains(&k.to_lowercase()))
+}
+
+/// The items of an output, newest first, at most `limit` (or the output's own limit).
+pub fn select(
+    store: &Store,
+    output: &OutputConfig,
+    limit: Option<usize>,
+) -> Result<Vec<StoredItem>, StoreError> {
+    let limit = limit.unwrap_or(output.filter.limit);
+    let mut out = Vec::with_capacity(limit.min(256));
+    for item in store.newest_first().take(SCAN_LIMIT) {
+        let item = item?;
+        if matches(&output.filter, &item) {
+            out.push(item);
+            if out.len() >= limit {
+                break;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Where an output is published, for self links.
+pub fn feed_url(public_url: &Url, output: &str, format: Format) -> String {
+    public_url
+        .join(&format!("feeds/{output}.{}", format.extension()))
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("{public_url}feeds/{output}.{}", format.extension()))
+}
+
+/// Renders items as a document in `format`. Deterministic: see the module docs.
+pub fn render(
+    format: Format,
+    output: &OutputConfig,
+    items: &[StoredItem],
+    public_url: &Url,
+) -> String {
+    match format {
+        Format::Rss => render_rss(output, items, public_url),
+        Format::Atom => render_atom(output, items, public_url),
+        Format::Json => render_json(output, items, public_url),
+    }
+}
+
+/// The stable public id of an item.
+pub fn item_id(item: &StoredItem) -> String {
+    format!("urn:feedsift:{}", item.key)
+}
+
+/// When the output last changed: the newest first-seen or change time among its items.
+fn last_change(items: &[StoredItem]) -> Option<DateTime<Utc>> {
+    items
+        .iter()
+        .map(|i| i.changed.unwrap_or(i.first_seen).max(i.first_seen))
+        .max()
+}
+
+fn updated_of(i: &StoredItem) -> DateTime<Utc> {
+    i.item
+        .updated
+        .filter(|u| *u <= i.changed.unwrap_or(i.first_seen).max(i.first_seen))
+        .or(i.changed)
+        .unwrap_or_else(|| i.sort_date())
+        .max(i.sort_date())
+}
+
+fn render_rss(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+    use rss::extension::atom::{AtomExtension, Link};
+    let self_link = Link {
+        href: feed_url(public_url, &output.name, Format::Rss),
+        rel: "self".into(),
+        mime_type: Some("application/rss+xml".into()),
+        ..Default::default()
+    };
+    let rss_items = items
+        .iter()
+        .map(|i| {
+            let (description, content) = match (&i.item.summary, &i.item.content) {
+                (Some(s), Some(c)) if s != c => (Some(s.clone()), Some(c.clone())),
+                (Some(s), _) => (Some(s.clone()), None),
+                (None, Some(c)) => (Some(c.clone()), None),
+                (None, None) => (None, None),
+            };
+            let mut dc = rss::extension::dublincore::DublinCoreExtension::default();
+            dc.creators = i.item.authors.clone();
+            rss::Item {
+                title: Some(i.item.title.clone()),
+                link: i.item.link.clone(),
+                description,
+                content,
+                guid: Some(rss::Guid {
+                    value: item_id(i),
+                    permalink: false,
+                }),
+                pub_date: Some(i.sort_date().to_rfc2822()),
+                categories: vec![rss::Category {
+                    name: i.class.category.as_str().into(),
+                    domain: Some("urn:feedsift:category".into()),
+                }],
+                source: Some(rss::Source {
+                    url: i.source.url.clone(),
+                    title: Some(i.source.title.clone()),
+                }),
+                dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
+                ..Default::default()
+            }
+        })
+        .collect();
+    let channel = rss::Channel {
+        title: output.title.clone(),
+        link: public_url.to_string(),
+        description: output.description.clone(),
+        generator: Some(format!("feedsift {}", env!("CARGO_PKG_VERSION"))),
+        last_build_date: last_change(items).map(|d| d.to_rfc2822()),
+        ttl: Some("15".into()),
+        atom_ext: Some(AtomExtension {
+            links: vec![self_link],
+        }),
+        items: rss_items,
+        ..Default::default()
+    };
+    channel.to_string()
+}
+
+fn render_atom(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+    use atom_syndication::{Category, Content, Entry, Feed, Link, Person, Source, Text};
+    let link = |href: String, rel: &str, mime: Option<&str>| Link {
+        href,
+        rel: rel.into(),
+        mime_type: mime.map(Into::into),
+        ..Default::default()
+    };
+    let html = |value: &String| Text {
+        value: value.clone(),
+        r#type: atom_syndication::TextType::Html,
+        ..Default::default()
+    };
+    // RFC 4287 §4.2.15: a feed's `updated` is required; an empty output uses the epoch so the
+    // document stays deterministic.
+    let feed_updated = last_change(items).unwrap_or_default();
+    let entries = items
+        .iter()
+        .map(|i| Entry {
+            title: Text::plain(i.item.title.clone()),
+            id: item_id(i),
+            updated: updated_of(i).fixed_offset(),
+            published: Some(i.sort_date().fixed_offset()),
+            authors: i
+                .item
+                .authors
+                .iter()
+                .map(|a| Person {
+                    name: a.clone(),
+                    ..Default::default()
+                })
+                .collect(),
+            links: i
+                .item
+                .link
+                .iter()
+                .map(|l| link(l.clone(), "alternate", Some("text/html")))
+                .collect(),
+            categories: vec![Category {
+                term: i.class.category.as_str().into(),
+                scheme: Some("urn:feedsift:category".into()),
+                label: None,
+            }],
+            summary: i.item.summary.as_ref().map(html),
+            content: i.item.content.as_ref().map(|c| Content {
+                value: Some(c.clone()),
+                content_type: Some("html".into()),
+                ..Default::default()
+            }),
+            source: Some(Source {
+                title: Text::plain(i.source.title.clone()),
+                id: i.source.url.clone(),
+                updated: i.first_seen.fixed_offset(),
+                links: vec![link(i.source.url.clone(), "self", None)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .collect();
+    let feed = Feed {
+        title: Text::plain(output.title.clone()),
+        id: format!("urn:feedsift:output:{}", output.name),
+        updated: feed_updated.fixed_offset(),
+        subtitle: Some(Text::plain(output.description.clone())),
+        generator: Some(atom_syndication::Generator {
+            value: "feedsift".into(),
+            version: Some(env!("CARGO_PKG_VERSION").into()),
+            uri: None,
+        }),
+        links: vec![
+            link(
+                feed_url(public_url, &output.name, Format::Atom),
+                "self",
+                Some("application/atom+xml"),
+            ),
+            link(public_url.to_string(), "alternate", Some("text/html")),
+        ],
+        entries,
+        ..Default::default()
+    };
+    feed.to_string()
+}
+
+fn render_json(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+    let items: Vec<_> = items
+        .iter()
+        .map(|i| {
+            let mut obj = json!({
+                "id": item_id(i),
+                "title": i.item.title,
+                "date_published": i.sort_date().to_rfc3339(),
+                "date_modified": updated_of(i).to_rfc3339(),
+                "tags": [i.class.category.as_str()],
+                "_feedsift": {
+                    "key": i.key,
+                    "category": i.class.category,
+                    "confidence": (f64::from(i.class.confidence) * 1000.0).round() / 1000.0,
+                    "runner_up": i.class.runner_up,
+                    "first_seen": i.first_seen.to_rfc3339(),
+                    "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
+                },
+            });
+            let m = obj.as_object_mut().expect("object literal");
+            if let Some(l) = &i.item.link {
+                m.insert("url".into(), json!(l));
+            }
+            // JSON Feed 1.1 requires content_html or content_text; fall back to the title.
+            let html = i.item.content.as_ref().or(i.item.summary.as_ref());
+            match html {
+                Some(h) => m.insert("content_html".into(), json!(h)),
+                None => m.insert("content_text".into(), json!(i.item.title)),
+            };
+            if let (Some(s), Some(_)) = (&i.item.summary, &i.item.content) {
+                m.insert("summary".into(), json!(crate::text::html_to_text(s)));
+            }
+            if !i.item.authors.is_empty() {
+                let a: Vec<_> = i.item.authors.iter().map(|n| json!({"name": n})).collect();
+                m.insert("authors".into(), json!(a));
+            }
+            if let Some(lang) = &i.item.language {
+                m.insert("language".into(), json!(lang));
+            }
+            obj
+        })
+        .collect();
+    let doc = json!({
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": output.title,
+        "home_page_url": public_url.as_str(),
+        "feed_url": feed_url(public_url, &output.name, Format::Json),
+        "description": output.description,
+        "items": items,
+    });
+    serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Category, Classification, Item, SourceRef};
+    use chrono::TimeZone;
+
+    fn stored(title: &str, cat: Category, feed: &str) -> StoredItem {
+        let item = Item {
+            feed_id: feed.into(),
+            guid: None,
+            title: title.into(),
+            link: Some("https://e.com/a".into()),
+            summary: Some("<p>s &amp; t</p>".into()),
+            content: None,
+            published: Some(Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()),
+            updated: None,
+            authors: vec!["Ann".into()],
+            tags: vec![],
+            language: Some("zh-CN".into()),
+        };
+        StoredItem {
+            key: format!("k{title}"),
+            seq: 1,
+            first_seen: Utc.with_ymd_and_hms(2024, 1, 3, 0, 0, 0).unwrap(),
+            changed: None,
+            digest: item.content_digest(),
+            source: SourceRef {
+                feed_id: feed.into(),
+                title: "Src".into(),
+                url: "https://e.com/feed".into(),
+            },
+            item,
+            class: Classification {
+                category: cat,
+                confidence: 0.8,
+                runner_up: None,
+            },
+        }
+    }
+
+    fn output() -> OutputConfig {
+        OutputConfig {
+            name: "money".into(),
+            title: "Money".into(),
+            description: "d".into(),
+            filter: Filter::default(),
+        }
+    }
+
+    #[test]
+    fn filters() {
+        let it = stored("北向资金增持", Category::Finance, "a");
+        let f = |categories: Vec<Category>,
+                 sources: Vec<&str>,
+                 include: Vec<&str>,
+                 exclude: Vec<&str>| Filter {
+            categories,
+            sources: sources.into_iter().map(Into::into).collect(),
+            include: include.into_iter().map(Into::into).collect(),
+            exclude: exclude.into_iter().map(Into::into).collect(),
+            limit: 10,
+        };
+        let cases = [
+            (f(vec![], vec![], vec![], vec![]), true),
+            (f(vec![Category::Finance], vec![], vec![], vec![]), true),
+            (f(vec![Category::Lifestyle], vec![], vec![], vec![]), false),
+            (f(vec![], vec!["a"], vec![], vec![]), true),
+            (f(vec![], vec!["b"], vec![], vec![]), false),
+            (f(vec![], vec![], vec!["资金"], vec![]), true),
+            (f(vec![], vec![], vec!["S & T"], vec![]), true),
+            (f(vec![], vec![], vec!["锂电池"], vec![]), false),
+            (f(vec![], vec![], vec![], vec!["增持"]), false),
+            // Markup is not text: `<p>` does not match.
+            (f(vec![], vec![], vec!["<p>"], vec![]), false),
+        ];
+        for (i, (filter, want)) in cases.iter().enumerate() {
+            assert_eq!(matches(filter, &it), *want, "case {i}: {filter:?}");
+        }
+    }
+
+    #[test]
+    fn renders_parse_back_with_feed_rs() {
+        let items = vec![
+            stored("One", Category::Finance, "a"),
+            stored("Two", Category::Other, "b"),
+        ];
+        let base = Url::parse("http://127.0.0.1:8080/").unwrap();
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            let doc = render(format, &output(), &items, &base);
+            let parsed = feed_rs::parser::parse(doc.as_bytes())
+                .unwrap_or_else(|e| panic!("{format}: {e}\n{doc}"));
+            assert_eq!(parsed.entries.len(), 2, "{format}");
+            assert_eq!(parsed.entries[0].id, "urn:feedsift:kOne", "{format}");
+            assert_eq!(parsed.entries[0].title.as_ref().unwrap().content, "One");
+            assert!(parsed.entries[0].published.is_some(), "{format}");
+            // Deterministic.
+            assert_eq!(doc, render(format, &output(), &items, &base));
+        }
+        let rss = render(Format::Rss, &output(), &items, &base);
+        assert!(
+            rss.contains(r#"<atom:link href="http://127.0.0.1:8080/feeds/money.rss" rel="self""#),
+            "{rss}"
+        );
+        assert!(rss.contains(r#"<source url="https://e.com/feed">Src</source>"#));
+        assert!(rss.contains(r#"<category domain="urn:feedsift:category">finance</category>"#));
+        assert!(rss.contains(r#"<guid isPermaLink="false">urn:feedsift:kOne</guid>"#));
+    }
+
+    #[test]
+    fn empty_output_is_still_valid() {
+        let base = Url::parse("http://h/").unwrap();
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            let doc = render(format, &output(), &[], &base);
+            assert!(
+                feed_rs::parser::parse(doc.as_bytes()).is_ok(),
+                "{format}: {doc}"
+            );
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The HTTP face: published feeds, health and metrics, over `axum`.
+//!
+//! Takes: the configuration, the store and the metrics. Gives:
+//! - `GET /feeds/{output}.rss|.atom|.json` — an output rendered by [`crate::publish`]; the same
+//!   bytes `feedsift export` writes. `ETag` and `Last-Modified` on every response and
+//!   `304 Not Modified` for a matching `If-None-Match` (RFC 9110 §13.1.2), so feed readers that
+//!   poll every few minutes cost a render and a hash, not a transfer.
+//! - `GET /` — a small page listing the outputs to subscribe to and the state of every source.
+//! - `GET /healthz` — `ok` while the store answers.
+//! - `GET /metrics` — Prometheus text.
+//!
+//! Unknown outputs and formats are a 404 with a one-line plain-text reason.
+
+use crate::config::{Config, MAX_LIMIT};
+use crate::metrics::Metrics;
+use crate::model::hex;
+use crate::publish::{self, Format};
+use crate::store::Store;
+use crate::text::escape_html;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sha2::{Digest, Sha256};
+use std::fmt::Write;
+use std::sync::Arc;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration the service runs with.
+    pub config: Arc<Config>,
+    /// The item store.
+    pub store: Store,
+    /// Service counters.
+    pub metrics: Arc<Metrics>,
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/feeds/{file}", get(feed))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .with_state(state)
+}
+
+/// Renders an output exactly as HTTP serves it (used by `feedsift export` too).
+pub fn render_output(
+    config: &Config,
+    store: &Store,
+    name: &str,
+    format: Format,
+    limit: Option<usize>,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(output) = config.output(name) else {
+        return Ok(None);
+    };
+    let items = publish::select(store, &output, limit)?;
+    Ok(Some(publish::render(
+        format,
+        &output,
+        &items,
+        &config.service.public_url,
+    )))
+}
+
+async fn feed(
+    State(st): State<AppState>,
+    Path(file): Path<String>,
+    Query(params): Query<Vec<(String, String)>>,
+    headers: HeaderMap,
+) -> Response {
+    let mut limit = None;
+    for (k, v) in &params {
+        match k.as_str() {
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = Some(n),
+                _ => {
+                    return bad_request(format!(
+                        "`limit={v}`: expected a number from 1 to {MAX_LIMIT}"
+                    ))
+                }
+            },
+            _ => return bad_request(format!("unknown query parameter `{k}` (supported: limit)")),
+        }
+    }
+    let Some((name, ext)) = file.rsplit_once('.') else {
+        return not_found(format!(
+            "no such feed `{file}`: use /feeds/NAME.rss, .atom or .json"
+        ));
+    };
+    let Ok(format) = ext.parse::<Format>() else {
+        return not_found(format!("unknown format `.{ext}`: use .rss, .atom or .json"));
+    };
+    let name = name.to_string();
+    let st2 = st.clone();
+    let rendered = tokio::task::spawn_blocking(move || {
+        render_output(&st2.config, &st2.store, &name, format, limit)
+    })
+    .await;
+    let body = match rendered {
+        Ok(Ok(Some(body))) => body,
+        Ok(Ok(None)) => {
+            return not_found(format!(
+                "no such output `{}`; outputs: {}",
+                file.rsplit_once('.').map_or("", |p| p.0),
+                st.config.output_names().join(", ")
+            ))
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "rendering failed");
+            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
+        }
+        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    };
+    let etag = format!("\"{}\"", hex(&Sha256::digest(body.as_bytes())[..16]));
+    let not_modified = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',').any(|t| {
+                t.trim() == etag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&etag)
+            })
+        });
+    st.metrics.record_feed_request(not_modified);
+    let mut resp = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = body.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+fn bad_request(message: String) -> Response {
+    (StatusCode::BAD_REQUEST, format!("{message}\n")).into_response()
+}
+
+fn not_found(message: String) -> Response {
+    (StatusCode::NOT_FOUND, format!("{message}\n")).into_response()
+}
+
+async fn healthz(State(st): State<AppState>) -> Response {
+    match st.store.feed_state("__healthz__") {
+        Ok(_) => "ok\n".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store: {e}\n")).into_response(),
+    }
+}
+
+async fn metrics(State(st): State<AppState>) -> Response {
+    let body = st.metrics.render(st.store.len());
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        body,
+    )
+        .into_response()
+}
+
+async fn index(State(st): State<AppState>) -> Html<String> {
+    let c = &st.config;
+    let mut s = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>feedsift</title>\
+         <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}\
+         table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
+         .err{color:#b00}</style></head><body><h1>feedsift</h1><h2>Feeds to subscribe to</h2><ul>",
+    );
+    for name in c.output_names() {
+        let title = c.output(&name).map(|o| o.title).unwrap_or_default();
+        let _ = write!(
+            s,
+            "<li><b>{}</b> — {}: ",
+            escape_html(&name),
+            escape_html(&title)
+        );
+        for f in [Format::Rss, Format::Atom, Format::Json] {
+            let url = publish::feed_url(&c.service.public_url, &name, f);
+            let _ = write!(s, "<a href=\"{0}\">{1}</a> ", escape_html(&url), f);
+        }
+        s.push_str("</li>");
+    }
+    let _ = write!(
+        s,
+        "</ul><h2>Sources</h2><p>{} items stored.</p><table><tr><th>id</th><th>url</th><th>schedule</th><th>last poll</th><th>status</th></tr>",
+        st.store.len()
+    );
+    for f in &c.feeds {
+        let state = st.store.feed_state(&f.id).unwrap_or_default();
+        let status = match (&state.last_error, state.last_poll) {
+            _ if !f.enabled => "disabled".to_string(),
+            (Some(e), _) => format!("<span class=\"err\">{}</span>", escape_html(e)),
+            (None, Some(_)) => "ok".into(),
+            (None, None) => "not polled yet".into(),
+        };
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
+            escape_html(&f.id),
+            escape_html(f.url.as_str()),
+            escape_html(&f.schedule.expr),
+            state
+                .last_poll
+                .map(|t| t.to_rfc3339())
+                .unwrap_or_else(|| "—".into()),
+            status
+        );
+    }
+    s.push_str("</table><p><a href=\"/metrics\">metrics</a> · <a href=\"/healthz\">health</a></p></body></html>");
+    Html(s)
+}

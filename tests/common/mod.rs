@@ -1,0 +1,224 @@
+//! Test helpers: a local publisher on 127.0.0.1:0 serving fixture feeds, and config writing.
+#![allow(dead_code)]
+
+use axum::http::{header, HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// One served document.
+#[derive(Clone)]
+pub struct Doc {
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    /// Serve a strong ETag and honour If-None-Match.
+    pub etag: bool,
+}
+
+/// A local publisher whose documents a test can change while it runs.
+#[derive(Clone)]
+pub struct Publisher {
+    pub addr: SocketAddr,
+    docs: Arc<Mutex<HashMap<String, Doc>>>,
+    /// Requests received per path, with the status answered.
+    pub log: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+impl Publisher {
+    pub async fn start() -> Publisher {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let docs: Arc<Mutex<HashMap<String, Doc>>> = Arc::default();
+        let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
+        let (d, l) = (docs.clone(), log.clone());
+        let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
+            let (d, l) = (d.clone(), l.clone());
+            async move {
+                let doc = d.lock().unwrap().get(uri.path()).cloned();
+                let resp: Response = match doc {
+                    None => (StatusCode::NOT_FOUND, "gone").into_response(),
+                    Some(doc) => {
+                        let tag = format!("\"{:016x}\"", fxhash(&doc.body));
+                        let inm = headers
+                            .get(header::IF_NONE_MATCH)
+                            .and_then(|v| v.to_str().ok());
+                        if doc.etag && inm == Some(tag.as_str()) {
+                            (StatusCode::NOT_MODIFIED, [(header::ETAG, tag)]).into_response()
+                        } else if doc.etag {
+                            (
+                                [
+                                    (header::CONTENT_TYPE, doc.content_type.to_string()),
+                                    (header::ETAG, tag),
+                                ],
+                                doc.body,
+                            )
+                                .into_response()
+                        } else {
+                            (
+                                [(header::CONTENT_TYPE, doc.content_type.to_string())],
+                                doc.body,
+                            )
+                                .into_response()
+                        }
+                    }
+                };
+                l.lock()
+                    .unwrap()
+                    .push((uri.path().to_string(), resp.status().as_u16()));
+                resp
+            }
+        });
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Publisher { addr, docs, log }
+    }
+
+    pub fn put(
+        &self,
+        path: &str,
+        content_type: &'static str,
+        body: impl Into<Vec<u8>>,
+        etag: bool,
+    ) {
+        self.docs.lock().unwrap().insert(
+            path.to_string(),
+            Doc {
+                content_type,
+                body: body.into(),
+                etag,
+            },
+        );
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub fn statuses(&self, path: &str) -> Vec<u16> {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, s)| *s)
+            .collect()
+    }
+}
+
+fn fxhash(b: &[u8]) -> u64 {
+    b.iter().fold(0xcbf29ce484222325u64, |h, x| {
+        (h ^ u64::from(*x)).wrapping_mul(0x100000001b3)
+    })
+}
+
+pub fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(name),
+    )
+    .unwrap()
+}
+
+/// Serves the four sample feeds, one broken document and one missing path.
+pub fn serve_standard_fixtures(p: &Publisher) {
+    p.put(
+        "/zh-news.xml",
+        "text/xml",
+        fixture("zh-news-gb2312.xml"),
+        true,
+    );
+    p.put(
+        "/world.atom",
+        "application/atom+xml",
+        fixture("world.atom"),
+        true,
+    );
+    p.put(
+        "/gadgets.json",
+        "application/feed+json",
+        fixture("gadgets.json"),
+        false,
+    );
+    p.put(
+        "/money.rss",
+        "application/rss+xml; charset=utf-8",
+        fixture("money.rss"),
+        true,
+    );
+    p.put(
+        "/broken.xml",
+        "application/rss+xml",
+        fixture("broken.xml"),
+        true,
+    );
+}
+
+/// Writes a feeds.toml for the standard fixtures into `dir`, returns its path.
+pub fn write_config(dir: &Path, p: &Publisher, extra: &str) -> PathBuf {
+    write_config_listen(dir, p, "127.0.0.1:0", extra)
+}
+
+/// As [`write_config`], with `[service] listen` set.
+pub fn write_config_listen(dir: &Path, p: &Publisher, listen: &str, extra: &str) -> PathBuf {
+    let text = format!(
+        r#"[service]
+listen = "{listen}"
+data_dir = "store"
+public_url = "http://feeds.test/"
+
+[[feed]]
+id = "zh-news"
+url = "{zh}"
+
+[[feed]]
+id = "world"
+url = "{world}"
+
+[[feed]]
+id = "gadgets"
+url = "{gadgets}"
+
+[[feed]]
+id = "money"
+url = "{money}"
+title = "Money desk"
+
+[[feed]]
+id = "broken"
+url = "{broken}"
+
+[[feed]]
+id = "missing"
+url = "{missing}"
+
+[[feed]]
+id = "off"
+url = "{missing}"
+enabled = false
+
+[[output]]
+name = "finance"
+title = "Finance"
+categories = ["finance"]
+
+[[output]]
+name = "zh-life"
+title = "Chinese lifestyle"
+sources = ["zh-news"]
+categories = ["lifestyle"]
+{extra}
+"#,
+        zh = p.url("/zh-news.xml"),
+        world = p.url("/world.atom"),
+        gadgets = p.url("/gadgets.json"),
+        money = p.url("/money.rss"),
+        broken = p.url("/broken.xml"),
+        missing = p.url("/missing.xml"),
+    );
+    let path = dir.join("feeds.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}

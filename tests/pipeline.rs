@@ -1,0 +1,422 @@
+//! End to end through the library API and a real HTTP server: local publisher → poll → sled →
+//! published feeds.
+
+mod common;
+
+use common::{serve_standard_fixtures, write_config, Publisher};
+use feedsift::app::{self, Service};
+use feedsift::publish::Format;
+use std::time::Duration;
+use tokio::sync::watch;
+
+const STANDARD_ITEMS: usize = 6 + 3 + 2 + 2;
+
+async fn open(dir: &std::path::Path, p: &Publisher) -> Service {
+    let cfg = app::load_config(&write_config(dir, p, ""), None).unwrap();
+    Service::open(cfg).unwrap()
+}
+
+/// Starts the HTTP server on `listener`; returns its base URL and the shutdown sender.
+async fn serve(
+    service: Service,
+    listener: tokio::net::TcpListener,
+) -> (
+    String,
+    watch::Sender<bool>,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(app::run_service(service, listener, rx));
+    (base, tx, task)
+}
+
+fn parse(body: &[u8]) -> feed_rs::model::Feed {
+    feed_rs::parser::parse(body)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(body)))
+}
+
+fn titles(f: &feed_rs::model::Feed) -> Vec<String> {
+    f.entries
+        .iter()
+        .map(|e| e.title.as_ref().unwrap().content.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_store_and_publish_merged_and_filtered_feeds() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let listen = listener.local_addr().unwrap().to_string();
+    let config_path = common::write_config_listen(dir.path(), &p, &listen, "");
+    let service = Service::open(app::load_config(&config_path, None).unwrap()).unwrap();
+
+    let summary = app::poll_once(&service, false).await.unwrap();
+    // Six enabled feeds: four good, one broken document, one 404. The disabled one is not polled.
+    assert_eq!(summary.ok, 4, "{summary:?}");
+    assert_eq!(summary.failed.len(), 2, "{summary:?}");
+    assert_eq!(summary.new, STANDARD_ITEMS);
+    assert_eq!(summary.duplicate, 0);
+    let failed: Vec<&str> = summary.failed.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(failed, ["broken", "missing"]);
+    assert!(
+        summary.failed[1].1.contains("HTTP 404"),
+        "{:?}",
+        summary.failed
+    );
+    assert!(
+        summary.failed[0].1.contains("parse"),
+        "{:?}",
+        summary.failed
+    );
+    assert!(
+        p.statuses("/missing.xml").len() == 1,
+        "disabled feed must not be polled"
+    );
+    assert_eq!(
+        summary.to_string(),
+        format!("feeds: 4 ok, 0 not modified, 2 failed; items: {STANDARD_ITEMS} new, 0 duplicate")
+    );
+
+    let export_rss = app::export(
+        app::load_config(&config_path, Some(&dir.path().join("other-store"))).unwrap(),
+        "merged",
+        Format::Rss,
+        None,
+    )
+    .await
+    .unwrap();
+    // A different (empty) data dir exports an empty but valid feed.
+    assert_eq!(parse(export_rss.as_bytes()).entries.len(), 0);
+
+    let (base, stop, task) = serve(service, listener).await;
+    let client = reqwest::Client::new();
+
+    // merged.rss: every stored item, newest first, with everything a reader needs.
+    let resp = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.headers()["content-type"],
+        "application/rss+xml; charset=utf-8"
+    );
+    let etag = resp.headers()["etag"].to_str().unwrap().to_string();
+    let body = resp.bytes().await.unwrap();
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let merged = parse(&body);
+    assert_eq!(merged.entries.len(), STANDARD_ITEMS);
+    let t = titles(&merged);
+    // GB2312 decoded; decorations kept for now (title cleaning is the deduplicator's job).
+    assert!(
+        t.contains(&"【环球报资讯】川渝党政联席会议第八次会议在重庆召开".to_string()),
+        "{t:?}"
+    );
+    assert!(t.contains(&"Ten recipes for a cold evening".to_string()));
+    assert!(t.contains(&"How to make your phone battery last longer".to_string()));
+    let dates: Vec<_> = merged
+        .entries
+        .iter()
+        .map(|e| e.published.unwrap())
+        .collect();
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {dates:?}"
+    );
+    // Sanitised, absolute, attributed.
+    assert!(
+        !text.contains("<script") && !text.contains("&lt;script") && !text.contains("alert("),
+        "{text}"
+    );
+    assert!(!text.contains("iframe"));
+    assert!(
+        text.contains("https://world.example.com/life/soup"),
+        "relative link made absolute"
+    );
+    assert!(
+        text.contains(&format!("http://{}/img/meeting.jpg", p.addr)),
+        "relative img made absolute"
+    );
+    assert!(text.contains(r#"<atom:link href="http://feeds.test/feeds/merged.rss" rel="self""#));
+    assert!(text.contains(&format!(
+        r#"<source url="{}">Money desk</source>"#,
+        p.url("/money.rss")
+    )));
+    assert!(text.contains(r#"<source url="http://"#));
+    for e in &merged.entries {
+        assert!(e.id.starts_with("urn:feedsift:"), "{}", e.id);
+        assert_eq!(e.categories.len(), 1);
+    }
+
+    // `export` while the service holds the store: served through it, the same bytes.
+    let exported = app::export(
+        app::load_config(&config_path, None).unwrap(),
+        "merged",
+        Format::Rss,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(exported, text);
+    let exported = app::export(
+        app::load_config(&config_path, None).unwrap(),
+        "merged",
+        Format::Json,
+        Some(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(parse(exported.as_bytes()).entries.len(), 2);
+    let e = app::export(
+        app::load_config(&config_path, None).unwrap(),
+        "nope",
+        Format::Rss,
+        None,
+    )
+    .await;
+    assert!(e
+        .unwrap_err()
+        .to_string()
+        .contains("no such output `nope`; outputs: merged, finance, zh-life"));
+
+    // Query parameters: limit, and a 400 naming anything else.
+    let two = client
+        .get(format!("{base}/feeds/merged.atom?limit=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(parse(&two.bytes().await.unwrap()).entries.len(), 2);
+    for (q, why) in [
+        ("limit=0", "`limit=0`"),
+        ("limit=x", "`limit=x`"),
+        ("colour=red", "unknown query parameter `colour`"),
+    ] {
+        let r = client
+            .get(format!("{base}/feeds/merged.rss?{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        assert!(r.text().await.unwrap().contains(why), "{q}");
+    }
+
+    // Conditional request: 304 with the same ETag.
+    let resp = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .header("If-None-Match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 304);
+
+    // A category filter.
+    let fin = parse(
+        &client
+            .get(format!("{base}/feeds/finance.rss"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    );
+    let ft = titles(&fin);
+    assert!(
+        ft.contains(&"北向资金增持3.54万股 某科技股份公告".to_string()),
+        "{ft:?}"
+    );
+    assert!(
+        ft.contains(&"Central bank holds interest rate as stocks rally".to_string()),
+        "{ft:?}"
+    );
+    assert!(
+        ft.contains(&"Chipmaker earnings beat forecasts; shares jump".to_string()),
+        "{ft:?}"
+    );
+    assert!(
+        !ft.iter()
+            .any(|t| t.contains("巴西龟") || t.contains("recipes") || t.contains("暴雨")),
+        "{ft:?}"
+    );
+    for e in &fin.entries {
+        assert_eq!(e.categories[0].term, "finance");
+    }
+
+    // A source + category filter, in all three formats.
+    for ext in ["rss", "atom", "json"] {
+        let body = client
+            .get(format!("{base}/feeds/zh-life.{ext}"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let f = parse(&body);
+        assert_eq!(titles(&f), ["每日焦点!巴西龟的饲养方法"], "{ext}");
+    }
+
+    // Unknown outputs and formats: 404 with a short message.
+    let resp = client
+        .get(format!("{base}/feeds/nope.rss"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.unwrap().contains("no such output `nope`"));
+    assert_eq!(
+        client
+            .get(format!("{base}/feeds/merged.pdf"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Health, metrics, index page.
+    assert_eq!(
+        client
+            .get(format!("{base}/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok\n"
+    );
+    let m = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains(&format!("feedsift_stored_items {STANDARD_ITEMS}")),
+        "{m}"
+    );
+    let index = client
+        .get(format!("{base}/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        index.contains("HTTP 404"),
+        "failed source shown to the admin"
+    );
+
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+
+    // After a clean shutdown the store is flushed and `export` gives HTTP's bytes exactly.
+    let exported = app::export(
+        app::load_config(&config_path, None).unwrap(),
+        "merged",
+        Format::Rss,
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(exported, text);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn polling_unchanged_feeds_again_stores_nothing_new() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    let service = open(dir.path(), &p).await;
+    let first = app::poll_once(&service, false).await.unwrap();
+    assert_eq!(first.new, STANDARD_ITEMS);
+    let second = app::poll_once(&service, false).await.unwrap();
+    // Three feeds with ETags answer 304; the one without validators sends the same bytes,
+    // recognised by digest: all four "not modified", nothing stored.
+    assert_eq!(second.ok, 0, "{second:?}");
+    assert_eq!(second.not_modified, 4, "{second:?}");
+    assert_eq!(second.new, 0);
+    assert_eq!(p.statuses("/world.atom"), [200, 304]);
+    assert_eq!(service.store.len(), STANDARD_ITEMS);
+
+    // The same entries served under new bytes (a new ETag) are duplicates, not new items.
+    let mut atom = String::from_utf8(common::fixture("world.atom")).unwrap();
+    atom = atom.replace(
+        "<updated>2024-03-01T12:00:00Z</updated>",
+        "<updated>2024-03-01T13:00:00Z</updated>",
+    );
+    p.put("/world.atom", "application/atom+xml", atom.clone(), true);
+    let third = app::poll_once(&service, false).await.unwrap();
+    assert_eq!(
+        (third.ok, third.new, third.duplicate),
+        (1, 0, 3),
+        "{third:?}"
+    );
+
+    // An entry whose text changed is updated in place: still one item.
+    atom = atom.replace(
+        "A late goal settled the match.",
+        "A late goal settled the match after extra time.",
+    );
+    p.put("/world.atom", "application/atom+xml", atom, true);
+    let fourth = app::poll_once(&service, false).await.unwrap();
+    assert_eq!(
+        (fourth.new, fourth.updated, fourth.duplicate),
+        (0, 1, 2),
+        "{fourth:?}"
+    );
+    assert_eq!(service.store.len(), STANDARD_ITEMS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_feed_fails_alone_and_recovers() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    // Garbage with the right content type, an HTML page, and an empty body.
+    p.put(
+        "/zh-news.xml",
+        "text/xml",
+        b"\x00\x01\x02 not xml at all".to_vec(),
+        false,
+    );
+    p.put(
+        "/money.rss",
+        "application/rss+xml",
+        "<html><body>404 page</body></html>",
+        false,
+    );
+    p.put("/gadgets.json", "application/feed+json", "", false);
+    let dir = tempfile::tempdir().unwrap();
+    let service = open(dir.path(), &p).await;
+    let s = app::poll_once(&service, false).await.unwrap();
+    assert_eq!(s.ok, 1, "{s:?}");
+    assert_eq!(s.new, 3, "world.atom still stored");
+    assert_eq!(s.failed.len(), 5);
+    let state = service.store.feed_state("money").unwrap();
+    assert_eq!(state.consecutive_failures, 1);
+    assert!(state.last_error.unwrap().contains("parse"));
+
+    // The publisher fixes its feed: the next poll stores it and clears the error.
+    p.put(
+        "/money.rss",
+        "application/rss+xml; charset=utf-8",
+        common::fixture("money.rss"),
+        true,
+    );
+    let s = app::poll_once(&service, false).await.unwrap();
+    assert_eq!(s.new, 2, "{s:?}");
+    let state = service.store.feed_state("money").unwrap();
+    assert_eq!((state.consecutive_failures, state.last_error), (0, None));
+}
