@@ -256,7 +256,7 @@ impl KeywordCategorizer {
                     .into_iter()
                     .map(|w| {
                         let text = w.to_lowercase();
-                        let whole_word = text.chars().all(|ch| ch.is_ascii());
+                        let whole_word = text.is_ascii();
                         Keyword { text, whole_word }
                     })
                     .collect();

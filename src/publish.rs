@@ -77,7 +77,7 @@ pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
     if !filter.categories.is_empty() && !filter.categories.contains(&item.class.category) {
         return false;
     }
-    if !filter.sources.is_empty() && !filter.sources.iter().any(|s| *s == item.source.feed_id) {
+    if !filter.sources.is_empty() && !filter.sources.contains(&item.source.feed_id) {
         return false;
     }
     if filter.include.is_empty() && filter.exclude.is_empty() {
@@ -179,8 +179,10 @@ fn render_rss(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> 
                 (None, Some(c)) => (Some(c.clone()), None),
                 (None, None) => (None, None),
             };
-            let mut dc = rss::extension::dublincore::DublinCoreExtension::default();
-            dc.creators = i.item.authors.clone();
+            let dc = rss::extension::dublincore::DublinCoreExtension {
+                creators: i.item.authors.clone(),
+                ..Default::default()
+            };
             rss::Item {
                 title: Some(i.item.title.clone()),
                 link: i.item.link.clone(),

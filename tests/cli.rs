@@ -1,0 +1,259 @@
+//! The command line as users type it: check, poll --once, export, serve, demo.
+
+mod common;
+
+use common::{serve_standard_fixtures, write_config, write_config_listen, Publisher};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn feedsift(dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_feedsift"));
+    c.current_dir(dir)
+        .args(args)
+        .env_remove("FEEDSIFT_CONFIG")
+        .env_remove("FEEDSIFT_DATA_DIR")
+        .env("RUST_LOG", "warn");
+    c
+}
+
+async fn run(mut c: Command) -> Output {
+    tokio::task::spawn_blocking(move || c.output().unwrap())
+        .await
+        .unwrap()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn wait_for(url: &str, ok: impl Fn(&str) -> bool) -> String {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Ok(r) = reqwest::get(url).await {
+            if let Ok(body) = r.text().await {
+                if ok(&body) {
+                    return body;
+                }
+            }
+        }
+        assert!(Instant::now() < deadline, "{url} never became ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn sigterm(child: &std::process::Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_accepts_good_and_rejects_bad_configs_with_location() {
+    let p = Publisher::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &p, "");
+    let out = run(feedsift(dir.path(), &["check"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("feeds.toml: ok (7 feeds, 3 outputs)"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // The bundled feeds.toml is valid.
+    let bundled = Path::new(env!("CARGO_MANIFEST_DIR")).join("feeds.toml");
+    let out = run(feedsift(
+        dir.path(),
+        &["check", "--config", bundled.to_str().unwrap()],
+    ))
+    .await;
+    assert!(
+        out.status.success(),
+        "bundled feeds.toml: {}",
+        text(&out.stderr)
+    );
+
+    let bad = dir.path().join("bad.toml");
+    let cases = [
+        (
+            "[[feed]]\nid = \"a\"\nurl = \"https://e.com/\"\nschedule = \"0 0 * * 1-5\"\n",
+            "bad.toml:4:12: cron expression",
+        ),
+        (
+            "[[feed]]\nid = \"a\"\nurl = \"https://e.com/\"\ncolour = 1\n",
+            "bad.toml:4:1: unknown field `colour`",
+        ),
+        (
+            "[[feed]]\nid = \"a\"\nurl = \"e.com\"\n",
+            "bad.toml:3:7: `e.com` is not a valid URL",
+        ),
+    ];
+    for (toml, want) in cases {
+        std::fs::write(&bad, toml).unwrap();
+        let out = run(feedsift(dir.path(), &["check", "--config", "bad.toml"])).await;
+        assert_eq!(out.status.code(), Some(2), "{toml}");
+        assert!(
+            text(&out.stderr).starts_with(want),
+            "{toml}: {}",
+            text(&out.stderr)
+        );
+    }
+    // A missing file names itself; FEEDSIFT_CONFIG is honoured.
+    let mut c = feedsift(dir.path(), &["check"]);
+    c.env("FEEDSIFT_CONFIG", "nowhere.toml");
+    let out = run(c).await;
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("nowhere.toml: cannot read config"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poll_once_then_export() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &p, "");
+
+    let out = run(feedsift(dir.path(), &["poll", "--once"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "feeds: 4 ok, 0 not modified, 2 failed; items: 13 new, 0 duplicate\n"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("failed: missing: fetch: HTTP 404"), "{err}");
+    assert!(err.contains("failed: broken: parse"), "{err}");
+
+    let out = run(feedsift(dir.path(), &["poll", "--once"])).await;
+    assert_eq!(
+        text(&out.stdout),
+        "feeds: 0 ok, 4 not modified, 2 failed; items: 0 new, 0 duplicate\n"
+    );
+
+    for format in ["rss", "atom", "json"] {
+        let out = run(feedsift(
+            dir.path(),
+            &["export", "finance", "--format", format],
+        ))
+        .await;
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let feed = feed_rs::parser::parse(out.stdout.as_slice()).unwrap();
+        assert_eq!(feed.entries.len(), 6, "{format}");
+    }
+    let out = run(feedsift(dir.path(), &["export", "merged", "--limit", "3"])).await;
+    assert_eq!(
+        feed_rs::parser::parse(out.stdout.as_slice())
+            .unwrap()
+            .entries
+            .len(),
+        3
+    );
+
+    // Bad input to export: unknown output, bad format, bad limit.
+    let out = run(feedsift(dir.path(), &["export", "sports"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no such output `sports`"));
+    let out = run(feedsift(
+        dir.path(),
+        &["export", "merged", "--format", "pdf"],
+    ))
+    .await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("unknown format `pdf`"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = run(feedsift(dir.path(), &["export", "merged", "--limit", "0"])).await;
+    assert!(text(&out.stderr).contains("--limit must be between 1 and 1000"));
+
+    // --data-dir overrides the config's data_dir; an unusable store is fatal.
+    std::fs::write(dir.path().join("a-file"), "x").unwrap();
+    let out = run(feedsift(
+        dir.path(),
+        &["poll", "--once", "--data-dir", "a-file"],
+    ))
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("a-file"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_polls_serves_and_shuts_down_cleanly_on_sigterm() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    write_config_listen(dir.path(), &p, &format!("127.0.0.1:{port}"), "");
+    let child = feedsift(dir.path(), &["serve"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Never-polled feeds are polled at start-up, not at their first cron time.
+    let body = wait_for(&format!("http://127.0.0.1:{port}/feeds/merged.rss"), |b| {
+        b.matches("<item>").count() == 13
+    })
+    .await;
+    assert!(body.contains("巴西龟"));
+    sigterm(&child);
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap().status)
+        .await
+        .unwrap();
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    // The store was flushed and released: export reads it directly, and agrees with HTTP.
+    let out = run(feedsift(dir.path(), &["export", "merged"])).await;
+    assert_eq!(text(&out.stdout), body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_sample_feeds_with_no_internet() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let child = feedsift(
+        dir.path(),
+        &[
+            "demo",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--dir",
+            dir.path().join("demo").to_str().unwrap(),
+        ],
+    )
+    .stderr(Stdio::null())
+    .spawn()
+    .unwrap();
+    let fin = wait_for(
+        &format!("http://127.0.0.1:{port}/feeds/finance.json"),
+        |b| b.contains("北向资金"),
+    )
+    .await;
+    assert!(!fin.contains("巴西龟"));
+    let index = wait_for(&format!("http://127.0.0.1:{port}/"), |b| {
+        b.contains("no-pets")
+    })
+    .await;
+    assert!(index.contains("/feeds/politics.rss"));
+    sigterm(&child);
+    let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap().status)
+        .await
+        .unwrap();
+    assert!(status.success());
+}
