@@ -371,12 +371,9 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         default_schedule,
         timezone,
         public_url,
-        user_agent: s.user_agent.unwrap_or_else(|| {
-            format!(
-                "feedsift/{} (+https://github.com/feedsift/feedsift)",
-                env!("CARGO_PKG_VERSION")
-            )
-        }),
+        user_agent: s
+            .user_agent
+            .unwrap_or_else(|| format!("feedsift/{} (feed aggregator)", env!("CARGO_PKG_VERSION"))),
         fetch_timeout,
         max_body_bytes,
         max_concurrent_fetches,

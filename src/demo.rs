@@ -50,10 +50,8 @@ pub async fn serve_files(
             let Some((_, ct, body)) = files.iter().find(|(p, _, _)| *p == uri.path()) else {
                 return (StatusCode::NOT_FOUND, "no such sample feed\n").into_response();
             };
-            let etag = format!(
-                "\"{:x}\"",
-                body.len() * 31 + body.first().copied().unwrap_or(0) as usize
-            );
+            let digest = <sha2::Sha256 as sha2::Digest>::digest(body);
+            let etag = format!("\"{}\"", crate::model::hex(&digest[..8]));
             if headers
                 .get(header::IF_NONE_MATCH)
                 .and_then(|v| v.to_str().ok())

@@ -16,6 +16,8 @@ pub struct Doc {
     pub body: Vec<u8>,
     /// Serve a strong ETag and honour If-None-Match.
     pub etag: bool,
+    /// Wait this long before answering (a slow publisher).
+    pub delay: std::time::Duration,
 }
 
 /// A local publisher whose documents a test can change while it runs.
@@ -25,6 +27,8 @@ pub struct Publisher {
     docs: Arc<Mutex<HashMap<String, Doc>>>,
     /// Requests received per path, with the status answered.
     pub log: Arc<Mutex<Vec<(String, u16)>>>,
+    /// Per path: requests in progress now, and the most ever in progress at once.
+    pub concurrency: Arc<Mutex<HashMap<String, (usize, usize)>>>,
 }
 
 impl Publisher {
@@ -33,11 +37,22 @@ impl Publisher {
         let addr = listener.local_addr().unwrap();
         let docs: Arc<Mutex<HashMap<String, Doc>>> = Arc::default();
         let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
-        let (d, l) = (docs.clone(), log.clone());
+        let concurrency: Arc<Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
+        let (d, l, cc) = (docs.clone(), log.clone(), concurrency.clone());
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
-            let (d, l) = (d.clone(), l.clone());
+            let (d, l, cc) = (d.clone(), l.clone(), cc.clone());
             async move {
                 let doc = d.lock().unwrap().get(uri.path()).cloned();
+                {
+                    let mut cc = cc.lock().unwrap();
+                    let e = cc.entry(uri.path().to_string()).or_default();
+                    e.0 += 1;
+                    e.1 = e.1.max(e.0);
+                }
+                if let Some(doc) = &doc {
+                    tokio::time::sleep(doc.delay).await;
+                }
+                cc.lock().unwrap().get_mut(uri.path()).unwrap().0 -= 1;
                 let resp: Response = match doc {
                     None => (StatusCode::NOT_FOUND, "gone").into_response(),
                     Some(doc) => {
@@ -72,7 +87,12 @@ impl Publisher {
             }
         });
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Publisher { addr, docs, log }
+        Publisher {
+            addr,
+            docs,
+            log,
+            concurrency,
+        }
     }
 
     pub fn put(
@@ -82,14 +102,35 @@ impl Publisher {
         body: impl Into<Vec<u8>>,
         etag: bool,
     ) {
+        self.put_slow(path, content_type, body, etag, std::time::Duration::ZERO);
+    }
+
+    pub fn put_slow(
+        &self,
+        path: &str,
+        content_type: &'static str,
+        body: impl Into<Vec<u8>>,
+        etag: bool,
+        delay: std::time::Duration,
+    ) {
         self.docs.lock().unwrap().insert(
             path.to_string(),
             Doc {
                 content_type,
                 body: body.into(),
                 etag,
+                delay,
             },
         );
+    }
+
+    /// The most requests for `path` ever in progress at once.
+    pub fn max_concurrency(&self, path: &str) -> usize {
+        self.concurrency
+            .lock()
+            .unwrap()
+            .get(path)
+            .map_or(0, |c| c.1)
     }
 
     pub fn url(&self, path: &str) -> String {
