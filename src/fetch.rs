@@ -201,7 +201,9 @@ impl Fetcher {
                 url: url.to_string(),
             };
         }
-        // reqwest's Display is terse ("error sending request"); the cause chain says why.
+        // reqwest's Display is terse ("error sending request") and repeats the URL; the cause
+        // chain says why.
+        let e = e.without_url();
         let mut message = e.to_string();
         let mut source = std::error::Error::source(&e);
         while let Some(s) = source {
