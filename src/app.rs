@@ -6,11 +6,12 @@
 
 use crate::categorize::KeywordCategorizer;
 use crate::config::{self, Config, ConfigError};
-use crate::fetch::Fetcher;
+use crate::fetch::{FetchLimits, Fetcher};
 use crate::ingest::{FeedReport, Pipeline, PollStatus};
 use crate::metrics::Metrics;
 use crate::publish::Format;
-use crate::scheduler::{self, Scheduler};
+use crate::reload::Reloader;
+use crate::scheduler::{self, NextFires, Scheduler};
 use crate::server::{self, AppState};
 use crate::store::{Store, StoreError};
 use anyhow::Context;
@@ -27,14 +28,19 @@ pub fn load_config(path: &Path, data_dir: Option<&Path>) -> Result<Config, Confi
     let mut config = config::load(path)?;
     if let Some(d) = data_dir {
         config.service.data_dir = d.to_path_buf();
+        config.data_dir_override = Some(d.to_path_buf());
     }
     Ok(config)
 }
 
 /// The stages wired together over one store: what `serve` runs and `poll --once` uses.
 pub struct Service {
-    /// The configuration in force.
+    /// The configuration the service started with (see `reloader` for the one in force).
     pub config: Arc<Config>,
+    /// Publishes reloaded configurations.
+    pub reloader: Arc<Reloader>,
+    /// The scheduler's plan, for the API.
+    pub next_fires: NextFires,
     /// The store.
     pub store: Store,
     /// Counters shared by every stage.
@@ -51,7 +57,16 @@ impl Service {
             .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
         let store = Store::open(&s.data_dir, s.cache_capacity_bytes)?;
         let metrics = Arc::new(Metrics::default());
-        let fetcher = Fetcher::new(&s.user_agent, s.fetch_timeout, s.max_body_bytes)?;
+        let fetcher = Fetcher::new(
+            &s.user_agent,
+            FetchLimits {
+                timeout: s.fetch_timeout,
+                max_body: s.max_body_bytes,
+                max_redirects: 5,
+                max_concurrent: s.max_concurrent_fetches,
+                per_host: s.max_fetches_per_host,
+            },
+        )?;
         let categorizer = Arc::new(KeywordCategorizer::new(&config.keywords));
         let pipeline = Arc::new(Pipeline::new(
             fetcher,
@@ -60,8 +75,15 @@ impl Service {
             s.timezone,
             Arc::clone(&metrics),
         ));
+        let reloader = Reloader::new(
+            &config.path,
+            config.data_dir_override.as_deref(),
+            config.clone(),
+        );
         Ok(Service {
             config: Arc::new(config),
+            reloader,
+            next_fires: NextFires::default(),
             store,
             metrics,
             pipeline,
@@ -140,17 +162,20 @@ pub async fn poll_once(service: &Service, progress: bool) -> anyhow::Result<Poll
         );
         b
     });
-    let reports = scheduler::poll_all(
-        Arc::clone(&service.pipeline),
-        &feeds,
-        service.config.service.max_concurrent_fetches,
-        |r| {
-            if let Some(b) = &bar {
-                b.set_message(r.feed_id.clone());
-                b.inc(1);
+    let failures = std::sync::atomic::AtomicUsize::new(0);
+    let reports = scheduler::poll_all(Arc::clone(&service.pipeline), &feeds, |r| {
+        if let Some(b) = &bar {
+            if matches!(r.status, PollStatus::Failed(_)) {
+                failures.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             }
-        },
-    )
+            b.set_message(format!(
+                "{} failed · last: {}",
+                failures.load(std::sync::atomic::Ordering::Relaxed),
+                r.feed_id
+            ));
+            b.inc(1);
+        }
+    })
     .await;
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -167,26 +192,55 @@ pub async fn run_service(
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
     let state = AppState {
-        config: Arc::clone(&service.config),
+        config: service.reloader.subscribe(),
+        reloader: Arc::clone(&service.reloader),
         store: service.store.clone(),
         metrics: Arc::clone(&service.metrics),
+        next_fires: service.next_fires.clone(),
     };
     let scheduler = Scheduler::new(
-        &service.config.feeds,
-        service.config.service.timezone,
         Arc::clone(&service.pipeline),
         Arc::clone(&service.metrics),
-        service.config.service.max_concurrent_fetches,
+        service.next_fires.clone(),
     );
-    let sched = tokio::spawn(scheduler.run(shutdown.clone()));
+    let sched = tokio::spawn(scheduler.run(service.reloader.subscribe(), shutdown.clone()));
+    let watcher = tokio::spawn(Arc::clone(&service.reloader).watch(shutdown.clone()));
+    // A reload that changes `[categorize]` swaps the categorizer for later polls.
+    let mut keywords_rx = service.reloader.subscribe();
+    let pipeline = Arc::clone(&service.pipeline);
+    let mut stop = shutdown.clone();
+    let categorizer_task = tokio::spawn(async move {
+        let mut current = keywords_rx.borrow_and_update().keywords.clone();
+        loop {
+            tokio::select! {
+                _ = stop.changed() => break,
+                r = keywords_rx.changed() => {
+                    if r.is_err() {
+                        break;
+                    }
+                    let k = keywords_rx.borrow_and_update().keywords.clone();
+                    if k != current {
+                        pipeline.set_categorizer(Arc::new(KeywordCategorizer::new(&k)));
+                        current = k;
+                    }
+                }
+            }
+        }
+    });
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %service.config.service.public_url, "serving");
     let http = axum::serve(listener, server::router(state)).with_graceful_shutdown(async move {
         let _ = shutdown.wait_for(|s| *s).await;
     });
     let served = http.await;
-    if let Err(e) = sched.await {
-        tracing::error!(error = %e, "scheduler task failed");
+    for (name, task) in [
+        ("scheduler", sched),
+        ("config watcher", watcher),
+        ("categorizer", categorizer_task),
+    ] {
+        if let Err(e) = task.await {
+            tracing::error!(error = %e, "{name} task failed");
+        }
     }
     service
         .store

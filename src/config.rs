@@ -65,6 +65,8 @@ pub struct Config {
     pub outputs: Vec<OutputConfig>,
     /// Keyword lists that replace the categorizer's built-in ones, per category.
     pub keywords: BTreeMap<Category, Vec<String>>,
+    /// The data directory given on the command line, if any; kept so a reload applies it again.
+    pub data_dir_override: Option<PathBuf>,
 }
 
 /// `[service]`.
@@ -90,6 +92,11 @@ pub struct ServiceConfig {
     pub max_body_bytes: u64,
     /// How many feeds may be fetched at once, service-wide.
     pub max_concurrent_fetches: usize,
+    /// How many fetches may go to one host at once; publishers notice more than two.
+    pub max_fetches_per_host: usize,
+    /// Upper bound of the per-feed delay added to cron fire times, so that thousands of feeds on
+    /// one schedule do not fire in the same second. 0 disables it.
+    pub max_jitter: Duration,
     /// sled page cache, in bytes (sled's own default is 1 GiB, too much for a small machine).
     pub cache_capacity_bytes: u64,
 }
@@ -107,6 +114,12 @@ pub struct FeedConfig {
     pub schedule: CronSchedule,
     /// Disabled feeds stay in the file (and their items in the store) but are not polled.
     pub enabled: bool,
+    /// Zone for this feed's zone-less timestamps, when it differs from `[service] timezone`.
+    pub timezone: Option<Tz>,
+    /// Whether the publisher's own interval hints (`<ttl>`, `skipHours`, `skipDays`,
+    /// `sy:updatePeriod`, `Cache-Control: max-age`, `Expires`) may space polls out beyond the
+    /// cron schedule. `Retry-After` and error backoff apply regardless.
+    pub publisher_hints: bool,
 }
 
 /// One `[[output]]`: a published feed and the filter that selects its items.
@@ -228,6 +241,8 @@ struct RawService {
     fetch_timeout_secs: Option<Spanned<u64>>,
     max_body_bytes: Option<Spanned<u64>>,
     max_concurrent_fetches: Option<Spanned<usize>>,
+    max_fetches_per_host: Option<Spanned<usize>>,
+    max_jitter_secs: Option<u64>,
     cache_capacity_mb: Option<Spanned<u64>>,
 }
 
@@ -240,6 +255,9 @@ struct RawFeed {
     schedule: Option<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
+    timezone: Option<Spanned<String>>,
+    #[serde(default = "yes")]
+    publisher_hints: bool,
 }
 
 #[derive(Deserialize)]
@@ -321,15 +339,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         None => CronSchedule::parse(DEFAULT_SCHEDULE).expect("built-in schedule is valid"),
     };
     let timezone = match &s.timezone {
-        Some(v) => v.get_ref().parse::<Tz>().map_err(|_| {
-            err(
-                v.span(),
-                format!(
-                    "unknown time zone `{}`; use an IANA name such as Asia/Shanghai or UTC",
-                    v.get_ref()
-                ),
-            )
-        })?,
+        Some(v) => parse_tz(v).map_err(|m| err(v.span(), m))?,
         None => chrono_tz::Asia::Shanghai,
     };
     let public_url = match &s.public_url {
@@ -365,6 +375,16 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         Some(v) => *v.get_ref(),
         None => 16,
     };
+    let max_fetches_per_host = match &s.max_fetches_per_host {
+        Some(v) if *v.get_ref() == 0 => {
+            return Err(err(
+                v.span(),
+                "`max_fetches_per_host` must be greater than 0".into(),
+            ))
+        }
+        Some(v) => *v.get_ref(),
+        None => 2,
+    };
     let service = ServiceConfig {
         listen,
         data_dir,
@@ -377,6 +397,8 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         fetch_timeout,
         max_body_bytes,
         max_concurrent_fetches,
+        max_fetches_per_host,
+        max_jitter: Duration::from_secs(s.max_jitter_secs.unwrap_or(300)),
         cache_capacity_bytes,
     };
 
@@ -400,6 +422,11 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             title: f.title.filter(|t| !t.trim().is_empty()),
             schedule,
             enabled: f.enabled,
+            timezone: match &f.timezone {
+                Some(v) => Some(parse_tz(v).map_err(|m| err(v.span(), m))?),
+                None => None,
+            },
+            publisher_hints: f.publisher_hints,
         });
     }
 
@@ -507,7 +534,22 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         feeds,
         outputs,
         keywords,
+        data_dir_override: None,
     })
+}
+
+impl FeedConfig {
+    /// Whether `other` polls the same way (same URL, schedule, zone, hints, enabled, title), so a
+    /// reload can leave this feed's schedule alone.
+    pub fn same_polling(&self, other: &FeedConfig) -> bool {
+        self.id == other.id
+            && self.url == other.url
+            && self.title == other.title
+            && self.schedule.expr == other.schedule.expr
+            && self.enabled == other.enabled
+            && self.timezone == other.timezone
+            && self.publisher_hints == other.publisher_hints
+    }
 }
 
 impl Config {
@@ -535,6 +577,15 @@ impl Config {
     pub fn feed(&self, id: &str) -> Option<&FeedConfig> {
         self.feeds.iter().find(|f| f.id == id)
     }
+}
+
+fn parse_tz(v: &Spanned<String>) -> Result<Tz, String> {
+    v.get_ref().parse::<Tz>().map_err(|_| {
+        format!(
+            "unknown time zone `{}`; use an IANA name such as Asia/Shanghai or UTC",
+            v.get_ref()
+        )
+    })
 }
 
 fn check_slug(s: &str) -> Result<(), String> {

@@ -16,7 +16,7 @@
 use crate::categorize::Categorizer;
 use crate::config::FeedConfig;
 use crate::dedup::canonical_key;
-use crate::fetch::{FetchOutcome, Fetcher, Validators};
+use crate::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
 use crate::metrics::Metrics;
 use crate::model::{hex, FeedState, SourceRef, StoredItem};
 use crate::normalize::parse_feed;
@@ -26,6 +26,8 @@ use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
+use url::Url;
 
 /// How one poll ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +60,12 @@ pub struct FeedReport {
 /// Everything a poll needs, shared by all polling tasks.
 pub struct Pipeline {
     fetcher: Fetcher,
+    /// Bounds parse-and-store work to one task per core.
+    cpu: Semaphore,
     store: Store,
-    categorizer: Arc<dyn Categorizer>,
+    /// Swapped when a reload changes the keyword lists. A std lock: read once per poll, never
+    /// held across an await.
+    categorizer: std::sync::RwLock<Arc<dyn Categorizer>>,
     timezone: Tz,
     metrics: Arc<Metrics>,
 }
@@ -73,13 +79,20 @@ impl Pipeline {
         timezone: Tz,
         metrics: Arc<Metrics>,
     ) -> Pipeline {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Pipeline {
             fetcher,
+            cpu: Semaphore::new(cores),
             store,
-            categorizer,
+            categorizer: std::sync::RwLock::new(categorizer),
             timezone,
             metrics,
         }
+    }
+
+    /// Replaces the categorizer for polls that start from now on.
+    pub fn set_categorizer(&self, categorizer: Arc<dyn Categorizer>) {
+        *self.categorizer.write().expect("categorizer lock poisoned") = categorizer;
     }
 
     /// The store this pipeline writes to.
@@ -109,6 +122,7 @@ impl Pipeline {
         let result = self.poll_inner(feed, &mut state, &mut report).await;
         let now = Utc::now();
         state.last_poll = Some(now);
+        state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
         match result {
             Ok(status) => {
                 state.last_success = Some(now);
@@ -148,19 +162,42 @@ impl Pipeline {
         state: &mut FeedState,
         report: &mut FeedReport,
     ) -> Result<PollStatus, String> {
+        // A permanent redirect seen for this configured URL is followed from then on; when the
+        // admin changes the URL, the old redirect is forgotten.
+        if state.redirected_from.as_deref() != Some(feed.url.as_str()) {
+            state.redirected_to = None;
+            state.redirected_from = None;
+        }
+        let target = state
+            .redirected_to
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| feed.url.clone());
         let validators = Validators {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let fetched = match self.fetcher.fetch(&feed.url, &validators).await {
-            Ok(FetchOutcome::NotModified { validators }) => {
+        let now = Utc::now();
+        let fetched = match self.fetcher.fetch(&target, &validators).await {
+            Ok(FetchOutcome::NotModified { validators, meta }) => {
+                self.metrics.record_fetch("not_modified", &meta);
+                self.record_meta(feed, state, &meta, now);
                 // RFC 9111 §4.3.4: a 304 updates the stored validators it carries.
                 merge_validators(state, validators);
                 return Ok(PollStatus::NotModified);
             }
-            Ok(FetchOutcome::Fetched(body)) => body,
+            Ok(FetchOutcome::Fetched(body)) => {
+                self.metrics.record_fetch("ok", &body.meta);
+                self.record_meta(feed, state, &body.meta, now);
+                body
+            }
             Err(e) => {
                 self.metrics.record_fetch_error(e.kind());
+                state.last_status = e.status();
+                state.retry_after = e
+                    .retry_after()
+                    .and_then(|d| chrono::Duration::from_std(d).ok())
+                    .map(|d| now + d);
                 return Err(e.to_string());
             }
         };
@@ -170,19 +207,25 @@ impl Pipeline {
             return Ok(PollStatus::NotModified);
         }
 
-        // Parsing and the sled writes are CPU-bound and synchronous: keep them off the async
-        // workers so a large feed never stalls the HTTP server.
+        // Parsing and the sled writes are CPU-bound and synchronous: run them on the blocking
+        // pool, at most one per core, so a burst of feeds never stalls the HTTP server or
+        // piles up hundreds of half-parsed documents in memory.
+        let _cpu = self
+            .cpu
+            .acquire()
+            .await
+            .expect("cpu semaphore is never closed");
         let store = self.store.clone();
-        let categorizer = Arc::clone(&self.categorizer);
-        let tz = self.timezone;
+        let categorizer = Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned"));
+        let tz = feed.timezone.unwrap_or(self.timezone);
         let feed_cfg = feed.clone();
         let known_title = state.title.clone();
         let content_type = fetched.content_type.clone();
         let final_url = fetched.final_url.clone();
         let body = fetched.body.clone();
-        let (counts, feed_title) = tokio::task::spawn_blocking(move || {
+        let (counts, feed_title, hints) = tokio::task::spawn_blocking(move || {
             let parsed = parse_feed(&body, content_type.as_deref(), &final_url, &feed_cfg.id, tz)
-                .map_err(|e| format!("{e} (feed {} at {})", feed_cfg.id, feed_cfg.url))?;
+                .map_err(|e| format!("{e} (feed {} at {})", feed_cfg.id, final_url))?;
             let source = SourceRef {
                 feed_id: feed_cfg.id.clone(),
                 title: feed_cfg
@@ -221,7 +264,7 @@ impl Pipeline {
                     Upsert::Unchanged => counts.2 += 1,
                 }
             }
-            Ok::<_, String>((counts, parsed.title))
+            Ok::<_, String>((counts, parsed.title, parsed.hints))
         })
         .await
         .map_err(|e| format!("ingest task failed: {e}"))??;
@@ -234,7 +277,33 @@ impl Pipeline {
         if feed_title.is_some() {
             state.title = feed_title;
         }
+        state.min_interval_secs = hints.min_interval.map(|d| d.as_secs());
+        state.skip_hours = hints.skip_hours;
+        state.skip_days = hints.skip_days;
         Ok(PollStatus::Ok)
+    }
+
+    /// Records what any successful response says: status, freshness, a permanent redirect.
+    fn record_meta(
+        &self,
+        feed: &FeedConfig,
+        state: &mut FeedState,
+        meta: &ResponseMeta,
+        now: chrono::DateTime<Utc>,
+    ) {
+        state.last_status = Some(meta.status);
+        state.retry_after = None;
+        state.fresh_until = meta
+            .fresh_for
+            .and_then(|d| chrono::Duration::from_std(d).ok())
+            .map(|d| now + d);
+        if let Some(to) = &meta.permanent_redirect {
+            if state.redirected_to.as_deref() != Some(to.as_str()) {
+                tracing::info!(feed_id = %feed.id, from = %feed.url, to = %to, "feed moved permanently; polling the new URL from now on");
+            }
+            state.redirected_to = Some(to.to_string());
+            state.redirected_from = Some(feed.url.to_string());
+        }
     }
 }
 

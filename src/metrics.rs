@@ -23,8 +23,17 @@ pub struct Metrics {
     poll_seconds_micros: AtomicU64,
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
-    fetch_errors: Mutex<BTreeMap<&'static str, u64>>,
+    /// Fetches by outcome: `ok`, `not_modified`, or an error kind.
+    fetches: Mutex<BTreeMap<&'static str, u64>>,
+    bytes_fetched: AtomicU64,
+    /// Cumulative counts per bucket of [`DURATION_BUCKETS`], plus the sum in microseconds.
+    duration_buckets: [AtomicU64; DURATION_BUCKETS.len()],
+    duration_count: AtomicU64,
+    duration_sum_micros: AtomicU64,
 }
+
+/// Upper bounds (seconds) of the fetch duration histogram buckets.
+const DURATION_BUCKETS: [f64; 9] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
 
 impl Metrics {
     /// Counts one finished poll.
@@ -42,10 +51,29 @@ impl Metrics {
             .fetch_add(r.elapsed.as_micros() as u64, Relaxed);
     }
 
-    /// Counts a fetch error by kind (`status`, `timeout`, `too_large`, `network`).
+    /// Counts a fetch that got an answer (`ok` or `not_modified`), its duration and bytes.
+    pub fn record_fetch(&self, outcome: &'static str, meta: &crate::fetch::ResponseMeta) {
+        self.count_fetch(outcome);
+        self.bytes_fetched.fetch_add(meta.bytes, Relaxed);
+        let secs = meta.elapsed.as_secs_f64();
+        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                self.duration_buckets[i].fetch_add(1, Relaxed);
+            }
+        }
+        self.duration_count.fetch_add(1, Relaxed);
+        self.duration_sum_micros
+            .fetch_add(meta.elapsed.as_micros() as u64, Relaxed);
+    }
+
+    /// Counts a failed fetch by kind (see [`crate::fetch::FetchError::kind`]).
     pub fn record_fetch_error(&self, kind: &'static str) {
-        if let Ok(mut m) = self.fetch_errors.lock() {
-            *m.entry(kind).or_default() += 1;
+        self.count_fetch(kind);
+    }
+
+    fn count_fetch(&self, outcome: &'static str) {
+        if let Ok(mut m) = self.fetches.lock() {
+            *m.entry(outcome).or_default() += 1;
         }
     }
 
@@ -62,8 +90,8 @@ impl Metrics {
         }
     }
 
-    /// Renders every metric; `stored_items` is read from the store at scrape time.
-    pub fn render(&self, stored_items: usize) -> String {
+    /// Renders every metric; `stored_items` and `feeds_in_backoff` are read at scrape time.
+    pub fn render(&self, stored_items: usize, feeds_in_backoff: usize) -> String {
         let mut s = String::new();
         let mut counter = |name: &str, help: &str, samples: &[(&str, u64)]| {
             let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} counter");
@@ -95,20 +123,25 @@ impl Metrics {
                 ),
             ],
         );
-        let errors: Vec<(String, u64)> = self
-            .fetch_errors
+        let fetches: Vec<(String, u64)> = self
+            .fetches
             .lock()
             .map(|m| {
                 m.iter()
-                    .map(|(k, v)| (format!("{{kind=\"{k}\"}}"), *v))
+                    .map(|(k, v)| (format!("{{outcome=\"{k}\"}}"), *v))
                     .collect()
             })
             .unwrap_or_default();
-        let errors: Vec<(&str, u64)> = errors.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+        let fetches: Vec<(&str, u64)> = fetches.iter().map(|(k, v)| (k.as_str(), *v)).collect();
         counter(
-            "feedsift_fetch_errors_total",
-            "Fetch failures, by kind.",
-            &errors,
+            "feedsift_fetches_total",
+            "HTTP fetches of source feeds, by outcome (ok, not_modified, or the error kind).",
+            &fetches,
+        );
+        counter(
+            "feedsift_fetched_bytes_total",
+            "Body bytes received from source feeds, after decompression.",
+            &[("", self.bytes_fetched.load(Relaxed))],
         );
         counter(
             "feedsift_schedule_skipped_total",
@@ -129,6 +162,27 @@ impl Metrics {
             s,
             "# HELP feedsift_poll_seconds_total Time spent polling feeds.\n# TYPE feedsift_poll_seconds_total counter\nfeedsift_poll_seconds_total {:.6}",
             self.poll_seconds_micros.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "# HELP feedsift_fetch_duration_seconds Time to fetch a source feed (answered fetches).\n# TYPE feedsift_fetch_duration_seconds histogram"
+        );
+        for (i, bound) in DURATION_BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "feedsift_fetch_duration_seconds_bucket{{le=\"{bound}\"}} {}",
+                self.duration_buckets[i].load(Relaxed)
+            );
+        }
+        let count = self.duration_count.load(Relaxed);
+        let _ = writeln!(
+            s,
+            "feedsift_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nfeedsift_fetch_duration_seconds_sum {:.6}\nfeedsift_fetch_duration_seconds_count {count}",
+            self.duration_sum_micros.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "# HELP feedsift_feeds_in_backoff Enabled feeds whose last poll failed.\n# TYPE feedsift_feeds_in_backoff gauge\nfeedsift_feeds_in_backoff {feeds_in_backoff}"
         );
         let _ = writeln!(
             s,

@@ -183,7 +183,11 @@ impl StoredItem {
 }
 
 /// What feedsift remembers about polling one feed, between polls and across restarts.
+///
+/// The ingest path records *facts* here (what the server and the feed said); the scheduler turns
+/// them into *policy* (when to poll next). Fields added later default, so older records load.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct FeedState {
     /// The validator from the last response that carried one (RFC 9110 §8.8.3).
     pub etag: Option<String>,
@@ -198,10 +202,30 @@ pub struct FeedState {
     pub last_poll: Option<DateTime<Utc>>,
     /// When the last poll succeeded (200 or 304).
     pub last_success: Option<DateTime<Utc>>,
+    /// HTTP status of the last response (after redirects), if one came.
+    pub last_status: Option<u16>,
+    /// How long the last poll took, in milliseconds.
+    pub last_duration_ms: Option<u64>,
     /// The last error, for the admin to read; cleared on success.
     pub last_error: Option<String>,
     /// Polls failed in a row; reset on success.
     pub consecutive_failures: u32,
+    /// The server asked not to be polled before this time (`Retry-After` on 429/503).
+    pub retry_after: Option<DateTime<Utc>>,
+    /// The last response stays fresh until then (`Cache-Control: max-age`, `Expires`).
+    pub fresh_until: Option<DateTime<Utc>>,
+    /// The feed's own shortest sensible polling interval, in seconds (RSS `<ttl>`,
+    /// `sy:updatePeriod`/`sy:updateFrequency`).
+    pub min_interval_secs: Option<u64>,
+    /// Hours (0–23, GMT) the feed asks not to be read in (RSS `<skipHours>`).
+    pub skip_hours: Vec<u32>,
+    /// Days (0 = Monday … 6 = Sunday, GMT) the feed asks not to be read on (RSS `<skipDays>`).
+    pub skip_days: Vec<u32>,
+    /// Where a permanent redirect (301/308) sent the feed; used for later polls.
+    pub redirected_to: Option<String>,
+    /// The configured URL that redirect was seen for: when the admin changes the URL, the old
+    /// redirect no longer applies.
+    pub redirected_from: Option<String>,
 }
 
 /// Lower-case hex of a byte slice.

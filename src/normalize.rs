@@ -36,6 +36,14 @@ pub enum NormalizeError {
     /// than stored as an empty feed, which would hide the loss.
     #[error("parse: the document contains entries but none could be read (unsupported dialect?)")]
     EntriesLost,
+    /// No charset decodes the body cleanly: it is not text in the encoding it claims.
+    #[error("decode: the body is not valid {encoding} text ({malformed} malformed byte sequences); the feed's declared charset is wrong")]
+    Encoding {
+        /// The encoding finally tried.
+        encoding: &'static str,
+        /// How many sequences could not be decoded.
+        malformed: usize,
+    },
     /// The parser itself panicked on this input.
     #[error("parse: the feed parser crashed on this document: {0}")]
     ParserPanic(String),
@@ -50,6 +58,8 @@ pub struct ParsedFeed {
     pub site_link: Option<String>,
     /// The encoding the body was decoded from (e.g. `GBK`, `UTF-8`).
     pub encoding: &'static str,
+    /// What the feed says about how often to poll it.
+    pub hints: PublisherHints,
     /// The entries, in document order.
     pub items: Vec<Item>,
 }
@@ -64,7 +74,17 @@ pub fn parse_feed(
     tz: Tz,
 ) -> Result<ParsedFeed, NormalizeError> {
     let (text, encoding) = decode(body, content_type);
-    let xml = strip_xml_declaration(&text);
+    // A few undecodable bytes (a truncated multi-byte character) are repaired with U+FFFD; many
+    // mean the charset is wrong, and storing mojibake would be silent data loss.
+    let malformed = text.matches('\u{FFFD}').count();
+    if malformed > 5 && malformed * 200 > text.chars().count() {
+        return Err(NormalizeError::Encoding {
+            encoding: encoding.name(),
+            malformed,
+        });
+    }
+    let xml = utf8_declaration(&text);
+    let xml = xml.as_ref();
 
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(base.as_str()))
@@ -78,6 +98,7 @@ pub fn parse_feed(
         .map_err(|p| NormalizeError::ParserPanic(panic_message(&p)))?
         .map_err(|e| NormalizeError::Parse(e.to_string()))?;
 
+    let hints = PublisherHints::from_document(xml, parsed.ttl);
     if parsed.entries.is_empty() && looks_like_it_has_entries(xml) {
         return Err(NormalizeError::EntriesLost);
     }
@@ -96,6 +117,7 @@ pub fn parse_feed(
         title: parsed.title.map(|t| text_of(&t)).filter(|t| !t.is_empty()),
         site_link,
         encoding: encoding.name(),
+        hints,
         items,
     })
 }
@@ -232,6 +254,120 @@ fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
+// ---- publisher hints ------------------------------------------------------------------------
+
+/// How often the publisher says its feed is worth reading. RSS 2.0 `<ttl>` (minutes),
+/// `<skipHours>` / `<skipDays>` (GMT), and the RSS 1.0 syndication module's
+/// `sy:updatePeriod` / `sy:updateFrequency`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublisherHints {
+    /// The shortest interval worth polling at, from `<ttl>` or `sy:update*` (the larger wins).
+    pub min_interval: Option<std::time::Duration>,
+    /// Hours (0–23, GMT) not to poll in.
+    pub skip_hours: Vec<u32>,
+    /// Days (0 = Monday … 6 = Sunday) not to poll on.
+    pub skip_days: Vec<u32>,
+}
+
+impl PublisherHints {
+    /// Reads the hints from a decoded document; `ttl_minutes` is what feed-rs found.
+    pub fn from_document(xml: &str, ttl_minutes: Option<u32>) -> PublisherHints {
+        let ttl = ttl_minutes.map(|m| u64::from(m) * 60);
+        let sy = element_texts(xml, "updatePeriod").first().and_then(|p| {
+            let period: u64 = match p.trim().to_ascii_lowercase().as_str() {
+                "hourly" => 3600,
+                "daily" => 86_400,
+                "weekly" => 7 * 86_400,
+                "monthly" => 30 * 86_400,
+                "yearly" => 365 * 86_400,
+                _ => return None,
+            };
+            let freq: u64 = element_texts(xml, "updateFrequency")
+                .first()
+                .and_then(|f| f.trim().parse().ok())
+                .filter(|f| *f > 0)
+                .unwrap_or(1);
+            Some(period / freq)
+        });
+        let min_interval = ttl
+            .max(sy)
+            .filter(|s| *s > 0)
+            .map(std::time::Duration::from_secs);
+        let mut skip_hours: Vec<u32> = element_texts(xml, "skipHours")
+            .iter()
+            .flat_map(|block| element_texts(block, "hour"))
+            .filter_map(|h| h.trim().parse::<u32>().ok())
+            // RSS 2.0 says 0-23; some feeds write 24 for midnight.
+            .map(|h| if h == 24 { 0 } else { h })
+            .filter(|h| *h < 24)
+            .collect();
+        skip_hours.sort_unstable();
+        skip_hours.dedup();
+        let mut skip_days: Vec<u32> = element_texts(xml, "skipDays")
+            .iter()
+            .flat_map(|block| element_texts(block, "day"))
+            .filter_map(|d| {
+                let d = d.trim().to_ascii_lowercase();
+                [
+                    "monday",
+                    "tuesday",
+                    "wednesday",
+                    "thursday",
+                    "friday",
+                    "saturday",
+                    "sunday",
+                ]
+                .iter()
+                .position(|n| *n == d)
+                .map(|p| p as u32)
+            })
+            .collect();
+        skip_days.sort_unstable();
+        skip_days.dedup();
+        // A feed that skips every hour or every day would never be read: ignore such hints.
+        if skip_hours.len() >= 24 {
+            skip_hours.clear();
+        }
+        if skip_days.len() >= 7 {
+            skip_days.clear();
+        }
+        PublisherHints {
+            min_interval,
+            skip_hours,
+            skip_days,
+        }
+    }
+}
+
+/// The text content of every element whose local name is `local` (any namespace prefix).
+/// A deliberately small scanner: these hints are flat elements in the channel.
+fn element_texts<'a>(xml: &'a str, local: &str) -> Vec<&'a str> {
+    let mut out = Vec::new();
+    let mut rest = xml;
+    while let Some(lt) = rest.find('<') {
+        rest = &rest[lt + 1..];
+        let name_end = rest
+            .find(|c: char| c == '>' || c == '/' || c.is_whitespace())
+            .unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        let matches = name.rsplit(':').next() == Some(local) && !name.starts_with('/');
+        if !matches {
+            continue;
+        }
+        let Some(gt) = rest.find('>') else { break };
+        if rest[..gt].ends_with('/') {
+            continue;
+        }
+        let body = &rest[gt + 1..];
+        let close = format!("</{name}>");
+        if let Some(end) = body.find(&close) {
+            out.push(&body[..end]);
+            rest = &body[end + close.len()..];
+        }
+    }
+    out
+}
+
 // ---- decoding --------------------------------------------------------------------------------
 
 /// Decodes a body to UTF-8 following the precedence in the module docs. Returns the text and the
@@ -318,16 +454,20 @@ fn xml_declared_encoding(body: &[u8]) -> Option<String> {
     Some(rest[..rest.find(quote)?].trim().to_string())
 }
 
-/// Drops the XML declaration: the text is UTF-8 now, and a declaration still saying `GB2312`
-/// would make the parser decode it a second time.
-fn strip_xml_declaration(text: &str) -> &str {
+/// Rewrites the XML declaration to say UTF-8: the text is UTF-8 now, and a declaration still
+/// saying `GB2312` would make the parser decode it a second time.
+fn utf8_declaration(text: &str) -> std::borrow::Cow<'_, str> {
     let t = text.trim_start_matches(['\u{feff}', ' ', '\t', '\r', '\n']);
     if t.starts_with("<?xml") {
         if let Some(end) = t.find("?>") {
-            return &t[end + 2..];
+            return format!(
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>{}",
+                &t[end + 2..]
+            )
+            .into();
         }
     }
-    t
+    t.into()
 }
 
 // ---- timestamps ------------------------------------------------------------------------------

@@ -1,29 +1,77 @@
 //! The scheduler: decides *when* each feed is polled; [`crate::ingest`] does the polling.
 //!
-//! Takes: the enabled feeds with their cron schedules, the service time zone and a shared
-//! [`Pipeline`]. Gives: polls, fired at each feed's next cron time (read in the configured zone,
-//! so `0 0 8 * * *` means 08:00 in Asia/Shanghai, not in UTC), until shutdown.
+//! Takes: the enabled feeds of the current [`Config`] (and every reloaded one), the
+//! [`FeedState`] the ingest path records, and a shared [`Pipeline`]. Gives: polls, each at the
+//! time [`plan_next`] computes, until shutdown; and a [`NextFires`] board the HTTP API reads.
+//!
+//! The plan for a feed, in order:
+//! 1. its cron schedule, read in the feed's (or the service's) time zone, shifted by a
+//!    deterministic per-feed jitter ([`jitter_for`]) so that thousands of feeds on one schedule
+//!    spread over up to `max_jitter` instead of firing in the same second;
+//! 2. never before the feed's backoff after failures ([`backoff`]: 1 min doubling to 24 h, reset
+//!    on success) nor before a server's `Retry-After`;
+//! 3. unless the admin set `publisher_hints = false`: never before the last response's freshness
+//!    lifetime (`Cache-Control: max-age`, `Expires`) or the feed's own interval (`<ttl>`,
+//!    `sy:updatePeriod`) has passed since the last success, and never in its `skipHours` /
+//!    `skipDays` (GMT, as RSS 2.0 specifies).
 //!
 //! Guarantees:
-//! - A feed never polled before is polled at start-up, so a new feed shows up at once rather
-//!   than at its first cron time.
+//! - A feed never polled before is polled at once (at start-up or when a reload adds it), so a
+//!   new feed shows up without waiting for its first cron time.
 //! - A feed is never fetched twice at once: a fire that comes while its previous poll is still
 //!   running is skipped and counted (`feedsift_schedule_skipped_total`).
-//! - At most `max_concurrent_fetches` polls run at once, service-wide (a semaphore).
-//! - Shutdown stops new fires at once and waits for running polls to finish, so nothing half
-//!   written is left behind.
+//! - A reload re-plans only feeds that were added or whose polling settings changed; unchanged
+//!   feeds keep their next fire time and are not re-polled. Removed feeds stop being polled
+//!   (their stored items stay).
+//! - Shutdown stops new fires at once and waits for running polls to finish.
+//!
+//! Concurrency limits (global, per host) live in the fetcher, which *does* the requests.
 
-use crate::config::FeedConfig;
-use crate::ingest::{FeedReport, Pipeline};
+use crate::config::{Config, FeedConfig};
+use crate::ingest::{FeedReport, Pipeline, PollStatus};
 use crate::metrics::Metrics;
-use chrono::{DateTime, Utc};
+use crate::model::FeedState;
+use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
+use sha2::{Digest, Sha256};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashSet};
+use std::collections::{BinaryHeap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+
+/// First delay after a failure; doubles with each further failure.
+pub const BACKOFF_BASE: Duration = Duration::from_secs(60);
+/// The longest backoff: a failing feed is still tried once a day.
+pub const BACKOFF_MAX: Duration = Duration::from_secs(24 * 3600);
+/// The longest a publisher's own interval hint is believed.
+const MAX_HINT: Duration = Duration::from_secs(24 * 3600);
+
+/// Everything about a feed's configuration that the plan depends on.
+#[derive(Debug, Clone)]
+pub struct FeedPlan {
+    /// The cron schedule.
+    pub schedule: cron::Schedule,
+    /// Where the schedule is read.
+    pub timezone: Tz,
+    /// This feed's shift of every fire time.
+    pub jitter: Duration,
+    /// Whether publisher hints may space polls out.
+    pub publisher_hints: bool,
+}
+
+impl FeedPlan {
+    /// The plan of `feed` under service zone `tz` and jitter bound `max_jitter`.
+    pub fn of(feed: &FeedConfig, tz: Tz, max_jitter: Duration) -> FeedPlan {
+        FeedPlan {
+            schedule: feed.schedule.schedule.clone(),
+            timezone: feed.timezone.unwrap_or(tz),
+            jitter: jitter_for(&feed.id, &feed.schedule.schedule, max_jitter),
+            publisher_hints: feed.publisher_hints,
+        }
+    }
+}
 
 /// The next time `schedule` fires strictly after `after`, reading the schedule in `tz`.
 pub fn next_fire(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
@@ -33,26 +81,112 @@ pub fn next_fire(schedule: &cron::Schedule, tz: Tz, after: DateTime<Utc>) -> Opt
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// Polls every feed once, `concurrency` at a time, and returns the reports in feed order.
-/// `on_done` is called as each feed finishes (for a progress bar).
+/// The deterministic delay added to a feed's fire times: a hash of its id, modulo the smaller of
+/// `max_jitter` and the schedule's own interval (so a feed never slips past its next slot).
+/// Whole seconds, so logs and `next_fire` stay readable.
+pub fn jitter_for(feed_id: &str, schedule: &cron::Schedule, max_jitter: Duration) -> Duration {
+    let reference = DateTime::parse_from_rfc3339("2024-01-01T00:00:00Z")
+        .expect("static date")
+        .with_timezone(&Utc);
+    let mut fires = schedule.after(&reference);
+    let interval = match (fires.next(), fires.next()) {
+        (Some(a), Some(b)) => (b - a).to_std().unwrap_or(Duration::ZERO),
+        _ => Duration::ZERO,
+    };
+    let bound = max_jitter.min(interval).as_secs();
+    if bound == 0 {
+        return Duration::ZERO;
+    }
+    let h = Sha256::digest(feed_id.as_bytes());
+    let n = u64::from_be_bytes(h[..8].try_into().expect("8 bytes"));
+    Duration::from_secs(n % bound)
+}
+
+/// The delay after `failures` consecutive failures: 0 for none, then 1 min, 2 min, 4 min, …
+/// capped at 24 h.
+pub fn backoff(failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let factor = 1u64
+        .checked_shl(failures.saturating_sub(1).min(30))
+        .unwrap_or(u64::MAX);
+    BACKOFF_BASE
+        .checked_mul(factor.min(u64::from(u32::MAX)) as u32)
+        .unwrap_or(BACKOFF_MAX)
+        .min(BACKOFF_MAX)
+}
+
+fn add(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::zero())
+}
+
+/// The earliest time the state allows a poll (see the module docs, points 2 and 3).
+pub fn not_before(plan: &FeedPlan, state: &FeedState) -> Option<DateTime<Utc>> {
+    let mut t: Option<DateTime<Utc>> = None;
+    let mut later = |c: Option<DateTime<Utc>>| {
+        if let Some(c) = c {
+            t = Some(t.map_or(c, |t| t.max(c)));
+        }
+    };
+    if state.consecutive_failures > 0 {
+        later(
+            state
+                .last_poll
+                .map(|p| add(p, backoff(state.consecutive_failures))),
+        );
+    }
+    later(state.retry_after);
+    if plan.publisher_hints {
+        later(state.fresh_until);
+        if let (Some(secs), Some(ok)) = (state.min_interval_secs, state.last_success) {
+            later(Some(add(ok, Duration::from_secs(secs).min(MAX_HINT))));
+        }
+    }
+    t
+}
+
+/// The next poll strictly after `after`: the first jittered cron time that the state allows.
+/// `None` if the schedule never fires again.
+pub fn plan_next(
+    plan: &FeedPlan,
+    state: &FeedState,
+    after: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let mut from = after;
+    if let Some(nb) = not_before(plan, state) {
+        // The first fire at or after `nb`.
+        from = from.max(nb - chrono::Duration::seconds(1));
+    }
+    let jitter = chrono::Duration::from_std(plan.jitter).unwrap_or(chrono::Duration::zero());
+    // Bounded: a skip list cannot cover every slot for ever (all-hours lists are dropped when
+    // parsed), but a schedule inside skipped hours may need many steps.
+    for _ in 0..10_000 {
+        let t = next_fire(&plan.schedule, plan.timezone, from - jitter)? + jitter;
+        let skipped = plan.publisher_hints
+            && (state.skip_hours.contains(&t.hour())
+                || state
+                    .skip_days
+                    .contains(&t.weekday().num_days_from_monday()));
+        if !skipped {
+            return Some(t);
+        }
+        from = t;
+    }
+    None
+}
+
+/// Polls every feed once, all at once (the fetcher bounds concurrency), and returns the reports
+/// in feed order. `on_done` is called as each feed finishes (for a progress bar).
 pub async fn poll_all(
     pipeline: Arc<Pipeline>,
     feeds: &[FeedConfig],
-    concurrency: usize,
     on_done: impl Fn(&FeedReport),
 ) -> Vec<FeedReport> {
-    let sem = Arc::new(Semaphore::new(concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, feed) in feeds.iter().cloned().enumerate() {
         let pipeline = Arc::clone(&pipeline);
-        let sem = Arc::clone(&sem);
-        set.spawn(async move {
-            let _permit = sem
-                .acquire_owned()
-                .await
-                .expect("semaphore is never closed");
-            (i, pipeline.poll(&feed).await)
-        });
+        set.spawn(async move { (i, pipeline.poll(&feed).await) });
     }
     let mut reports: Vec<Option<FeedReport>> = vec![None; feeds.len()];
     while let Some(done) = set.join_next().await {
@@ -70,7 +204,7 @@ pub async fn poll_all(
         .map(|(r, f)| {
             r.unwrap_or_else(|| FeedReport {
                 feed_id: f.id.clone(),
-                status: crate::ingest::PollStatus::Failed("polling task panicked".into()),
+                status: PollStatus::Failed("polling task panicked".into()),
                 new: 0,
                 updated: 0,
                 duplicate: 0,
@@ -80,84 +214,208 @@ pub async fn poll_all(
         .collect()
 }
 
+/// The scheduler's current plan, shared with the HTTP API: feed id → next fire time.
+/// A std mutex: held only to copy or update the map, never across an await.
+#[derive(Debug, Clone, Default)]
+pub struct NextFires(Arc<Mutex<HashMap<String, DateTime<Utc>>>>);
+
+impl NextFires {
+    /// The next planned poll of a feed, if it has one.
+    pub fn get(&self, feed_id: &str) -> Option<DateTime<Utc>> {
+        self.0
+            .lock()
+            .expect("next-fire board poisoned")
+            .get(feed_id)
+            .copied()
+    }
+
+    fn set(&self, feed_id: &str, t: Option<DateTime<Utc>>) {
+        let mut m = self.0.lock().expect("next-fire board poisoned");
+        match t {
+            Some(t) => m.insert(feed_id.to_string(), t),
+            None => m.remove(feed_id),
+        };
+    }
+
+    fn retain(&self, keep: &HashSet<String>) {
+        self.0
+            .lock()
+            .expect("next-fire board poisoned")
+            .retain(|k, _| keep.contains(k));
+    }
+}
+
+struct Slot {
+    feed: FeedConfig,
+    plan: FeedPlan,
+    /// Bumped whenever the slot is re-planned; queue entries of older generations are stale.
+    generation: u64,
+}
+
+type Entry = Reverse<(DateTime<Utc>, String, u64)>;
+
 /// The long-running scheduler.
 pub struct Scheduler {
-    feeds: Vec<FeedConfig>,
-    timezone: Tz,
     pipeline: Arc<Pipeline>,
     metrics: Arc<Metrics>,
-    permits: Arc<Semaphore>,
-    /// Feeds with a poll in progress. A std mutex: it is held only to insert or remove an id,
-    /// never across an await.
-    in_flight: Arc<Mutex<HashSet<String>>>,
+    board: NextFires,
+    slots: HashMap<String, Slot>,
+    queue: BinaryHeap<Entry>,
+    in_flight: HashSet<String>,
+    next_generation: u64,
 }
 
 impl Scheduler {
-    /// A scheduler for the enabled feeds among `feeds`.
-    pub fn new(
-        feeds: &[FeedConfig],
-        timezone: Tz,
-        pipeline: Arc<Pipeline>,
-        metrics: Arc<Metrics>,
-        max_concurrent: usize,
-    ) -> Scheduler {
+    /// A scheduler that publishes its plan on `board`.
+    pub fn new(pipeline: Arc<Pipeline>, metrics: Arc<Metrics>, board: NextFires) -> Scheduler {
         Scheduler {
-            feeds: feeds.iter().filter(|f| f.enabled).cloned().collect(),
-            timezone,
             pipeline,
             metrics,
-            permits: Arc::new(Semaphore::new(max_concurrent.max(1))),
-            in_flight: Arc::new(Mutex::new(HashSet::new())),
+            board,
+            slots: HashMap::new(),
+            queue: BinaryHeap::new(),
+            in_flight: HashSet::new(),
+            next_generation: 0,
         }
     }
 
-    /// Runs until `shutdown` turns true, then waits for running polls.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
-        let now = Utc::now();
-        let mut queue: BinaryHeap<Reverse<(DateTime<Utc>, usize)>> = BinaryHeap::new();
-        for (i, feed) in self.feeds.iter().enumerate() {
-            let never_polled = self
-                .pipeline
-                .store()
-                .feed_state(&feed.id)
-                .map(|s| s.last_poll.is_none())
-                .unwrap_or(true);
-            let first = if never_polled {
-                Some(now)
-            } else {
-                next_fire(&feed.schedule.schedule, self.timezone, now)
-            };
-            if let Some(t) = first {
-                queue.push(Reverse((t, i)));
-            }
+    fn state(&self, id: &str) -> FeedState {
+        self.pipeline.store().feed_state(id).unwrap_or_default()
+    }
+
+    /// Plans `id` afresh (new generation) from its stored state.
+    fn replan(&mut self, id: &str, now: DateTime<Utc>) {
+        let state = self.state(id);
+        let Some(slot) = self.slots.get_mut(id) else {
+            return;
+        };
+        self.next_generation += 1;
+        slot.generation = self.next_generation;
+        let due = if state.last_poll.is_none() {
+            Some(now)
+        } else {
+            plan_next(&slot.plan, &state, now)
+        };
+        if let Some(t) = due {
+            self.queue
+                .push(Reverse((t, id.to_string(), slot.generation)));
         }
-        tracing::info!(feeds = self.feeds.len(), "scheduler started");
+        self.board.set(id, due);
+    }
+
+    /// Brings the slots in line with `config`: adds, removes and re-plans changed feeds only.
+    fn apply(&mut self, config: &Config, now: DateTime<Utc>) {
+        let tz = config.service.timezone;
+        let max_jitter = config.service.max_jitter;
+        let mut keep = HashSet::new();
+        let (mut added, mut changed) = (0, 0);
+        for feed in config.feeds.iter().filter(|f| f.enabled) {
+            keep.insert(feed.id.clone());
+            let plan = FeedPlan::of(feed, tz, max_jitter);
+            let unchanged = self.slots.get(&feed.id).is_some_and(|s| {
+                s.feed.same_polling(feed)
+                    && s.plan.timezone == plan.timezone
+                    && s.plan.jitter == plan.jitter
+            });
+            if unchanged {
+                continue;
+            }
+            if self.slots.contains_key(&feed.id) {
+                changed += 1;
+            } else {
+                added += 1;
+            }
+            self.slots.insert(
+                feed.id.clone(),
+                Slot {
+                    feed: feed.clone(),
+                    plan,
+                    generation: 0,
+                },
+            );
+            self.replan(&feed.id, now);
+        }
+        let before = self.slots.len();
+        self.slots.retain(|id, _| keep.contains(id));
+        self.board.retain(&keep);
+        tracing::info!(
+            feeds = self.slots.len(),
+            added,
+            changed,
+            removed = before - self.slots.len(),
+            "schedule updated"
+        );
+    }
+
+    /// Runs until `shutdown` turns true, following every config published on `config`; then
+    /// waits for running polls.
+    pub async fn run(
+        mut self,
+        mut config: watch::Receiver<Arc<Config>>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let initial = Arc::clone(&config.borrow_and_update());
+        self.apply(&initial, Utc::now());
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
         let mut tasks = JoinSet::new();
         loop {
-            let Some(Reverse((due, _))) = queue.peek().copied() else {
-                // Nothing to schedule: wait for shutdown.
-                let _ = shutdown.changed().await;
-                break;
+            let wait = match self.queue.peek() {
+                Some(Reverse((due, _, _))) => {
+                    (*due - Utc::now()).to_std().unwrap_or(Duration::ZERO)
+                }
+                None => Duration::from_secs(60),
             };
-            let wait = (due - Utc::now()).to_std().unwrap_or(Duration::ZERO);
             // Wake at least once a minute so a wall-clock jump (suspend, NTP) is noticed.
             let wait = wait.min(Duration::from_secs(60));
             tokio::select! {
                 _ = tokio::time::sleep(wait) => {}
                 _ = shutdown.changed() => break,
+                changed = config.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    let c = Arc::clone(&config.borrow_and_update());
+                    self.apply(&c, Utc::now());
+                    continue;
+                }
+                Some(id) = done_rx.recv() => {
+                    self.in_flight.remove(&id);
+                    self.replan(&id, Utc::now());
+                    continue;
+                }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             }
             let now = Utc::now();
-            while let Some(Reverse((t, i))) = queue.peek().copied() {
+            while let Some(Reverse((t, id, generation))) = self.queue.peek().cloned() {
                 if t > now {
                     break;
                 }
-                queue.pop();
-                self.fire(i, &mut tasks);
-                let feed = &self.feeds[i];
-                if let Some(next) = next_fire(&feed.schedule.schedule, self.timezone, now.max(t)) {
-                    queue.push(Reverse((next, i)));
+                self.queue.pop();
+                let Some(slot) = self.slots.get(&id) else {
+                    continue;
+                };
+                if slot.generation != generation {
+                    continue;
                 }
+                // The regular next fire stays queued even while this poll runs, so an overrun
+                // shows up as a skipped fire; completion re-plans from the new state.
+                let next = plan_next(&slot.plan, &self.state(&id), t);
+                if let Some(n) = next {
+                    self.queue.push(Reverse((n, id.clone(), generation)));
+                }
+                self.board.set(&id, next);
+                if !self.in_flight.insert(id.clone()) {
+                    tracing::warn!(feed_id = %id, "previous poll still running; skipping this fire");
+                    self.metrics.record_skipped_fire();
+                    continue;
+                }
+                let feed = slot.feed.clone();
+                let pipeline = Arc::clone(&self.pipeline);
+                let done = done_tx.clone();
+                tasks.spawn(async move {
+                    pipeline.poll(&feed).await;
+                    let _ = done.send(feed.id);
+                });
             }
             if *shutdown.borrow() {
                 break;
@@ -169,30 +427,6 @@ impl Scheduler {
         );
         while tasks.join_next().await.is_some() {}
     }
-
-    fn fire(&self, i: usize, tasks: &mut JoinSet<()>) {
-        let feed = self.feeds[i].clone();
-        {
-            let mut in_flight = self.in_flight.lock().expect("in-flight set poisoned");
-            if !in_flight.insert(feed.id.clone()) {
-                tracing::warn!(feed_id = %feed.id, "previous poll still running; skipping this fire");
-                self.metrics.record_skipped_fire();
-                return;
-            }
-        }
-        let pipeline = Arc::clone(&self.pipeline);
-        let permits = Arc::clone(&self.permits);
-        let in_flight = Arc::clone(&self.in_flight);
-        tasks.spawn(async move {
-            if let Ok(_permit) = permits.acquire_owned().await {
-                pipeline.poll(&feed).await;
-            }
-            in_flight
-                .lock()
-                .expect("in-flight set poisoned")
-                .remove(&feed.id);
-        });
-    }
 }
 
 #[cfg(test)]
@@ -202,6 +436,15 @@ mod tests {
 
     fn at(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn plan(expr: &str, jitter: u64, hints: bool) -> FeedPlan {
+        FeedPlan {
+            schedule: CronSchedule::parse(expr).unwrap().schedule,
+            timezone: chrono_tz::UTC,
+            jitter: Duration::from_secs(jitter),
+            publisher_hints: hints,
+        }
     }
 
     #[test]
@@ -249,6 +492,165 @@ mod tests {
                 Some(at(want)),
                 "{expr} in {tz}"
             );
+        }
+    }
+
+    #[test]
+    fn jitter_is_deterministic_bounded_and_spread() {
+        let s = CronSchedule::parse("0 */15 * * * *").unwrap().schedule;
+        let max = Duration::from_secs(300);
+        assert_eq!(jitter_for("a", &s, max), jitter_for("a", &s, max));
+        let mut seconds = HashSet::new();
+        for i in 0..10_000 {
+            let j = jitter_for(&format!("feed-{i}"), &s, max);
+            assert!(j < max);
+            seconds.insert(j.as_secs());
+        }
+        // 10,000 feeds land on (nearly) all 300 seconds, not one.
+        assert!(seconds.len() > 290, "{}", seconds.len());
+        // Never beyond the schedule's own interval, and off when disabled.
+        let every_minute = CronSchedule::parse("0 * * * * *").unwrap().schedule;
+        assert!(jitter_for("x", &every_minute, max) < Duration::from_secs(60));
+        assert_eq!(jitter_for("x", &s, Duration::ZERO), Duration::ZERO);
+    }
+
+    #[test]
+    fn backoff_doubles_and_caps() {
+        let cases = [
+            (0, 0),
+            (1, 60),
+            (2, 120),
+            (3, 240),
+            (10, 30_720),
+            (11, 61_440),
+            (12, 86_400),
+            (40, 86_400),
+            (u32::MAX, 86_400),
+        ];
+        for (failures, secs) in cases {
+            assert_eq!(backoff(failures), Duration::from_secs(secs), "{failures}");
+        }
+    }
+
+    #[test]
+    fn plan_next_table() {
+        let now = at("2024-03-01T10:07:00Z"); // a Friday
+        let ok = FeedState {
+            last_poll: Some(at("2024-03-01T10:00:00Z")),
+            last_success: Some(at("2024-03-01T10:00:00Z")),
+            ..Default::default()
+        };
+        let failing = |n: u32| FeedState {
+            consecutive_failures: n,
+            last_success: None,
+            ..ok.clone()
+        };
+        let cases: Vec<(&str, FeedPlan, FeedState, &str)> = vec![
+            (
+                "plain cron",
+                plan("0 */15 * * * *", 0, true),
+                ok.clone(),
+                "2024-03-01T10:15:00Z",
+            ),
+            (
+                "jitter shifts the fire",
+                plan("0 */15 * * * *", 100, true),
+                ok.clone(),
+                "2024-03-01T10:16:40Z",
+            ),
+            (
+                "jitter: an earlier slot still ahead",
+                plan("0 */15 * * * *", 500, true),
+                ok.clone(),
+                "2024-03-01T10:08:20Z",
+            ),
+            (
+                "1 failure: 1 min backoff is inside the interval",
+                plan("0 */15 * * * *", 0, true),
+                failing(1),
+                "2024-03-01T10:15:00Z",
+            ),
+            (
+                "6 failures: 32 min backoff skips two slots",
+                plan("0 */15 * * * *", 0, true),
+                failing(6),
+                "2024-03-01T10:45:00Z",
+            ),
+            (
+                "retry-after applies even without hints",
+                plan("0 */15 * * * *", 0, false),
+                FeedState {
+                    retry_after: Some(at("2024-03-01T11:20:00Z")),
+                    ..ok.clone()
+                },
+                "2024-03-01T11:30:00Z",
+            ),
+            (
+                "ttl 60 min from the last success",
+                plan("0 */15 * * * *", 0, true),
+                FeedState {
+                    min_interval_secs: Some(3600),
+                    ..ok.clone()
+                },
+                "2024-03-01T11:00:00Z",
+            ),
+            (
+                "ttl ignored when the admin turns hints off",
+                plan("0 */15 * * * *", 0, false),
+                FeedState {
+                    min_interval_secs: Some(3600),
+                    ..ok.clone()
+                },
+                "2024-03-01T10:15:00Z",
+            ),
+            (
+                "ttl of a year is capped at a day",
+                plan("0 */15 * * * *", 0, true),
+                FeedState {
+                    min_interval_secs: Some(365 * 86400),
+                    ..ok.clone()
+                },
+                "2024-03-02T10:00:00Z",
+            ),
+            (
+                "max-age freshness",
+                plan("0 */15 * * * *", 0, true),
+                FeedState {
+                    fresh_until: Some(at("2024-03-01T10:20:00Z")),
+                    ..ok.clone()
+                },
+                "2024-03-01T10:30:00Z",
+            ),
+            (
+                "skipHours 10-12 GMT",
+                plan("0 */15 * * * *", 0, true),
+                FeedState {
+                    skip_hours: vec![10, 11, 12],
+                    ..ok.clone()
+                },
+                "2024-03-01T13:00:00Z",
+            ),
+            (
+                "skipDays Saturday and Sunday from Friday night",
+                plan("0 0 23 * * *", 0, true),
+                FeedState {
+                    skip_days: vec![5, 6],
+                    ..ok.clone()
+                },
+                "2024-03-01T23:00:00Z",
+            ),
+            (
+                "skipDays Friday to Sunday",
+                plan("0 0 23 * * *", 0, true),
+                FeedState {
+                    skip_days: vec![4, 5, 6],
+                    ..ok.clone()
+                },
+                "2024-03-04T23:00:00Z",
+            ),
+        ];
+        for (name, p, state, want) in cases {
+            assert_eq!(plan_next(&p, &state, now), Some(at(want)), "{name}");
         }
     }
 }

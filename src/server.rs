@@ -15,26 +15,42 @@ use crate::config::{Config, MAX_LIMIT};
 use crate::metrics::Metrics;
 use crate::model::hex;
 use crate::publish::{self, Format};
+use crate::reload::Reloader;
+use crate::scheduler::NextFires;
 use crate::store::Store;
 use crate::text::escape_html;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt::Write;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppState {
-    /// The configuration the service runs with.
-    pub config: Arc<Config>,
+    /// The configuration in force; follows reloads.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Reloads the configuration on `POST /api/reload`.
+    pub reloader: Arc<Reloader>,
     /// The item store.
     pub store: Store,
     /// Service counters.
     pub metrics: Arc<Metrics>,
+    /// The scheduler's plan.
+    pub next_fires: NextFires,
+}
+
+impl AppState {
+    /// The configuration in force now.
+    fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
 }
 
 /// The service's routes.
@@ -44,6 +60,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/feeds/{file}", get(feed))
+        .route("/api/sources", get(sources))
+        .route("/api/reload", post(reload))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
@@ -97,18 +115,18 @@ async fn feed(
         return not_found(format!("unknown format `.{ext}`: use .rss, .atom or .json"));
     };
     let name = name.to_string();
-    let st2 = st.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        render_output(&st2.config, &st2.store, &name, format, limit)
-    })
-    .await;
+    let config = st.config();
+    let store = st.store.clone();
+    let rendered =
+        tokio::task::spawn_blocking(move || render_output(&config, &store, &name, format, limit))
+            .await;
     let body = match rendered {
         Ok(Ok(Some(body))) => body,
         Ok(Ok(None)) => {
             return not_found(format!(
                 "no such output `{}`; outputs: {}",
                 file.rsplit_once('.').map_or("", |p| p.0),
-                st.config.output_names().join(", ")
+                st.config().output_names().join(", ")
             ))
         }
         Ok(Err(e)) => {
@@ -168,7 +186,18 @@ async fn healthz(State(st): State<AppState>) -> Response {
 }
 
 async fn metrics(State(st): State<AppState>) -> Response {
-    let body = st.metrics.render(st.store.len());
+    let config = st.config();
+    let in_backoff = config
+        .feeds
+        .iter()
+        .filter(|f| f.enabled)
+        .filter(|f| {
+            st.store
+                .feed_state(&f.id)
+                .is_ok_and(|s| s.consecutive_failures > 0)
+        })
+        .count();
+    let body = st.metrics.render(st.store.len(), in_backoff);
     (
         [(
             header::CONTENT_TYPE,
@@ -179,8 +208,83 @@ async fn metrics(State(st): State<AppState>) -> Response {
         .into_response()
 }
 
+/// One source as `GET /api/sources` shows it.
+#[derive(Debug, Serialize)]
+pub struct SourceStatus {
+    /// Feed id.
+    pub id: String,
+    /// Configured URL.
+    pub url: String,
+    /// Effective cron schedule (the feed's own or the default).
+    pub schedule: String,
+    /// Whether it is polled.
+    pub enabled: bool,
+    /// The scheduler's next planned poll.
+    pub next_fire: Option<DateTime<Utc>>,
+    /// When the last poll finished.
+    pub last_fetch: Option<DateTime<Utc>>,
+    /// HTTP status of the last response.
+    pub last_status: Option<u16>,
+    /// The last error; null when the last fetch and parse succeeded.
+    pub last_error: Option<String>,
+    /// Polls failed in a row.
+    pub consecutive_failures: u32,
+    /// Items stored from this feed.
+    pub items: u64,
+    /// Stored `ETag`.
+    pub etag: Option<String>,
+    /// Stored `Last-Modified`.
+    pub last_modified: Option<String>,
+    /// Where a permanent redirect moved the feed.
+    pub redirected_to: Option<String>,
+}
+
+async fn sources(State(st): State<AppState>) -> Response {
+    let config = st.config();
+    let mut out = Vec::with_capacity(config.feeds.len());
+    for f in &config.feeds {
+        let state = match st.store.feed_state(&f.id) {
+            Ok(s) => s,
+            Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        };
+        out.push(SourceStatus {
+            id: f.id.clone(),
+            url: f.url.to_string(),
+            schedule: f.schedule.expr.clone(),
+            enabled: f.enabled,
+            next_fire: f.enabled.then(|| st.next_fires.get(&f.id)).flatten(),
+            last_fetch: state.last_poll,
+            last_status: state.last_status,
+            last_error: state.last_error,
+            consecutive_failures: state.consecutive_failures,
+            items: st.store.items_of_feed(&f.id).unwrap_or(0),
+            etag: state.etag,
+            last_modified: state.last_modified,
+            redirected_to: state.redirected_to,
+        });
+    }
+    Json(out).into_response()
+}
+
+async fn reload(State(st): State<AppState>) -> Response {
+    let reloader = Arc::clone(&st.reloader);
+    match tokio::task::spawn_blocking(move || reloader.reload()).await {
+        Ok(Ok(report)) => Json(serde_json::json!({"ok": true, "report": report})).into_response(),
+        Ok(Err(e)) => {
+            tracing::error!("config rejected, keeping the running one: {e}");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(serde_json::json!({"ok": false, "error": e.to_string()})),
+            )
+                .into_response()
+        }
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
 async fn index(State(st): State<AppState>) -> Html<String> {
-    let c = &st.config;
+    let config = st.config();
+    let c = &config;
     let mut s = String::from(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>feedsift</title>\
          <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}\

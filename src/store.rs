@@ -14,6 +14,7 @@
 //! - `by_date`: sort timestamp (sign-flipped i64) ‖ seq → key — for "newest first"
 //! - `by_seq`: seq → key — insertion order, for incremental readers
 //! - `feeds`: feed id → JSON [`FeedState`]
+//! - `feed_counts`: feed id → items first stored from it
 //! - `meta`: `schema` → version
 
 use crate::model::{FeedState, StoredItem};
@@ -84,6 +85,7 @@ pub struct Store {
     by_date: sled::Tree,
     by_seq: sled::Tree,
     feeds: sled::Tree,
+    feed_counts: sled::Tree,
 }
 
 impl std::fmt::Debug for Store {
@@ -135,6 +137,7 @@ impl Store {
             by_date: db.open_tree("by_date")?,
             by_seq: db.open_tree("by_seq")?,
             feeds: db.open_tree("feeds")?,
+            feed_counts: db.open_tree("feed_counts")?,
             db,
         })
     }
@@ -159,39 +162,42 @@ impl Store {
     pub fn upsert(&self, draft: StoredItem) -> Result<Upsert, StoreError> {
         let seq = self.db.generate_id()?;
         let key = draft.key.clone();
-        let result =
-            (&self.items, &self.by_date, &self.by_seq).transaction(|(items, by_date, by_seq)| {
-                let mut item = draft.clone();
-                let old = match items.get(key.as_bytes())? {
-                    Some(v) => Some(decode(&key, &v).map_err(ConflictableTransactionError::Abort)?),
-                    None => None,
-                };
-                let outcome = match &old {
-                    Some(old) if old.digest == item.digest => return Ok(Upsert::Unchanged),
-                    Some(old) => {
-                        item.first_seen = old.first_seen;
-                        item.seq = old.seq;
-                        item.changed = Some(chrono::Utc::now());
-                        by_date.remove(date_key(old).to_vec())?;
-                        Upsert::Updated
-                    }
-                    None => {
-                        item.seq = seq;
-                        item.changed = None;
-                        Upsert::New
-                    }
-                };
-                let bytes = serde_json::to_vec(&item).map_err(|e| {
-                    ConflictableTransactionError::Abort(StoreError::Corrupt {
-                        key: key.clone(),
-                        message: e.to_string(),
-                    })
-                })?;
-                items.insert(key.as_bytes(), bytes)?;
-                by_date.insert(date_key(&item).to_vec(), key.as_bytes())?;
-                by_seq.insert(&item.seq.to_be_bytes(), key.as_bytes())?;
-                Ok(outcome)
-            });
+        let trees = (&self.items, &self.by_date, &self.by_seq, &self.feed_counts);
+        let result = trees.transaction(|(items, by_date, by_seq, counts)| {
+            let mut item = draft.clone();
+            let old = match items.get(key.as_bytes())? {
+                Some(v) => Some(decode(&key, &v).map_err(ConflictableTransactionError::Abort)?),
+                None => None,
+            };
+            let outcome = match &old {
+                Some(old) if old.digest == item.digest => return Ok(Upsert::Unchanged),
+                Some(old) => {
+                    item.first_seen = old.first_seen;
+                    item.seq = old.seq;
+                    item.changed = Some(chrono::Utc::now());
+                    by_date.remove(date_key(old).to_vec())?;
+                    Upsert::Updated
+                }
+                None => {
+                    item.seq = seq;
+                    item.changed = None;
+                    let feed = item.source.feed_id.as_bytes();
+                    let n = counts.get(feed)?.map_or(0, |v| be_u64(&v));
+                    counts.insert(feed, &(n + 1).to_be_bytes())?;
+                    Upsert::New
+                }
+            };
+            let bytes = serde_json::to_vec(&item).map_err(|e| {
+                ConflictableTransactionError::Abort(StoreError::Corrupt {
+                    key: key.clone(),
+                    message: e.to_string(),
+                })
+            })?;
+            items.insert(key.as_bytes(), bytes)?;
+            by_date.insert(date_key(&item).to_vec(), key.as_bytes())?;
+            by_seq.insert(&item.seq.to_be_bytes(), key.as_bytes())?;
+            Ok(outcome)
+        });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
@@ -209,6 +215,14 @@ impl Store {
                 self.get(&key).transpose()
             }
         })
+    }
+
+    /// Number of items first stored from `feed_id`.
+    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .feed_counts
+            .get(feed_id.as_bytes())?
+            .map_or(0, |v| be_u64(&v)))
     }
 
     /// Number of stored items.
@@ -252,6 +266,10 @@ impl Store {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
+}
+
+fn be_u64(v: &[u8]) -> u64 {
+    v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
 
 fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
@@ -322,6 +340,8 @@ mod tests {
         edited.first_seen = Utc::now();
         assert_eq!(s.upsert(edited).unwrap(), Upsert::Updated);
         assert_eq!(s.len(), 2);
+        assert_eq!(s.items_of_feed("f").unwrap(), 2);
+        assert_eq!(s.items_of_feed("g").unwrap(), 0);
         let got: Vec<_> = s.newest_first().map(|r| r.unwrap()).collect();
         // The edit moved "a" to day 5, and the index followed it: no stale entry remains.
         assert_eq!(

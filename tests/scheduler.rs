@@ -87,7 +87,7 @@ async fn feeds_fire_on_schedule_and_never_overlap() {
     loop {
         let fast = p.statuses("/fast.rss").len();
         let skipped = metrics
-            .render(0)
+            .render(0, 0)
             .contains("feedsift_schedule_skipped_total 0");
         if fast >= 4 && !skipped {
             break;
@@ -95,7 +95,7 @@ async fn feeds_fire_on_schedule_and_never_overlap() {
         assert!(
             Instant::now() < deadline,
             "fast polled {fast} times; metrics:\n{}",
-            metrics.render(0)
+            metrics.render(0, 0)
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
