@@ -45,14 +45,20 @@ impl Publisher {
                 let doc = d.lock().unwrap().get(uri.path()).cloned();
                 {
                     let mut cc = cc.lock().unwrap();
-                    let e = cc.entry(uri.path().to_string()).or_default();
-                    e.0 += 1;
-                    e.1 = e.1.max(e.0);
+                    for key in [uri.path(), "*"] {
+                        let e = cc.entry(key.to_string()).or_default();
+                        e.0 += 1;
+                        e.1 = e.1.max(e.0);
+                    }
                 }
                 if let Some(doc) = &doc {
                     tokio::time::sleep(doc.delay).await;
                 }
-                cc.lock().unwrap().get_mut(uri.path()).unwrap().0 -= 1;
+                {
+                    let mut cc = cc.lock().unwrap();
+                    cc.get_mut(uri.path()).unwrap().0 -= 1;
+                    cc.get_mut("*").unwrap().0 -= 1;
+                }
                 let resp: Response = match doc {
                     None => (StatusCode::NOT_FOUND, "gone").into_response(),
                     Some(doc) => {
@@ -122,6 +128,11 @@ impl Publisher {
                 delay,
             },
         );
+    }
+
+    /// The most requests (any path) ever in progress at once.
+    pub fn max_total_concurrency(&self) -> usize {
+        self.concurrency.lock().unwrap().get("*").map_or(0, |c| c.1)
     }
 
     /// The most requests for `path` ever in progress at once.
