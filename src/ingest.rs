@@ -241,9 +241,10 @@ impl Pipeline {
             for item in parsed.items {
                 let key = canonical_key(&item);
                 let digest = item.content_digest();
-                if store.digest_of(&key).map_err(|e| e.to_string())?.as_deref()
-                    == Some(digest.as_str())
-                {
+                // Known and unchanged, or first carried by another feed: a duplicate, so it is
+                // neither classified nor written (the store enforces the same rule).
+                let known = store.owner_and_digest(&key).map_err(|e| e.to_string())?;
+                if known.is_some_and(|(owner, d)| d == digest || owner != feed_cfg.id) {
                     counts.2 += 1;
                     continue;
                 }

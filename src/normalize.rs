@@ -692,4 +692,32 @@ mod tests {
         assert!(parse_feed(b"", None, &base, "x", SH).is_err());
         assert!(parse_feed(b"{\"nope\": 1", None, &base, "x", SH).is_err());
     }
+
+    #[test]
+    fn publisher_hints() {
+        let xml = r#"<rss version="2.0" xmlns:sy="http://purl.org/rss/1.0/modules/syndication/"><channel>
+            <ttl>30</ttl><sy:updatePeriod>hourly</sy:updatePeriod><sy:updateFrequency>2</sy:updateFrequency>
+            <skipHours><hour>0</hour><hour>24</hour><hour>7</hour><hour>99</hour></skipHours>
+            <skipDays><day>Saturday</day><day>sunday</day><day>Funday</day></skipDays>
+            <item><title>t</title></item></channel></rss>"#;
+        let h = PublisherHints::from_document(xml, Some(30));
+        // ttl 30 min beats sy's 60/2 = 30 min (equal); the larger wins.
+        assert_eq!(h.min_interval, Some(std::time::Duration::from_secs(1800)));
+        assert_eq!(h.skip_hours, vec![0, 7]);
+        assert_eq!(h.skip_days, vec![5, 6]);
+        let sy_only =
+            PublisherHints::from_document("<sy:updatePeriod>daily</sy:updatePeriod>", None);
+        assert_eq!(
+            sy_only.min_interval,
+            Some(std::time::Duration::from_secs(86_400))
+        );
+        // A feed that skips every hour would never be read: the hint is dropped.
+        let all: String = (0..24).map(|h| format!("<hour>{h}</hour>")).collect();
+        let h = PublisherHints::from_document(&format!("<skipHours>{all}</skipHours>"), None);
+        assert!(h.skip_hours.is_empty());
+        assert_eq!(
+            PublisherHints::from_document("<rss/>", None),
+            PublisherHints::default()
+        );
+    }
 }

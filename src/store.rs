@@ -142,10 +142,10 @@ impl Store {
         })
     }
 
-    /// The content digest stored for `key`, if the key is known. Lets the ingest path skip
-    /// classifying an entry it already has.
-    pub fn digest_of(&self, key: &str) -> Result<Option<String>, StoreError> {
-        Ok(self.get(key)?.map(|s| s.digest))
+    /// The feed that owns `key` and the content digest stored for it, if the key is known.
+    /// Lets the ingest path skip classifying an entry it already has.
+    pub fn owner_and_digest(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+        Ok(self.get(key)?.map(|s| (s.source.feed_id, s.digest)))
     }
 
     /// The item stored under `key`.
@@ -157,7 +157,7 @@ impl Store {
     }
 
     /// Writes `item` under `item.key`: new, updated (keeping `first_seen` and `seq` of the stored
-    /// copy), or left alone when the digest is unchanged. `item.seq` is ignored for new items; a
+    /// copy), or left alone when the digest is unchanged or another feed already owns the key. `item.seq` is ignored for new items; a
     /// fresh sequence number is assigned.
     pub fn upsert(&self, draft: StoredItem) -> Result<Upsert, StoreError> {
         let seq = self.db.generate_id()?;
@@ -170,7 +170,14 @@ impl Store {
                 None => None,
             };
             let outcome = match &old {
-                Some(old) if old.digest == item.digest => return Ok(Upsert::Unchanged),
+                // The feed that first carried a story owns its content: another feed's copy
+                // (same key, other text) is a duplicate, not an edit, or two feeds would
+                // overwrite each other on every poll.
+                Some(old)
+                    if old.digest == item.digest || old.source.feed_id != item.source.feed_id =>
+                {
+                    return Ok(Upsert::Unchanged)
+                }
                 Some(old) => {
                     item.first_seen = old.first_seen;
                     item.seq = old.seq;

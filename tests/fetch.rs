@@ -303,7 +303,7 @@ async fn failures_back_off_and_servers_are_obeyed() {
     plan.publisher_hints = false;
     assert!(feedsift::scheduler::plan_next(&plan, &busy, chrono::Utc::now()).unwrap() >= ra);
 
-    // A 404 backs off: failures counted, and a second failure doubles the delay.
+    // A 404 counts as a failure, so the feed backs off (the delays are unit-tested).
     let gone = s.store.feed_state("gone").unwrap();
     assert_eq!(
         (gone.consecutive_failures, gone.last_status),

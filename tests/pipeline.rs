@@ -420,3 +420,67 @@ async fn a_broken_feed_fails_alone_and_recovers() {
     let state = service.store.feed_state("money").unwrap();
     assert_eq!((state.consecutive_failures, state.last_error), (0, None));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_story_two_feeds_carry_is_stored_once_and_never_flip_flops() {
+    let p = Publisher::start().await;
+    let rss = |title: &str, extra: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>{extra}\
+             <item><title>{title}</title><link>http://news.example.cn/a/1.html?utm_source=feed</link></item></channel></rss>"
+        )
+    };
+    p.put(
+        "/x.rss",
+        "application/rss+xml",
+        rss("北向资金增持3.54万股|环球快资讯", ""),
+        true,
+    );
+    p.put(
+        "/y.rss",
+        "application/rss+xml",
+        rss("每日焦点!北向资金增持3.54万股", ""),
+        true,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "[service]\ndata_dir = \"s\"\n[[feed]]\nid = \"x\"\nurl = \"{}\"\n[[feed]]\nid = \"y\"\nurl = \"{}\"\n",
+        p.url("/x.rss"),
+        p.url("/y.rss")
+    );
+    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    let s = Service::open(app::load_config(&dir.path().join("feeds.toml"), None).unwrap()).unwrap();
+    let first = app::poll_once(&s, false).await.unwrap();
+    assert_eq!(
+        (first.new, first.duplicate, first.updated),
+        (1, 1, 0),
+        "{first:?}"
+    );
+    let stored = s.store.newest_first().next().unwrap().unwrap();
+    // Both feeds re-publish (new bytes, same story): nothing changes hands.
+    p.put(
+        "/x.rss",
+        "application/rss+xml",
+        rss("北向资金增持3.54万股|环球快资讯", "<ttl>5</ttl>"),
+        true,
+    );
+    p.put(
+        "/y.rss",
+        "application/rss+xml",
+        rss("每日焦点!北向资金增持3.54万股", "<ttl>5</ttl>"),
+        true,
+    );
+    let second = app::poll_once(&s, false).await.unwrap();
+    assert_eq!(
+        (second.ok, second.new, second.duplicate, second.updated),
+        (2, 0, 2, 0),
+        "{second:?}"
+    );
+    assert_eq!(s.store.len(), 1);
+    assert_eq!(s.store.newest_first().next().unwrap().unwrap(), stored);
+    // The feed's <ttl> was recorded as its own interval.
+    assert_eq!(
+        s.store.feed_state("x").unwrap().min_interval_secs,
+        Some(300)
+    );
+}
