@@ -302,6 +302,17 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         m.contains(&format!("feedsift_stored_items {STANDARD_ITEMS}")),
         "{m}"
     );
+    for line in [
+        "feedsift_fetches_total{outcome=\"ok\"} 5",
+        "feedsift_fetches_total{outcome=\"http_4xx\"} 1",
+        "feedsift_polls_total{result=\"failed\"} 2",
+        "feedsift_fetch_duration_seconds_count 5",
+        "feedsift_feeds_in_backoff 2",
+        "feedsift_items_total{outcome=\"new\"} 13",
+    ] {
+        assert!(m.contains(line), "missing {line} in\n{m}");
+    }
+    assert!(m.contains("feedsift_fetched_bytes_total "), "{m}");
     let index = client
         .get(format!("{base}/"))
         .send()
