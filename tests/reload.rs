@@ -50,12 +50,12 @@ async fn wait_until<F: std::future::Future<Output = bool>>(what: &str, mut f: im
 async fn reloads_add_remove_and_reject_bad_configs() {
     let p = Publisher::start().await;
     for id in ["a", "b", "c"] {
-        p.put(
-            &format!("/{id}.rss"),
-            "application/rss+xml",
-            fixture("money.rss"),
-            true,
-        );
+        // Distinct stories per feed (the same links would be one story, owned by one feed).
+        let body = String::from_utf8(fixture("money.rss"))
+            .unwrap()
+            .replace("money.example.cn", &format!("{id}.example.cn"))
+            .replace("NEWS.example.cn", &format!("news-{id}.example.cn"));
+        p.put(&format!("/{id}.rss"), "application/rss+xml", body, true);
     }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feeds.toml");
