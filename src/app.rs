@@ -362,3 +362,31 @@ fn open_store(config: &Config) -> Result<Store, StoreError> {
 pub fn default_config_path() -> PathBuf {
     PathBuf::from("feeds.toml")
 }
+
+/// `feedsift eval dedup FILE`: runs [`crate::dedup::eval`] with a progress bar on a terminal.
+pub fn eval_dedup(
+    file: &Path,
+    settings: &crate::dedup::DedupSettings,
+) -> anyhow::Result<crate::dedup::eval::Report> {
+    let pairs = crate::dedup::eval::read_pairs(file)?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(pairs.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} evaluating [{bar:30}] {pos}/{len} pairs",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let report = crate::dedup::eval::run(&pairs, settings, &|done, _| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(report)
+}

@@ -65,6 +65,10 @@ pub struct Config {
     pub outputs: Vec<OutputConfig>,
     /// Keyword lists that replace the categorizer's built-in ones, per category.
     pub keywords: BTreeMap<Category, Vec<String>>,
+    /// `[dedup]`: how stories are merged.
+    pub dedup: crate::dedup::DedupSettings,
+    /// `[dedup] clean_titles`: publish titles with content-farm decorations stripped.
+    pub clean_titles: bool,
     /// The data directory given on the command line, if any; kept so a reload applies it again.
     pub data_dir_override: Option<PathBuf>,
 }
@@ -97,6 +101,10 @@ pub struct ServiceConfig {
     /// Upper bound of the per-feed delay added to cron fire times, so that thousands of feeds on
     /// one schedule do not fire in the same second. 0 disables it.
     pub max_jitter: Duration,
+    /// Items older than this (by their date) are removed, with their index entries.
+    pub retention: Duration,
+    /// At most this many items are kept (the oldest go first); `None`: no cap.
+    pub max_items: Option<usize>,
     /// sled page cache, in bytes (sled's own default is 1 GiB, too much for a small machine).
     pub cache_capacity_bytes: u64,
 }
@@ -227,6 +235,8 @@ struct RawConfig {
     outputs: Vec<RawOutput>,
     #[serde(default)]
     categorize: Option<Spanned<RawCategorize>>,
+    #[serde(default)]
+    dedup: RawDedup,
 }
 
 #[derive(Deserialize, Default)]
@@ -243,6 +253,8 @@ struct RawService {
     max_concurrent_fetches: Option<Spanned<usize>>,
     max_fetches_per_host: Option<Spanned<usize>>,
     max_jitter_secs: Option<u64>,
+    retention_days: Option<Spanned<u64>>,
+    max_items: Option<Spanned<usize>>,
     cache_capacity_mb: Option<Spanned<u64>>,
 }
 
@@ -275,6 +287,24 @@ struct RawOutput {
     #[serde(default)]
     exclude: Vec<String>,
     limit: Option<Spanned<usize>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    #[serde(default = "yes")]
+    near_duplicates: bool,
+    #[serde(default = "yes")]
+    clean_titles: bool,
+}
+
+impl Default for RawDedup {
+    fn default() -> Self {
+        RawDedup {
+            near_duplicates: true,
+            clean_titles: true,
+        }
+    }
 }
 
 #[derive(Deserialize, Default)]
@@ -399,6 +429,17 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         max_concurrent_fetches,
         max_fetches_per_host,
         max_jitter: Duration::from_secs(s.max_jitter_secs.unwrap_or(300)),
+        retention: Duration::from_secs(positive(&s.retention_days, "retention_days", 90)? * 86_400),
+        max_items: match &s.max_items {
+            Some(v) if *v.get_ref() == 0 => {
+                return Err(err(
+                    v.span(),
+                    "`max_items` must be greater than 0 (leave it out for no cap)".into(),
+                ))
+            }
+            Some(v) => Some(*v.get_ref()),
+            None => None,
+        },
         cache_capacity_bytes,
     };
 
@@ -534,6 +575,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         feeds,
         outputs,
         keywords,
+        dedup: crate::dedup::DedupSettings {
+            near_duplicates: raw.dedup.near_duplicates,
+        },
+        clean_titles: raw.dedup.clean_titles,
         data_dir_override: None,
     })
 }

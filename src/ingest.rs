@@ -7,20 +7,21 @@
 //! Guarantees:
 //! - A failing feed fails alone: every error becomes a report and a recorded `last_error`, never
 //!   a panic or an error that stops other feeds.
-//! - Items are written before the feed state that records their validators, so a crash in
-//!   between re-fetches the feed instead of skipping items behind a stored ETag.
+//! - A response's items and the feed state that records its validators are committed in one
+//!   store transaction, so a crash can neither lose items behind an advanced ETag nor store
+//!   them twice.
 //! - New validators are stored whenever a response carries them, a 304 included
 //!   (RFC 9111 §4.3.4).
 //! - A body identical to the last one parsed is not parsed again (servers without validators).
 
 use crate::categorize::Categorizer;
 use crate::config::FeedConfig;
-use crate::dedup::canonical_key;
+use crate::dedup::{self, DedupSettings};
 use crate::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
 use crate::metrics::Metrics;
-use crate::model::{hex, FeedState, SourceRef, StoredItem};
+use crate::model::{hex, FeedState, SourceRef};
 use crate::normalize::parse_feed;
-use crate::store::{Store, Upsert};
+use crate::store::Store;
 use chrono::Utc;
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
@@ -66,6 +67,8 @@ pub struct Pipeline {
     /// Swapped when a reload changes the keyword lists. A std lock: read once per poll, never
     /// held across an await.
     categorizer: std::sync::RwLock<Arc<dyn Categorizer>>,
+    /// Swapped when a reload changes `[dedup]`.
+    dedup: std::sync::RwLock<DedupSettings>,
     timezone: Tz,
     metrics: Arc<Metrics>,
 }
@@ -85,6 +88,7 @@ impl Pipeline {
             cpu: Semaphore::new(cores),
             store,
             categorizer: std::sync::RwLock::new(categorizer),
+            dedup: std::sync::RwLock::new(DedupSettings::default()),
             timezone,
             metrics,
         }
@@ -93,6 +97,11 @@ impl Pipeline {
     /// Replaces the categorizer for polls that start from now on.
     pub fn set_categorizer(&self, categorizer: Arc<dyn Categorizer>) {
         *self.categorizer.write().expect("categorizer lock poisoned") = categorizer;
+    }
+
+    /// Replaces the deduplication settings for polls that start from now on.
+    pub fn set_dedup(&self, settings: DedupSettings) {
+        *self.dedup.write().expect("dedup settings lock poisoned") = settings;
     }
 
     /// The store this pipeline writes to.
@@ -119,24 +128,32 @@ impl Pipeline {
                 FeedState::default()
             }
         };
-        let result = self.poll_inner(feed, &mut state, &mut report).await;
-        let now = Utc::now();
-        state.last_poll = Some(now);
-        state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
-        match result {
-            Ok(status) => {
-                state.last_success = Some(now);
-                state.last_error = None;
-                state.consecutive_failures = 0;
-                report.status = status;
+        let result = self
+            .poll_inner(feed, &mut state, &mut report, started)
+            .await;
+        let save = match result {
+            // Items and state were committed together.
+            Ok(Outcome::Committed) => {
+                report.status = PollStatus::Ok;
+                false
+            }
+            Ok(Outcome::NotModified) => {
+                succeed(&mut state, started);
+                report.status = PollStatus::NotModified;
+                true
             }
             Err(message) => {
+                state.last_poll = Some(Utc::now());
+                state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
                 state.last_error = Some(message.clone());
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 report.status = PollStatus::Failed(message);
+                true
             }
-        }
-        if let Err(e) = self.store.put_feed_state(&feed.id, &state) {
+        };
+        if !save {
+            // Nothing left to write.
+        } else if let Err(e) = self.store.put_feed_state(&feed.id, &state) {
             tracing::error!(feed_id = %feed.id, error = %e, "cannot save feed state");
             if !matches!(report.status, PollStatus::Failed(_)) {
                 report.status = PollStatus::Failed(e.to_string());
@@ -161,7 +178,8 @@ impl Pipeline {
         feed: &FeedConfig,
         state: &mut FeedState,
         report: &mut FeedReport,
-    ) -> Result<PollStatus, String> {
+        started: Instant,
+    ) -> Result<Outcome, String> {
         // A permanent redirect seen for this configured URL is followed from then on; when the
         // admin changes the URL, the old redirect is forgotten.
         if state.redirected_from.as_deref() != Some(feed.url.as_str()) {
@@ -184,7 +202,7 @@ impl Pipeline {
                 self.record_meta(feed, state, &meta, now);
                 // RFC 9111 §4.3.4: a 304 updates the stored validators it carries.
                 merge_validators(state, validators);
-                return Ok(PollStatus::NotModified);
+                return Ok(Outcome::NotModified);
             }
             Ok(FetchOutcome::Fetched(body)) => {
                 self.metrics.record_fetch("ok", &body.meta);
@@ -204,7 +222,7 @@ impl Pipeline {
         let digest = hex(&Sha256::digest(&fetched.body)[..16]);
         if state.body_digest.as_deref() == Some(digest.as_str()) {
             replace_validators(state, fetched.validators);
-            return Ok(PollStatus::NotModified);
+            return Ok(Outcome::NotModified);
         }
 
         // Parsing and the sled writes are CPU-bound and synchronous: run them on the blocking
@@ -217,71 +235,61 @@ impl Pipeline {
             .expect("cpu semaphore is never closed");
         let store = self.store.clone();
         let categorizer = Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned"));
+        let settings = self
+            .dedup
+            .read()
+            .expect("dedup settings lock poisoned")
+            .clone();
         let tz = feed.timezone.unwrap_or(self.timezone);
         let feed_cfg = feed.clone();
-        let known_title = state.title.clone();
         let content_type = fetched.content_type.clone();
         let final_url = fetched.final_url.clone();
         let body = fetched.body.clone();
-        let (counts, feed_title, hints) = tokio::task::spawn_blocking(move || {
+        // The state this response leads to, committed with its items in one transaction: the
+        // validators only advance together with what they validate.
+        let mut next = state.clone();
+        replace_validators(&mut next, fetched.validators);
+        next.body_digest = Some(digest);
+        succeed(&mut next, started);
+        let (counts, next) = tokio::task::spawn_blocking(move || {
             let parsed = parse_feed(&body, content_type.as_deref(), &final_url, &feed_cfg.id, tz)
                 .map_err(|e| format!("{e} (feed {} at {})", feed_cfg.id, final_url))?;
+            if parsed.title.is_some() {
+                next.title = parsed.title.clone();
+            }
+            next.min_interval_secs = parsed.hints.min_interval.map(|d| d.as_secs());
+            next.skip_hours = parsed.hints.skip_hours.clone();
+            next.skip_days = parsed.hints.skip_days.clone();
             let source = SourceRef {
                 feed_id: feed_cfg.id.clone(),
                 title: feed_cfg
                     .title
                     .clone()
-                    .or_else(|| parsed.title.clone())
-                    .or(known_title)
+                    .or_else(|| next.title.clone())
                     .unwrap_or_else(|| feed_cfg.id.clone()),
                 url: feed_cfg.url.to_string(),
             };
-            let mut counts = (0usize, 0usize, 0usize);
-            let now = Utc::now();
-            for item in parsed.items {
-                let key = canonical_key(&item);
-                let digest = item.content_digest();
-                // Known and unchanged, or first carried by another feed: a duplicate, so it is
-                // neither classified nor written (the store enforces the same rule).
-                let known = store.owner_and_digest(&key).map_err(|e| e.to_string())?;
-                if known.is_some_and(|(owner, d)| d == digest || owner != feed_cfg.id) {
-                    counts.2 += 1;
-                    continue;
-                }
-                let class = categorizer.classify(&item);
-                let stored = StoredItem {
-                    key,
-                    seq: 0,
-                    first_seen: now,
-                    changed: None,
-                    digest,
-                    source: source.clone(),
-                    item,
-                    class,
-                };
-                match store.upsert(stored).map_err(|e| e.to_string())? {
-                    Upsert::New => counts.0 += 1,
-                    Upsert::Updated => counts.1 += 1,
-                    Upsert::Unchanged => counts.2 += 1,
-                }
-            }
-            Ok::<_, String>((counts, parsed.title, parsed.hints))
+            let classify = |item: &crate::model::Item| categorizer.classify(item);
+            let counts = dedup::ingest(
+                &store,
+                &source,
+                parsed.items,
+                &classify,
+                &settings,
+                Some(&next),
+                Utc::now(),
+            )
+            .map_err(|e| e.to_string())?;
+            Ok::<_, String>((counts, next))
         })
         .await
         .map_err(|e| format!("ingest task failed: {e}"))??;
 
-        report.new = counts.0;
-        report.updated = counts.1;
-        report.duplicate = counts.2;
-        replace_validators(state, fetched.validators);
-        state.body_digest = Some(digest);
-        if feed_title.is_some() {
-            state.title = feed_title;
-        }
-        state.min_interval_secs = hints.min_interval.map(|d| d.as_secs());
-        state.skip_hours = hints.skip_hours;
-        state.skip_days = hints.skip_days;
-        Ok(PollStatus::Ok)
+        report.new = counts.new;
+        report.updated = counts.updated;
+        report.duplicate = counts.duplicate;
+        *state = next;
+        Ok(Outcome::Committed)
     }
 
     /// Records what any successful response says: status, freshness, a permanent redirect.
@@ -306,6 +314,24 @@ impl Pipeline {
             state.redirected_from = Some(feed.url.to_string());
         }
     }
+}
+
+/// How a poll that did not fail ended, for the bookkeeping in [`Pipeline::poll`].
+enum Outcome {
+    /// Unchanged: only the feed state is to be written.
+    NotModified,
+    /// Items and the feed state were committed together.
+    Committed,
+}
+
+/// Marks a poll as successful in `state`.
+fn succeed(state: &mut FeedState, started: Instant) {
+    let now = Utc::now();
+    state.last_poll = Some(now);
+    state.last_success = Some(now);
+    state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
+    state.last_error = None;
+    state.consecutive_failures = 0;
 }
 
 /// Replaces stored validators with any the response carried; keeps the old ones otherwise.

@@ -38,6 +38,7 @@ pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod publish;
+pub mod regions;
 pub mod reload;
 pub mod scheduler;
 pub mod server;

@@ -51,6 +51,11 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Measure a component on labelled data.
+    Eval {
+        #[command(subcommand)]
+        what: EvalWhat,
+    },
     /// Serve bundled sample feeds locally and aggregate them: see feedsift work with no internet.
     Demo {
         /// Where the demo's HTTP server listens.
@@ -59,6 +64,18 @@ enum Command {
         /// Scratch directory for the demo's config and store.
         #[arg(long, default_value_os_t = std::env::temp_dir().join("feedsift-demo"))]
         dir: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum EvalWhat {
+    /// The deduplicator, on pairs `{"a": {...}, "b": {...}, "duplicate": bool}` (JSON lines).
+    Dedup {
+        /// The pairs file.
+        file: PathBuf,
+        /// Also print up to this many misjudged pairs.
+        #[arg(long, default_value_t = 0)]
+        mistakes: usize,
     },
 }
 
@@ -131,6 +148,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         Command::Serve => rt.block_on(app::serve(config()?))?,
+        Command::Eval {
+            what: EvalWhat::Dedup { file, mistakes },
+        } => {
+            // The config is optional here: its [dedup] settings apply when it can be read.
+            let settings = config().map(|c| c.dedup).unwrap_or_default();
+            let report = app::eval_dedup(&file, &settings)?;
+            for (kind, a, b, label) in report.mistakes.iter().take(mistakes) {
+                eprintln!(
+                    "{} [{kind}] {a}  ~  {b}",
+                    if *label { "missed" } else { "merged" }
+                );
+            }
+            println!("{}", report.render());
+        }
         Command::Demo { listen, dir } => rt.block_on(feedsift::demo::run(listen, &dir))?,
     }
     Ok(ExitCode::SUCCESS)

@@ -162,15 +162,53 @@ pub struct StoredItem {
     pub changed: Option<DateTime<Utc>>,
     /// Digest of the visible content, to tell updates from duplicates.
     pub digest: String,
-    /// The feed that carried it.
+    /// The feed that carried it first; it owns the stored text.
     pub source: SourceRef,
-    /// The entry itself.
+    /// The entry itself, as its owning feed published it.
     pub item: Item,
+    /// The title with content-farm decorations stripped (see [`crate::dedup::title::clean`]).
+    #[serde(default)]
+    pub clean_title: String,
     /// The categorizer's verdict.
     pub class: Classification,
+    /// Every other feed that carried the same story, exactly or under another decoration.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_at: Vec<AlsoAt>,
+    /// The key of the story's canonical link when its own key came from a GUID: an alias, so a
+    /// feed that republishes the entry under a new GUID is recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link_alias: Option<String>,
+    /// Band hashes of the near-duplicate index (kept so the entries can be removed again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub near: Vec<u64>,
+}
+
+/// Another feed's copy of a stored story.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlsoAt {
+    /// The feed that carried the copy.
+    pub source: SourceRef,
+    /// The copy's own link.
+    pub link: Option<String>,
+    /// The copy's own (decorated) title.
+    pub title: String,
+    /// The copy's canonical key, when it differs from the story's (a near-duplicate); the store
+    /// maps it to the story so the copy is recognised at once next time.
+    pub key: Option<String>,
+    /// When feedsift first saw the copy.
+    pub seen: DateTime<Utc>,
 }
 
 impl StoredItem {
+    /// The title to publish: the cleaned one when `clean` is set and cleaning left one.
+    pub fn display_title(&self, clean: bool) -> &str {
+        if clean && !self.clean_title.is_empty() {
+            &self.clean_title
+        } else {
+            &self.item.title
+        }
+    }
+
     /// The date feeds are ordered by: the published date, unless it lies in the future or is
     /// missing, in which case the time feedsift first saw the item. This keeps a feed that
     /// claims year 2099 from pinning itself to the top of every output.

@@ -395,6 +395,10 @@ mod tests {
                 confidence: 0.8,
                 runner_up: None,
             },
+            clean_title: title.into(),
+            also_at: vec![],
+            link_alias: None,
+            near: vec![],
         }
     }
 

@@ -1,34 +1,40 @@
-//! The store: items and feed state on disk, in sled.
+//! The store: items, their indexes and feed state on disk, in sled.
 //!
-//! Takes: [`StoredItem`]s keyed by their canonical key, and a [`FeedState`] per feed. Gives: items
-//! newest first, items by key, feed states. Guarantees:
-//! - One canonical key, one stored item: writing the same key again updates it in place (its
-//!   first-seen time and sequence number kept), so an entry polled twice is stored once.
-//! - An item and its index entries are written in one sled transaction: no index points at a
-//!   missing item, and no item is unreachable.
-//! - The ingest path writes a feed's items before its new feed state, so a crash between the two
-//!   re-polls the feed rather than losing items (sled recovers a prefix of writes in order).
+//! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
+//! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
+//! newest first (optionally by category), near-duplicate candidates, feed states. The layout is
+//! documented in `docs/STORAGE.md`.
 //!
-//! Layout, one tree per keyspace, integers big-endian so byte order is numeric order:
-//! - `items`: key → JSON [`StoredItem`]
-//! - `by_date`: sort timestamp (sign-flipped i64) ‖ seq → key — for "newest first"
-//! - `by_seq`: seq → key — insertion order, for incremental readers
-//! - `feeds`: feed id → JSON [`FeedState`]
-//! - `feed_counts`: feed id → items first stored from it
-//! - `meta`: `schema` → version
+//! Guarantees:
+//! - **One response, one transaction.** A response's new items, updates, merges and the feed
+//!   state that advances its `ETag`/`Last-Modified`/body hash are written in one sled
+//!   transaction: after a crash either all of it is there or none of it, so a restart never
+//!   loses an item behind an advanced validator and never stores an item twice.
+//! - **Durability, honestly:** sled 0.34 writes to its log in memory and hands it to the OS at
+//!   `flush()` (every 500 ms, and on shutdown); that is not an fsync. A killed process loses at
+//!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
+//!   validators were not advanced either. On power loss the OS may lose what it had not written.
+//! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
+//!   truly needs (item, time, sequence, category, six near-duplicate bands, the feed's count).
+//! - **Bounded:** [`Store::prune`] removes items past the retention with every index entry, and
+//!   leaves a small tombstone so a feed that still lists them does not bring them back.
+//! - The schema version is checked on open; another version is a clear error, not a misread.
 
-use crate::model::{FeedState, StoredItem};
+use crate::model::{AlsoAt, Category, FeedState, StoredItem};
+use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
 
-/// The on-disk layout version this build writes.
-const SCHEMA_VERSION: u64 = 1;
+/// The on-disk layout version this build reads and writes.
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Storage failures. The store is where data must never be lost, so these are reported, not
 /// swallowed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The database could not be opened (another feedsift holds it, permissions, disk).
+    /// The database could not be opened (permissions, disk, a corrupt file).
     #[error("store: cannot open {path}: {source}")]
     Open {
         /// The data directory.
@@ -45,13 +51,15 @@ pub enum StoreError {
         /// The data directory.
         path: PathBuf,
     },
-    /// The database was written by a newer feedsift.
-    #[error("store: {path} has schema version {found}, this feedsift understands up to {SCHEMA_VERSION}; upgrade feedsift")]
-    NewerSchema {
+    /// The database was written with another layout.
+    #[error("store: {path} has schema version {found}, this feedsift reads version {SCHEMA_VERSION}; {hint}")]
+    Schema {
         /// The data directory.
         path: PathBuf,
         /// The version found.
         found: u64,
+        /// What to do about it.
+        hint: &'static str,
     },
     /// A read or write failed.
     #[error("store: {0}")]
@@ -66,15 +74,31 @@ pub enum StoreError {
     },
 }
 
-/// What writing an item did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upsert {
-    /// A key never seen before.
-    New,
-    /// A known key whose content changed; stored again, first-seen time kept.
-    Updated,
-    /// A known key with the same content; nothing written.
-    Unchanged,
+/// What one response changes in the store, decided by the deduplicator.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Stories stored for the first time (their `seq` is assigned on commit).
+    pub new: Vec<StoredItem>,
+    /// Stories whose owning feed changed their text: (new version, stored version).
+    pub updated: Vec<(StoredItem, StoredItem)>,
+    /// Copies of stored stories seen in another feed: (story key, the copy).
+    pub also_at: Vec<(String, AlsoAt)>,
+}
+
+impl Batch {
+    /// Whether committing it would write no item.
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty() && self.updated.is_empty() && self.also_at.is_empty()
+    }
+}
+
+/// What [`Store::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    /// Items removed with their index entries.
+    pub items: usize,
+    /// Expired tombstones removed.
+    pub tombstones: usize,
 }
 
 /// A handle on the sled database. Cheap to clone; all clones share one database.
@@ -84,8 +108,16 @@ pub struct Store {
     items: sled::Tree,
     by_date: sled::Tree,
     by_seq: sled::Tree,
+    by_category: sled::Tree,
+    near: sled::Tree,
+    aliases: sled::Tree,
+    tombstones: sled::Tree,
     feeds: sled::Tree,
     feed_counts: sled::Tree,
+    /// Serialises "decide, then commit" across concurrent ingests, so two feeds carrying the
+    /// same new story at the same moment cannot both store it. A std mutex: held for a short,
+    /// synchronous stretch on a blocking thread, never across an await.
+    ingest: std::sync::Arc<Mutex<()>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -94,6 +126,59 @@ impl std::fmt::Debug for Store {
             .field("items", &self.items.len())
             .finish()
     }
+}
+
+fn category_byte(c: Category) -> u8 {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(3) as u8
+}
+
+/// `by_date` key: the sort timestamp with its sign bit flipped (so earlier dates sort first),
+/// then the sequence number to keep keys unique and ties in insertion order.
+fn date_key(item: &StoredItem) -> [u8; 16] {
+    let ts = item.sort_date().timestamp_micros() as u64 ^ (1 << 63);
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&ts.to_be_bytes());
+    k[8..].copy_from_slice(&item.seq.to_be_bytes());
+    k
+}
+
+fn category_key(item: &StoredItem) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17);
+    k.push(category_byte(item.class.category));
+    k.extend_from_slice(&date_key(item));
+    k
+}
+
+fn band_key(band: usize, hash: u64, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(9 + key.len());
+    k.push(band as u8);
+    k.extend_from_slice(&hash.to_be_bytes());
+    k.extend_from_slice(key.as_bytes());
+    k
+}
+
+fn be_u64(v: &[u8]) -> u64 {
+    v.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+type TxError = ConflictableTransactionError<StoreError>;
+
+fn abort(e: StoreError) -> TxError {
+    ConflictableTransactionError::Abort(e)
 }
 
 impl Store {
@@ -120,11 +205,17 @@ impl Store {
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
             Some(v) => {
-                let found = u64::from_be_bytes(v.as_ref().try_into().unwrap_or([0xff; 8]));
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::NewerSchema {
+                let found = be_u64(&v);
+                if found != SCHEMA_VERSION {
+                    let hint = if found > SCHEMA_VERSION {
+                        "it was written by a newer feedsift: upgrade feedsift"
+                    } else {
+                        "it was written by an older feedsift: start with a new data_dir (the feeds are re-polled)"
+                    };
+                    return Err(StoreError::Schema {
                         path: dir.to_path_buf(),
                         found,
+                        hint,
                     });
                 }
             }
@@ -136,16 +227,44 @@ impl Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             by_seq: db.open_tree("by_seq")?,
+            by_category: db.open_tree("by_category")?,
+            near: db.open_tree("near")?,
+            aliases: db.open_tree("aliases")?,
+            tombstones: db.open_tree("tombstones")?,
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
+            ingest: std::sync::Arc::default(),
             db,
         })
     }
 
-    /// The feed that owns `key` and the content digest stored for it, if the key is known.
-    /// Lets the ingest path skip classifying an entry it already has.
-    pub fn owner_and_digest(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        Ok(self.get(key)?.map(|s| (s.source.feed_id, s.digest)))
+    /// A store in a temporary directory that disappears when the last handle is dropped (for
+    /// `feedsift eval` and benchmarks).
+    pub fn open_temporary() -> Result<Store, StoreError> {
+        let db = sled::Config::new()
+            .temporary(true)
+            .cache_capacity(64 << 20)
+            .open()?;
+        db.open_tree("meta")?
+            .insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+        Ok(Store {
+            items: db.open_tree("items")?,
+            by_date: db.open_tree("by_date")?,
+            by_seq: db.open_tree("by_seq")?,
+            by_category: db.open_tree("by_category")?,
+            near: db.open_tree("near")?,
+            aliases: db.open_tree("aliases")?,
+            tombstones: db.open_tree("tombstones")?,
+            feeds: db.open_tree("feeds")?,
+            feed_counts: db.open_tree("feed_counts")?,
+            ingest: std::sync::Arc::default(),
+            db,
+        })
+    }
+
+    /// Taken by the deduplicator around "decide, then commit"; see the field's docs.
+    pub fn lock_ingest(&self) -> MutexGuard<'_, ()> {
+        self.ingest.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The item stored under `key`.
@@ -156,55 +275,122 @@ impl Store {
         }
     }
 
-    /// Writes `item` under `item.key`: new, updated (keeping `first_seen` and `seq` of the stored
-    /// copy), or left alone when the digest is unchanged or another feed already owns the key. `item.seq` is ignored for new items; a
-    /// fresh sequence number is assigned.
-    pub fn upsert(&self, draft: StoredItem) -> Result<Upsert, StoreError> {
-        let seq = self.db.generate_id()?;
-        let key = draft.key.clone();
-        let trees = (&self.items, &self.by_date, &self.by_seq, &self.feed_counts);
-        let result = trees.transaction(|(items, by_date, by_seq, counts)| {
-            let mut item = draft.clone();
-            let old = match items.get(key.as_bytes())? {
-                Some(v) => Some(decode(&key, &v).map_err(ConflictableTransactionError::Abort)?),
-                None => None,
-            };
-            let outcome = match &old {
-                // The feed that first carried a story owns its content: another feed's copy
-                // (same key, other text) is a duplicate, not an edit, or two feeds would
-                // overwrite each other on every poll.
-                Some(old)
-                    if old.digest == item.digest || old.source.feed_id != item.source.feed_id =>
-                {
-                    return Ok(Upsert::Unchanged)
+    /// The item `key` names, directly or as an alias of a merged near-duplicate.
+    pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        if let Some(item) = self.get(key)? {
+            return Ok(Some(item));
+        }
+        match self.aliases.get(key.as_bytes())? {
+            Some(target) => self.get(&String::from_utf8_lossy(&target)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether `key` belonged to an item removed by retention (so it is not stored again).
+    pub fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.tombstones.contains_key(key.as_bytes())?)
+    }
+
+    /// Keys of stored items that share at least one near-duplicate band with `bands`.
+    pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+        let mut out: Vec<String> = Vec::new();
+        for (band, hash) in bands.iter().enumerate() {
+            let mut prefix = Vec::with_capacity(9);
+            prefix.push(band as u8);
+            prefix.extend_from_slice(&hash.to_be_bytes());
+            for entry in self.near.scan_prefix(&prefix).keys() {
+                let k = String::from_utf8_lossy(&entry?[9..]).into_owned();
+                if !out.contains(&k) {
+                    out.push(k);
                 }
-                Some(old) => {
-                    item.first_seen = old.first_seen;
-                    item.seq = old.seq;
-                    item.changed = Some(chrono::Utc::now());
-                    by_date.remove(date_key(old).to_vec())?;
-                    Upsert::Updated
-                }
-                None => {
-                    item.seq = seq;
-                    item.changed = None;
+            }
+        }
+        Ok(out)
+    }
+
+    /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
+    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+        let mut seqs = Vec::with_capacity(batch.new.len());
+        for _ in &batch.new {
+            seqs.push(self.db.generate_id()?);
+        }
+        let mut new = batch.new;
+        for (item, seq) in new.iter_mut().zip(&seqs) {
+            item.seq = *seq;
+        }
+        let feed_state = match feed {
+            Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
+            None => None,
+        };
+        let trees = (
+            &self.items,
+            &self.by_date,
+            &self.by_seq,
+            &self.by_category,
+            &self.near,
+            &self.aliases,
+            &self.feeds,
+            &self.feed_counts,
+        );
+        let result = trees.transaction(
+            |(items, by_date, by_seq, by_category, near, aliases, feeds, counts)| {
+                for item in &new {
+                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
+                    by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
+                    by_seq.insert(&item.seq.to_be_bytes(), item.key.as_bytes())?;
+                    by_category.insert(category_key(item), item.key.as_bytes())?;
+                    for (band, hash) in item.near.iter().enumerate() {
+                        near.insert(band_key(band, *hash, &item.key), &[])?;
+                    }
+                    if let Some(k) = &item.link_alias {
+                        aliases.insert(k.as_bytes(), item.key.as_bytes())?;
+                    }
                     let feed = item.source.feed_id.as_bytes();
                     let n = counts.get(feed)?.map_or(0, |v| be_u64(&v));
                     counts.insert(feed, &(n + 1).to_be_bytes())?;
-                    Upsert::New
                 }
-            };
-            let bytes = serde_json::to_vec(&item).map_err(|e| {
-                ConflictableTransactionError::Abort(StoreError::Corrupt {
-                    key: key.clone(),
-                    message: e.to_string(),
-                })
-            })?;
-            items.insert(key.as_bytes(), bytes)?;
-            by_date.insert(date_key(&item).to_vec(), key.as_bytes())?;
-            by_seq.insert(&item.seq.to_be_bytes(), key.as_bytes())?;
-            Ok(outcome)
-        });
+                for (item, old) in &batch.updated {
+                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
+                    if date_key(item) != date_key(old) || item.class.category != old.class.category
+                    {
+                        by_date.remove(&date_key(old)[..])?;
+                        by_category.remove(category_key(old))?;
+                        by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
+                        by_category.insert(category_key(item), item.key.as_bytes())?;
+                    }
+                    if item.near != old.near {
+                        for (band, hash) in old.near.iter().enumerate() {
+                            near.remove(band_key(band, *hash, &old.key))?;
+                        }
+                        for (band, hash) in item.near.iter().enumerate() {
+                            near.insert(band_key(band, *hash, &item.key), &[])?;
+                        }
+                    }
+                }
+                for (key, copy) in &batch.also_at {
+                    let Some(bytes) = items.get(key.as_bytes())? else {
+                        continue;
+                    };
+                    let mut story = decode(key, &bytes).map_err(abort)?;
+                    if story
+                        .also_at
+                        .iter()
+                        .any(|a| a.source.feed_id == copy.source.feed_id && a.link == copy.link)
+                    {
+                        continue;
+                    }
+                    if let Some(k) = &copy.key {
+                        aliases.insert(k.as_bytes(), key.as_bytes())?;
+                    }
+                    story.also_at.push(copy.clone());
+                    items.insert(key.as_bytes(), encode(key, &story).map_err(abort)?)?;
+                }
+                if let Some((id, state)) = &feed_state {
+                    feeds.insert(id.as_bytes(), state.as_slice())?;
+                }
+                Ok(())
+            },
+        );
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
@@ -213,23 +399,33 @@ impl Store {
 
     /// Items newest first (by [`StoredItem::sort_date`]). Lazy: a caller that wants 50 reads 50.
     pub fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_date.iter().rev().filter_map(move |r| match r {
-            Err(e) => Some(Err(e.into())),
-            Ok((_, key)) => {
-                let key = String::from_utf8_lossy(&key).into_owned();
-                // An index entry whose item is gone is skipped: the transaction makes this
-                // impossible for writes, but a reader must not fail on it.
-                self.get(&key).transpose()
-            }
-        })
+        self.by_date
+            .iter()
+            .rev()
+            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
     }
 
-    /// Number of items first stored from `feed_id`.
-    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
-        Ok(self
-            .feed_counts
-            .get(feed_id.as_bytes())?
-            .map_or(0, |v| be_u64(&v)))
+    /// Items of one category, newest first, from the category index.
+    pub fn newest_first_in(
+        &self,
+        category: Category,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.by_category
+            .scan_prefix([category_byte(category)])
+            .rev()
+            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
+    }
+
+    fn load(
+        &self,
+        entry: Result<sled::IVec, sled::Error>,
+    ) -> Option<Result<StoredItem, StoreError>> {
+        match entry {
+            Err(e) => Some(Err(e.into())),
+            // An index entry whose item is gone is skipped: transactions make this impossible
+            // for writes, but a reader must not fail on it.
+            Ok(key) => self.get(&String::from_utf8_lossy(&key)).transpose(),
+        }
     }
 
     /// Number of stored items.
@@ -240,6 +436,14 @@ impl Store {
     /// Whether the store holds no items.
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
+    }
+
+    /// Number of items first stored from `feed_id` (and not yet pruned).
+    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .feed_counts
+            .get(feed_id.as_bytes())?
+            .map_or(0, |v| be_u64(&v)))
     }
 
     /// The stored state of a feed (default if never polled).
@@ -253,14 +457,94 @@ impl Store {
         }
     }
 
-    /// Saves the state of a feed.
+    /// Saves the state of a feed on its own (a failed poll, which writes no item).
     pub fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
-        let bytes = serde_json::to_vec(state).map_err(|e| StoreError::Corrupt {
-            key: format!("feed {feed_id}"),
-            message: e.to_string(),
-        })?;
-        self.feeds.insert(feed_id.as_bytes(), bytes)?;
+        self.feeds
+            .insert(feed_id.as_bytes(), encode(feed_id, state)?)?;
         Ok(())
+    }
+
+    /// Removes items whose date is older than `retention` before `now`, then the oldest beyond
+    /// `max_items`, each with all its index entries, leaving a tombstone per key; and forgets
+    /// tombstones older than `retention`.
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        max_items: Option<usize>,
+    ) -> Result<PruneStats, StoreError> {
+        let _guard = self.lock_ingest();
+        let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let mut excess = max_items.map_or(0, |m| self.items.len().saturating_sub(m));
+        let mut doomed = Vec::new();
+        for entry in self.by_date.iter() {
+            let (_, key) = entry?;
+            let key = String::from_utf8_lossy(&key).into_owned();
+            let Some(item) = self.get(&key)? else {
+                continue;
+            };
+            if item.sort_date() < cutoff || excess > 0 {
+                excess = excess.saturating_sub(1);
+                doomed.push(item);
+            } else {
+                break;
+            }
+        }
+        let mut stats = PruneStats::default();
+        let stamp = (now.timestamp() as u64).to_be_bytes();
+        for chunk in doomed.chunks(256) {
+            let trees = (
+                &self.items,
+                &self.by_date,
+                &self.by_seq,
+                &self.by_category,
+                &self.near,
+                &self.aliases,
+                &self.tombstones,
+                &self.feed_counts,
+            );
+            let r = trees.transaction(
+                |(items, by_date, by_seq, by_category, near, aliases, tombs, counts)| {
+                    for item in chunk {
+                        items.remove(item.key.as_bytes())?;
+                        by_date.remove(&date_key(item)[..])?;
+                        by_seq.remove(&item.seq.to_be_bytes())?;
+                        by_category.remove(category_key(item))?;
+                        for (band, hash) in item.near.iter().enumerate() {
+                            near.remove(band_key(band, *hash, &item.key))?;
+                        }
+                        tombs.insert(item.key.as_bytes(), &stamp)?;
+                        if let Some(k) = &item.link_alias {
+                            aliases.remove(k.as_bytes())?;
+                        }
+                        for a in &item.also_at {
+                            if let Some(k) = &a.key {
+                                aliases.remove(k.as_bytes())?;
+                                tombs.insert(k.as_bytes(), &stamp)?;
+                            }
+                        }
+                        let feed = item.source.feed_id.as_bytes();
+                        let n = counts.get(feed)?.map_or(0, |v| be_u64(&v));
+                        counts.insert(feed, &n.saturating_sub(1).to_be_bytes())?;
+                    }
+                    Ok::<_, TxError>(())
+                },
+            );
+            r.map_err(|e| match e {
+                TransactionError::Abort(e) => e,
+                TransactionError::Storage(e) => StoreError::Sled(e),
+            })?;
+            stats.items += chunk.len();
+        }
+        let tomb_cutoff = cutoff.timestamp().max(0) as u64;
+        for entry in self.tombstones.iter() {
+            let (k, v) = entry?;
+            if be_u64(&v) < tomb_cutoff {
+                self.tombstones.remove(k)?;
+                stats.tombstones += 1;
+            }
+        }
+        Ok(stats)
     }
 
     /// Writes everything to disk; called on shutdown and at the end of `poll --once`.
@@ -273,36 +557,29 @@ impl Store {
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
-}
 
-fn be_u64(v: &[u8]) -> u64 {
-    v.try_into().map(u64::from_be_bytes).unwrap_or(0)
-}
-
-fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
-/// `by_date` key: the timestamp with its sign bit flipped (so negative years sort first), then
-/// the sequence number to keep keys unique and ties in insertion order.
-fn date_key(item: &StoredItem) -> [u8; 16] {
-    let ts = item.sort_date().timestamp_micros() as u64 ^ (1 << 63);
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&ts.to_be_bytes());
-    k[8..].copy_from_slice(&item.seq.to_be_bytes());
-    k
+    /// Entries per tree, for `docs/STORAGE.md` figures and tests of index hygiene.
+    pub fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("items", self.items.len()),
+            ("by_date", self.by_date.len()),
+            ("by_seq", self.by_seq.len()),
+            ("by_category", self.by_category.len()),
+            ("near", self.near.len()),
+            ("aliases", self.aliases.len()),
+            ("tombstones", self.tombstones.len()),
+            ("feeds", self.feeds.len()),
+        ]
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Category, Classification, Item, SourceRef};
-    use chrono::{TimeZone, Utc};
+    use crate::model::{Classification, Item, SourceRef};
+    use chrono::TimeZone;
 
-    fn stored(key: &str, title: &str, day: u32) -> StoredItem {
+    fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
         let item = Item {
             feed_id: "f".into(),
             guid: Some(key.into()),
@@ -327,41 +604,156 @@ mod tests {
                 title: "F".into(),
                 url: "http://f/".into(),
             },
+            clean_title: title.into(),
+            near: crate::dedup::near::signature(title),
             item,
             class: Classification {
-                category: Category::Other,
+                category: cat,
                 confidence: 0.5,
                 runner_up: None,
             },
+            also_at: vec![],
+            link_alias: None,
         }
     }
 
+    fn titles(it: impl Iterator<Item = Result<StoredItem, StoreError>>) -> Vec<String> {
+        it.map(|r| r.unwrap().item.title).collect()
+    }
+
     #[test]
-    fn upsert_new_unchanged_updated_and_order() {
+    fn commit_update_and_indexes() {
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(dir.path(), 8 << 20).unwrap();
-        assert_eq!(s.upsert(stored("a", "A", 1)).unwrap(), Upsert::New);
-        assert_eq!(s.upsert(stored("b", "B", 3)).unwrap(), Upsert::New);
-        assert_eq!(s.upsert(stored("a", "A", 1)).unwrap(), Upsert::Unchanged);
-        let mut edited = stored("a", "A edited", 5);
-        edited.first_seen = Utc::now();
-        assert_eq!(s.upsert(edited).unwrap(), Upsert::Updated);
+        let a = stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle);
+        let b = stored("b", "北向资金增持", 3, Category::Finance);
+        let batch = Batch {
+            new: vec![a.clone(), b],
+            ..Default::default()
+        };
+        let state = FeedState {
+            etag: Some("\"1\"".into()),
+            ..Default::default()
+        };
+        s.commit(batch, Some(("f", &state))).unwrap();
         assert_eq!(s.len(), 2);
+        assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"1\""));
+        assert_eq!(
+            titles(s.newest_first()),
+            ["北向资金增持", "巴西龟的饲养方法"]
+        );
+        assert_eq!(
+            titles(s.newest_first_in(Category::Lifestyle)),
+            ["巴西龟的饲养方法"]
+        );
         assert_eq!(s.items_of_feed("f").unwrap(), 2);
-        assert_eq!(s.items_of_feed("g").unwrap(), 0);
-        let got: Vec<_> = s.newest_first().map(|r| r.unwrap()).collect();
-        // The edit moved "a" to day 5, and the index followed it: no stale entry remains.
+        let a_stored = s.get("a").unwrap().unwrap();
+        assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+
+        // An edit that moves the date and the category: the indexes follow, none left stale.
+        let mut edited = stored("a", "完全不同的另一个标题", 5, Category::Other);
+        edited.seq = a_stored.seq;
+        s.commit(
+            Batch {
+                updated: vec![(edited, a_stored)],
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
         assert_eq!(
-            got.iter()
-                .map(|i| i.item.title.as_str())
-                .collect::<Vec<_>>(),
-            ["A edited", "B"]
+            titles(s.newest_first()),
+            ["完全不同的另一个标题", "北向资金增持"]
         );
+        assert!(titles(s.newest_first_in(Category::Lifestyle)).is_empty());
+        assert!(s.near_candidates(&a.near).unwrap().is_empty());
+        let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
         assert_eq!(
-            got[0].first_seen,
-            Utc.with_ymd_and_hms(2024, 2, 1, 0, 0, 0).unwrap()
+            (sizes["by_date"], sizes["by_category"], sizes["near"]),
+            (2, 2, 12)
         );
-        assert!(got[0].changed.is_some());
+    }
+
+    #[test]
+    fn also_at_and_aliases() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), 8 << 20).unwrap();
+        s.commit(
+            Batch {
+                new: vec![stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle)],
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        let copy = AlsoAt {
+            source: SourceRef {
+                feed_id: "g".into(),
+                title: "G".into(),
+                url: "http://g/".into(),
+            },
+            link: Some("http://g/1".into()),
+            title: "每日焦点!巴西龟的饲养方法".into(),
+            key: Some("a-copy".into()),
+            seen: Utc::now(),
+        };
+        for _ in 0..2 {
+            s.commit(
+                Batch {
+                    also_at: vec![("a".into(), copy.clone())],
+                    ..Default::default()
+                },
+                None,
+            )
+            .unwrap();
+        }
+        let a = s.resolve("a-copy").unwrap().unwrap();
+        assert_eq!(a.key, "a");
+        assert_eq!(a.also_at.len(), 1, "recorded once");
+    }
+
+    #[test]
+    fn prune_by_age_and_count_leaves_tombstones_and_no_index_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path(), 8 << 20).unwrap();
+        let batch = Batch {
+            new: (1..=20)
+                .map(|d| {
+                    stored(
+                        &format!("k{d}"),
+                        &format!("第{d}条新闻标题内容"),
+                        d,
+                        Category::Other,
+                    )
+                })
+                .collect(),
+            ..Default::default()
+        };
+        s.commit(batch, None).unwrap();
+        // Simulated clock: on 2024-01-31 with 20 days' retention, days 1–10 go.
+        let now = Utc.with_ymd_and_hms(2024, 1, 31, 0, 0, 0).unwrap();
+        let st = s.prune(now, Duration::from_secs(20 * 86400), None).unwrap();
+        assert_eq!(st.items, 10);
+        assert_eq!(s.len(), 10);
+        assert!(s.is_tombstoned("k3").unwrap());
+        assert!(!s.is_tombstoned("k13").unwrap());
+        // Then a cap of 4 items keeps the newest 4.
+        s.prune(now, Duration::from_secs(20 * 86400), Some(4))
+            .unwrap();
+        assert_eq!(titles(s.newest_first()).len(), 4);
+        assert_eq!(s.items_of_feed("f").unwrap(), 4);
+        let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
+        assert_eq!(
+            (sizes["by_date"], sizes["by_seq"], sizes["by_category"]),
+            (4, 4, 4)
+        );
+        assert_eq!(sizes["near"], 4 * crate::dedup::near::BANDS);
+        // Much later, the tombstones expire too.
+        let later = now + chrono::Duration::days(100);
+        let st = s
+            .prune(later, Duration::from_secs(20 * 86400), Some(4))
+            .unwrap();
+        assert_eq!(st.tombstones, 16);
     }
 
     #[test]
@@ -374,16 +766,40 @@ mod tests {
     }
 
     #[test]
+    fn another_schema_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &1u64.to_be_bytes())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let e = Store::open(dir.path(), 8 << 20).unwrap_err();
+        assert!(
+            e.to_string().contains("schema version 1") && e.to_string().contains("older feedsift"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn survives_reopen_and_keeps_feed_state() {
         let dir = tempfile::tempdir().unwrap();
         {
             let s = Store::open(dir.path(), 8 << 20).unwrap();
-            s.upsert(stored("a", "A", 1)).unwrap();
             let st = FeedState {
                 etag: Some("\"v1\"".into()),
                 ..Default::default()
             };
-            s.put_feed_state("f", &st).unwrap();
+            s.commit(
+                Batch {
+                    new: vec![stored("a", "A title here", 1, Category::Other)],
+                    ..Default::default()
+                },
+                Some(("f", &st)),
+            )
+            .unwrap();
             s.flush().unwrap();
         }
         let s = Store::open(dir.path(), 8 << 20).unwrap();

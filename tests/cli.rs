@@ -50,6 +50,18 @@ async fn wait_for(url: &str, ok: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// Kills the child when a test fails half-way, so no `feedsift serve` outlives it.
+struct Reap(Option<std::process::Child>);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Some(c) = self.0.as_mut() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 fn sigterm(child: &std::process::Child) {
     let status = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -132,7 +144,7 @@ async fn poll_once_then_export() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(
         text(&out.stdout),
-        "feeds: 4 ok, 0 not modified, 2 failed; items: 13 new, 0 duplicate\n"
+        "feeds: 4 ok, 0 not modified, 2 failed; items: 12 new, 1 duplicate\n"
     );
     let err = text(&out.stderr);
     assert!(err.contains("failed: missing: fetch: HTTP 404"), "{err}");
@@ -152,7 +164,7 @@ async fn poll_once_then_export() {
         .await;
         assert!(out.status.success(), "{}", text(&out.stderr));
         let feed = feed_rs::parser::parse(out.stdout.as_slice()).unwrap();
-        assert_eq!(feed.entries.len(), 6, "{format}");
+        assert_eq!(feed.entries.len(), 5, "{format}");
     }
     let out = run(feedsift(dir.path(), &["export", "merged", "--limit", "3"])).await;
     assert_eq!(
@@ -197,27 +209,49 @@ async fn poll_once_then_export() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_polls_serves_and_shuts_down_cleanly_on_sigterm() {
+async fn serve_polls_serves_reloads_on_sighup_and_shuts_down_cleanly_on_sigterm() {
     let p = Publisher::start().await;
     serve_standard_fixtures(&p);
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     write_config_listen(dir.path(), &p, &format!("127.0.0.1:{port}"), "");
     let child = feedsift(dir.path(), &["serve"])
-        .stderr(Stdio::null())
+        .env("RUST_LOG", "feedsift=info")
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let mut guard = Reap(Some(child));
+    let pid = guard.0.as_ref().unwrap().id().to_string();
     // Never-polled feeds are polled at start-up, not at their first cron time.
-    let body = wait_for(&format!("http://127.0.0.1:{port}/feeds/merged.rss"), |b| {
-        b.matches("<item>").count() == 13
-    })
-    .await;
+    let merged = format!("http://127.0.0.1:{port}/feeds/merged.rss");
+    let body = wait_for(&merged, |b| b.matches("<item>").count() == 12).await;
     assert!(body.contains("巴西龟"));
-    sigterm(&child);
-    let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap().status)
+    // SIGHUP reloads the config (unchanged here, so nothing is re-applied) and the service
+    // goes on.
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for(&format!("http://127.0.0.1:{port}/healthz"), |b| b == "ok\n").await;
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let child = guard.0.take().unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
         .unwrap();
-    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    assert!(
+        out.status.success(),
+        "clean exit on SIGTERM: {:?}",
+        out.status
+    );
+    let log = text(&out.stderr);
+    assert!(log.contains("SIGHUP: reloading config"), "{log}");
+    assert!(log.contains("store flushed"), "{log}");
     // The store was flushed and released: export reads it directly, and agrees with HTTP.
     let out = run(feedsift(dir.path(), &["export", "merged"])).await;
     assert_eq!(text(&out.stdout), body);
@@ -227,6 +261,7 @@ async fn serve_polls_serves_and_shuts_down_cleanly_on_sigterm() {
 async fn demo_serves_sample_feeds_with_no_internet() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
+    let demo_dir = dir.path().join("demo");
     let child = feedsift(
         dir.path(),
         &[
@@ -234,12 +269,13 @@ async fn demo_serves_sample_feeds_with_no_internet() {
             "--listen",
             &format!("127.0.0.1:{port}"),
             "--dir",
-            dir.path().join("demo").to_str().unwrap(),
+            demo_dir.to_str().unwrap(),
         ],
     )
     .stderr(Stdio::null())
     .spawn()
     .unwrap();
+    let mut guard = Reap(Some(child));
     let fin = wait_for(
         &format!("http://127.0.0.1:{port}/feeds/finance.json"),
         |b| b.contains("北向资金"),
@@ -251,6 +287,7 @@ async fn demo_serves_sample_feeds_with_no_internet() {
     })
     .await;
     assert!(index.contains("/feeds/politics.rss"));
+    let child = guard.0.take().unwrap();
     sigterm(&child);
     let status = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap().status)
         .await

@@ -54,7 +54,12 @@ async fn reloads_add_remove_and_reject_bad_configs() {
         let body = String::from_utf8(fixture("money.rss"))
             .unwrap()
             .replace("money.example.cn", &format!("{id}.example.cn"))
-            .replace("NEWS.example.cn", &format!("news-{id}.example.cn"));
+            .replace("NEWS.example.cn", &format!("news-{id}.example.cn"))
+            .replace("A股三大指数", &format!("{id}市场A股三大指数"))
+            .replace(
+                "3.54万股",
+                &format!("{}万股", id.len() + id.as_bytes()[0] as usize),
+            );
         p.put(&format!("/{id}.rss"), "application/rss+xml", body, true);
     }
     let dir = tempfile::tempdir().unwrap();

@@ -1,0 +1,272 @@
+//! `feedsift eval dedup FILE.jsonl`: measures the deduplicator on labelled pairs.
+//!
+//! Each line is `{"a": {"title", "summary", "link", "source"}, "b": {…}, "duplicate": bool}`
+//! (an optional `"kind"` groups the counts). Every `a` is ingested, as the real pipeline would,
+//! into one fresh temporary store (a story whose `a` is itself a copy of an earlier `a` is merged
+//! there, as it would be in service); then each `b` is looked up, read-only, with the same rules
+//! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
+
+use super::{canonical_key, find, ingest, DedupSettings, Found};
+use crate::model::{Category, Classification, Item, SourceRef};
+use crate::store::Store;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::Path;
+
+/// One side of a pair.
+#[derive(Debug, Deserialize)]
+pub struct Side {
+    /// Title as published.
+    pub title: String,
+    /// Summary, possibly empty.
+    #[serde(default)]
+    pub summary: String,
+    /// Link, possibly with tracking parameters.
+    #[serde(default)]
+    pub link: String,
+    /// The site that published it (used as the feed id).
+    #[serde(default)]
+    pub source: String,
+}
+
+/// One labelled pair.
+#[derive(Debug, Deserialize)]
+pub struct Pair {
+    /// Stored first.
+    pub a: Side,
+    /// Asked about.
+    pub b: Side,
+    /// Whether `b` is the same story as `a`.
+    pub duplicate: bool,
+    /// What kind of pair this is, for the per-class counts.
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// Counts for one class of pairs.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ClassCounts {
+    /// Pairs in the class.
+    pub pairs: usize,
+    /// Pairs judged duplicates.
+    pub judged_duplicate: usize,
+    /// Pairs judged correctly.
+    pub correct: usize,
+}
+
+/// The evaluation's result.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Per class (`kind`, else `duplicate`/`distinct`).
+    pub classes: BTreeMap<String, ClassCounts>,
+    /// Duplicates found that are duplicates.
+    pub true_positives: usize,
+    /// Duplicates found that are not.
+    pub false_positives: usize,
+    /// Duplicates missed.
+    pub false_negatives: usize,
+    /// Pairs read.
+    pub n: usize,
+    /// Some misjudged pairs, for the curious: (kind, a title, b title, label).
+    pub mistakes: Vec<(String, String, String, bool)>,
+}
+
+impl Report {
+    /// TP / (TP + FP); 1 when nothing was judged a duplicate.
+    pub fn precision(&self) -> f64 {
+        let d = self.true_positives + self.false_positives;
+        if d == 0 {
+            1.0
+        } else {
+            self.true_positives as f64 / d as f64
+        }
+    }
+
+    /// TP / (TP + FN); 1 when there were no duplicates.
+    pub fn recall(&self) -> f64 {
+        let d = self.true_positives + self.false_negatives;
+        if d == 0 {
+            1.0
+        } else {
+            self.true_positives as f64 / d as f64
+        }
+    }
+
+    /// The printed report; its last line is `precision=… recall=… n=…`.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            "{:<22} {:>7} {:>10} {:>9}",
+            "class", "pairs", "judged dup", "accuracy"
+        );
+        for (k, c) in &self.classes {
+            let _ = writeln!(
+                s,
+                "{:<22} {:>7} {:>10} {:>8.2}%",
+                k,
+                c.pairs,
+                c.judged_duplicate,
+                100.0 * c.correct as f64 / c.pairs.max(1) as f64
+            );
+        }
+        let _ = writeln!(
+            s,
+            "true positives {}, false positives {}, false negatives {}",
+            self.true_positives, self.false_positives, self.false_negatives
+        );
+        let _ = write!(
+            s,
+            "precision={:.4} recall={:.4} n={}",
+            self.precision(),
+            self.recall(),
+            self.n
+        );
+        s
+    }
+}
+
+/// Errors reading the pairs file.
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    /// The file could not be read.
+    #[error("eval: cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is not a pair.
+    #[error("eval: {path}:{line}: {message}")]
+    Line {
+        /// The file.
+        path: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+fn item(side: &Side) -> Item {
+    Item {
+        feed_id: if side.source.is_empty() {
+            "eval".into()
+        } else {
+            side.source.clone()
+        },
+        guid: None,
+        title: side.title.clone(),
+        link: Some(side.link.clone()).filter(|l| !l.is_empty()),
+        summary: Some(side.summary.clone()).filter(|s| !s.is_empty()),
+        content: None,
+        published: None,
+        updated: None,
+        authors: Vec::new(),
+        tags: Vec::new(),
+        language: None,
+    }
+}
+
+/// Reads the pairs in `path`.
+pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
+        path: shown.clone(),
+        source,
+    })?;
+    let mut pairs = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let pair: Pair = serde_json::from_str(line).map_err(|e| EvalError::Line {
+            path: shown.clone(),
+            line: i + 1,
+            message: e.to_string(),
+        })?;
+        pairs.push(pair);
+    }
+    Ok(pairs)
+}
+
+/// Runs the evaluation; `progress` is called after each pair with (done, total).
+pub fn run(
+    pairs: &[Pair],
+    settings: &DedupSettings,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Report, EvalError> {
+    let store = Store::open_temporary()?;
+    let classify = |_: &Item| Classification {
+        category: Category::Other,
+        confidence: 0.5,
+        runner_up: None,
+    };
+    let now = chrono::Utc::now();
+    // Store every `a`, remembering which story each went into.
+    let mut story_of_a = Vec::with_capacity(pairs.len());
+    for p in pairs {
+        let a = item(&p.a);
+        let source = SourceRef {
+            feed_id: a.feed_id.clone(),
+            title: a.feed_id.clone(),
+            url: format!("eval://{}", a.feed_id),
+        };
+        let key = canonical_key(&a);
+        ingest(
+            &store,
+            &source,
+            vec![a.clone()],
+            &classify,
+            settings,
+            None,
+            now,
+        )?;
+        let story = match find(&store, &a, &key, settings)? {
+            Found::Exact(s) | Found::Near(s) => Some(s.key),
+            _ => None,
+        };
+        story_of_a.push(story);
+    }
+    let mut report = Report {
+        n: pairs.len(),
+        ..Default::default()
+    };
+    for (i, p) in pairs.iter().enumerate() {
+        let b = item(&p.b);
+        let key = canonical_key(&b);
+        let judged = match find(&store, &b, &key, settings)? {
+            Found::Exact(s) | Found::Near(s) => story_of_a[i].as_deref() == Some(s.key.as_str()),
+            _ => false,
+        };
+        let class = p.kind.clone().unwrap_or_else(|| {
+            if p.duplicate {
+                "duplicate".into()
+            } else {
+                "distinct".into()
+            }
+        });
+        let c = report.classes.entry(class.clone()).or_default();
+        c.pairs += 1;
+        c.judged_duplicate += usize::from(judged);
+        c.correct += usize::from(judged == p.duplicate);
+        match (judged, p.duplicate) {
+            (true, true) => report.true_positives += 1,
+            (true, false) => report.false_positives += 1,
+            (false, true) => report.false_negatives += 1,
+            (false, false) => {}
+        }
+        if judged != p.duplicate && report.mistakes.len() < 50 {
+            report
+                .mistakes
+                .push((class, p.a.title.clone(), p.b.title.clone(), p.duplicate));
+        }
+        progress(i + 1, pairs.len());
+    }
+    Ok(report)
+}

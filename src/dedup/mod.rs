@@ -1,0 +1,358 @@
+//! The deduplicator: one story once, however many feeds carry it and however they decorate it.
+//!
+//! Takes: the normalised [`Item`]s of one fetched response and the feed they came from. Gives:
+//! a [`Batch`] for the store — which entries are new stories, which are edits of stories this
+//! feed published before, and which are copies of stories already stored (recorded as "also at"
+//! on the story) — committed in one transaction together with the feed's new state.
+//!
+//! Identity, in three layers:
+//! 1. **Canonical key** ([`canonical_key`]), in order of trust: the source's GUID when it is an
+//!    absolute http(s) URL (canonicalised, so the same article carried by two feeds is one
+//!    item); any other GUID, scoped to its feed (GUIDs are only unique within a feed, RSS 2.0
+//!    `<guid>`); the canonical link ([`canonical_url`]); a hash of feed, title and date as the
+//!    last resort. feed-rs's own ids are not used: it invents a random UUID for entries with no
+//!    guid and no link, and derives ids from link + title, so an edited title would look new.
+//! 2. **Link alias**: a GUID-keyed story is also reachable by its canonical link, so a feed that
+//!    republishes an entry under a new GUID is recognised — if the titles are the same story
+//!    (feeds whose entries all link to one home page are not merged).
+//! 3. **Near-duplicates** ([`near`]): another feed's copy under another decoration, found through
+//!    a banded MinHash index and verified title against title ([`near::same_story`]).
+//!
+//! Rules: the feed that first carried a story owns its text; its own later edits update the
+//! story (first-seen time kept, `changed` set); every other feed's copy is recorded once in
+//! `also_at` and never overwrites it. An unchanged entry costs no write. Keys of stories removed
+//! by retention are tombstoned and not stored again.
+
+pub mod eval;
+pub mod near;
+pub mod title;
+
+use crate::model::{hex, Item};
+use crate::model::{AlsoAt, Classification, FeedState, SourceRef, StoredItem};
+use crate::store::{Batch, Store, StoreError};
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use url::Url;
+
+/// Query parameters that only track the reader and never change what a page shows.
+const TRACKING_PARAMS: &[&str] = &[
+    "fbclid",
+    "gclid",
+    "dclid",
+    "msclkid",
+    "yclid",
+    "mc_cid",
+    "mc_eid",
+    "igshid",
+    "ref_src",
+    "spm",
+    "share_token",
+    "share_source",
+    "_hsenc",
+    "_hsmi",
+    "mkt_tok",
+];
+
+/// The canonical key of an item; see the module docs for the rules.
+pub fn canonical_key(item: &Item) -> String {
+    let basis = if let Some(url) = item.guid.as_deref().and_then(canonical_url) {
+        format!("url\0{url}")
+    } else if let Some(guid) = &item.guid {
+        format!("guid\0{}\0{}", item.feed_id, guid)
+    } else if let Some(url) = item.link.as_deref().and_then(canonical_url) {
+        format!("url\0{url}")
+    } else {
+        let date = item
+            .published
+            .or(item.updated)
+            .map(|d| d.timestamp())
+            .unwrap_or(0);
+        format!("hash\0{}\0{}\0{}", item.feed_id, item.title, date)
+    };
+    hex(&Sha256::digest(basis.as_bytes())[..16])
+}
+
+/// A URL reduced to what identifies the page: scheme and host lower-cased, default port and
+/// fragment dropped, tracking parameters (`utm_*` and [`TRACKING_PARAMS`]) removed and the
+/// remaining query keys sorted. `None` if it is not an absolute http(s) URL.
+pub fn canonical_url(raw: &str) -> Option<String> {
+    let mut url = Url::parse(raw.trim()).ok()?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return None;
+    }
+    url.set_fragment(None);
+    let mut pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| {
+            let k = k.to_ascii_lowercase();
+            !k.starts_with("utm_") && !TRACKING_PARAMS.contains(&k.as_str())
+        })
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    pairs.sort();
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    // The url crate already lower-cases scheme and host and drops default ports.
+    Some(url.to_string())
+}
+
+/// How the deduplicator behaves; `[dedup]` in `feeds.toml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DedupSettings {
+    /// Merge copies of a story under other decorations from other feeds (layer 3).
+    pub near_duplicates: bool,
+}
+
+impl Default for DedupSettings {
+    fn default() -> Self {
+        DedupSettings {
+            near_duplicates: true,
+        }
+    }
+}
+
+/// What one response held, entry by entry.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Stories stored for the first time.
+    pub new: usize,
+    /// Stories whose owning feed changed their text.
+    pub updated: usize,
+    /// Entries already stored, copies of stored stories, repeats within the document.
+    pub duplicate: usize,
+}
+
+/// Where an entry already lives, if anywhere.
+#[derive(Debug)]
+pub enum Found {
+    /// The store has it under the same key, or under the link alias with the same story title.
+    Exact(StoredItem),
+    /// Another stored story is the same story (near-duplicate).
+    Near(StoredItem),
+    /// Removed by retention; not to be stored again.
+    Tombstoned,
+    /// A new story.
+    Nothing,
+}
+
+/// Looks `item` (with key `key`) up: exact key, link alias, tombstone, near-duplicate index.
+/// Read-only; [`ingest`] and `feedsift eval dedup` share it.
+pub fn find(
+    store: &Store,
+    item: &Item,
+    key: &str,
+    settings: &DedupSettings,
+) -> Result<Found, StoreError> {
+    if let Some(story) = store.resolve(key)? {
+        return Ok(Found::Exact(story));
+    }
+    if let Some(lk) = link_key(item).filter(|lk| lk != key) {
+        if let Some(story) = store.resolve(&lk)? {
+            if near::same_story(&story.item.title, &item.title) {
+                return Ok(Found::Exact(story));
+            }
+        }
+    }
+    if store.is_tombstoned(key)? {
+        return Ok(Found::Tombstoned);
+    }
+    if settings.near_duplicates {
+        let sig = near::signature(&item.title);
+        for k in store.near_candidates(&sig)? {
+            if let Some(story) = store.get(&k)? {
+                if near::same_story(&story.item.title, &item.title) {
+                    return Ok(Found::Near(story));
+                }
+            }
+        }
+    }
+    Ok(Found::Nothing)
+}
+
+/// The key an item would have by its canonical link alone (layer 2), when it has a link.
+fn link_key(item: &Item) -> Option<String> {
+    let url = canonical_url(item.link.as_deref()?)?;
+    Some(hex(&Sha256::digest(format!("url\0{url}").as_bytes())[..16]))
+}
+
+/// Decides what each entry of one response is and commits the result, with `state` (the feed's
+/// new state, when the caller has one), in one store transaction. `classify` is called only for
+/// entries that will be stored (new stories and edits).
+pub fn ingest(
+    store: &Store,
+    source: &SourceRef,
+    items: Vec<Item>,
+    classify: &dyn Fn(&Item) -> Classification,
+    settings: &DedupSettings,
+    state: Option<&FeedState>,
+    now: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let _guard = store.lock_ingest();
+    let mut batch = Batch::default();
+    let mut counts = Counts::default();
+    let mut seen_keys: Vec<String> = Vec::new();
+    for item in items {
+        let key = canonical_key(&item);
+        if seen_keys.contains(&key) {
+            counts.duplicate += 1;
+            continue;
+        }
+        seen_keys.push(key.clone());
+        let digest = item.content_digest();
+        let copy = |story_key: &str| AlsoAt {
+            source: source.clone(),
+            link: item.link.clone(),
+            title: item.title.clone(),
+            key: (story_key != key).then(|| key.clone()),
+            seen: now,
+        };
+        // Copies among this response's own new stories (a feed listing a story twice).
+        if settings.near_duplicates
+            && batch
+                .new
+                .iter()
+                .any(|p| near::same_story(&p.item.title, &item.title))
+        {
+            counts.duplicate += 1;
+            continue;
+        }
+        match find(store, &item, &key, settings)? {
+            Found::Exact(story) if story.source.feed_id == source.feed_id => {
+                if story.key == key && story.digest != digest {
+                    let mut edited = story.clone();
+                    edited.changed = Some(now);
+                    edited.digest = digest;
+                    edited.clean_title = title::clean(&item.title);
+                    edited.near = if settings.near_duplicates {
+                        near::signature(&item.title)
+                    } else {
+                        Vec::new()
+                    };
+                    edited.class = classify(&item);
+                    edited.item = item;
+                    batch.updated.push((edited, story));
+                    counts.updated += 1;
+                } else {
+                    counts.duplicate += 1;
+                }
+            }
+            Found::Exact(story) | Found::Near(story) => {
+                let known = story.source.feed_id == source.feed_id
+                    || story
+                        .also_at
+                        .iter()
+                        .any(|a| a.source.feed_id == source.feed_id && a.link == item.link)
+                    || batch.also_at.iter().any(|(k, a)| {
+                        *k == story.key && a.source.feed_id == source.feed_id && a.link == item.link
+                    });
+                if !known {
+                    batch.also_at.push((story.key.clone(), copy(&story.key)));
+                }
+                counts.duplicate += 1;
+            }
+            Found::Tombstoned => counts.duplicate += 1,
+            Found::Nothing => {
+                let class = classify(&item);
+                // Reachable by its link too (layer 2), when the key came from a GUID.
+                let link_alias = link_key(&item).filter(|lk| *lk != key);
+                batch.new.push(StoredItem {
+                    key: key.clone(),
+                    seq: 0,
+                    first_seen: now,
+                    changed: None,
+                    digest,
+                    source: source.clone(),
+                    clean_title: title::clean(&item.title),
+                    near: if settings.near_duplicates {
+                        near::signature(&item.title)
+                    } else {
+                        Vec::new()
+                    },
+                    class,
+                    also_at: Vec::new(),
+                    link_alias,
+                    item,
+                });
+                counts.new += 1;
+            }
+        }
+    }
+    if !batch.is_empty() || state.is_some() {
+        store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_urls() {
+        let cases: &[(&str, Option<&str>)] = &[
+            (
+                "HTTP://News.Example.CN:80/a?b=2&a=1#top",
+                Some("http://news.example.cn/a?a=1&b=2"),
+            ),
+            (
+                "https://e.com:443/x?utm_source=rss&utm_medium=feed",
+                Some("https://e.com/x"),
+            ),
+            (
+                "https://e.com/x?id=7&fbclid=abc&spm=1.2",
+                Some("https://e.com/x?id=7"),
+            ),
+            ("https://e.com:8443/x", Some("https://e.com:8443/x")),
+            ("/relative/path", None),
+            ("mailto:a@b.c", None),
+            ("urn:uuid:1234", None),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(canonical_url(raw).as_deref(), *want, "{raw}");
+        }
+    }
+
+    fn item(feed: &str, guid: Option<&str>, link: Option<&str>, title: &str) -> Item {
+        Item {
+            feed_id: feed.into(),
+            guid: guid.map(Into::into),
+            title: title.into(),
+            link: link.map(Into::into),
+            summary: None,
+            content: None,
+            published: None,
+            updated: None,
+            authors: vec![],
+            tags: vec![],
+            language: None,
+        }
+    }
+
+    #[test]
+    fn identity_rules() {
+        let k = |f, g, l, t| canonical_key(&item(f, g, l, t));
+        // The same permalink GUID from two feeds is one story.
+        assert_eq!(
+            k("a", Some("https://e.com/1?utm_source=x"), None, "t"),
+            k("b", Some("https://e.com/1"), None, "u")
+        );
+        // Opaque GUIDs are scoped to their feed.
+        assert_ne!(k("a", Some("42"), None, "t"), k("b", Some("42"), None, "t"));
+        // An edited title does not change the identity of a guid'd or linked item.
+        assert_eq!(
+            k("a", Some("42"), None, "t"),
+            k("a", Some("42"), None, "t2")
+        );
+        assert_eq!(
+            k("a", None, Some("https://e.com/p#c"), "t"),
+            k("a", None, Some("https://e.com/p"), "t2")
+        );
+        // Last resort: feed + title + date.
+        assert_eq!(k("a", None, None, "t"), k("a", None, None, "t"));
+        assert_ne!(k("a", None, None, "t"), k("a", None, None, "u"));
+        assert_eq!(k("a", None, None, "t").len(), 32);
+    }
+}

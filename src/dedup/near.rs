@@ -1,0 +1,285 @@
+//! Near-duplicates: the same story under another decoration, from another site.
+//!
+//! Two steps, so that a lookup costs a few key reads and never a scan:
+//! 1. **Candidates** — a MinHash signature over character 3-grams of the title's
+//!    [`index_core`](super::title::index_core), cut into [`BANDS`] bands of [`ROWS`] rows
+//!    (locality-sensitive hashing). Each band hash is one key in the store's band index; an
+//!    item that shares any band with the new one is a candidate. Titles whose cores are equal
+//!    share every band; cores with Jaccard similarity 0.8 collide in at least one band with
+//!    probability 1 − (1 − 0.8³)⁶ ≈ 0.99.
+//! 2. **Verification** — [`same_story`] decides, precisely, whether two titles are one story:
+//!    after [`normalize`](super::title::normalize), their longest common stretch must be at
+//!    least [`MIN_SHARED_CHARS`] long, must stand as whole segments in both titles (bounded by
+//!    separators or the title's ends), and everything either title has around it must be
+//!    decoration ([`is_decoration`](super::title::is_decoration)). So `北向资金增持3.54万股` and
+//!    `北向资金增持4.1万股`, `重庆市…暴雨蓝色预警` and `成都市…暴雨蓝色预警`, or two earnings
+//!    reports from one template, are different stories: their difference sits inside the story,
+//!    or is a number or a place.
+
+use super::title::{
+    has_decoration_shape, index_core, is_decoration, is_separator, normalize, normalize_keep_case,
+    segments, Edge,
+};
+
+/// Bands in a signature (one index key each).
+pub const BANDS: usize = 6;
+/// MinHash rows per band.
+pub const ROWS: usize = 3;
+/// The shortest common stretch (in characters, separators excluded) that can make two titles
+/// one story.
+pub const MIN_SHARED_CHARS: usize = 6;
+/// A common stretch this long (separators excluded) is strong evidence on its own: what
+/// surrounds it then only needs the shape of a decoration, not its vocabulary, so decorations
+/// never seen before are still recognised.
+pub const STRONG_SHARED_CHARS: usize = 12;
+
+fn mix(mut x: u64) -> u64 {
+    // SplitMix64 finaliser: cheap, well distributed, stable across platforms and versions.
+    x ^= x >> 30;
+    x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x ^= x >> 27;
+    x = x.wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// The band hashes of a title, for the near-duplicate index. Empty for a title with no text.
+pub fn signature(title: &str) -> Vec<u64> {
+    let core: Vec<char> = index_core(title).chars().collect();
+    if core.is_empty() {
+        return Vec::new();
+    }
+    let mut buf = [0u8; 12];
+    let shingles: Vec<u64> = if core.len() < 3 {
+        vec![fnv(core.iter().collect::<String>().as_bytes())]
+    } else {
+        core.windows(3)
+            .map(|w| {
+                let mut n = 0;
+                for c in w {
+                    n += c.encode_utf8(&mut buf[n..]).len();
+                }
+                fnv(&buf[..n])
+            })
+            .collect()
+    };
+    (0..BANDS)
+        .map(|band| {
+            let mut h = band as u64;
+            for row in 0..ROWS {
+                let seed = mix((band * ROWS + row) as u64 + 1);
+                let min = shingles.iter().map(|s| mix(s ^ seed)).min().unwrap_or(0);
+                h = mix(h ^ min);
+            }
+            h
+        })
+        .collect()
+}
+
+/// Whether two titles are the same story; see the module docs for the rule.
+pub fn same_story(a: &str, b: &str) -> bool {
+    let (na, nb) = (normalize_keep_case(a), normalize_keep_case(b));
+    if na.is_empty() || nb.is_empty() {
+        return false;
+    }
+    if normalize(&na) == normalize(&nb) {
+        return true;
+    }
+    let (ca, cb): (Vec<char>, Vec<char>) = (na.chars().collect(), nb.chars().collect());
+    let (len, end_a, end_b) = longest_common(&ca, &cb);
+    if len == 0 {
+        return false;
+    }
+    let (mut sa, mut ea, mut sb, mut eb) = (end_a - len, end_a, end_b - len, end_b);
+    // The common stretch may begin or end inside the decorations, when both end in the same
+    // character (`天天报资讯 …` / `观天下简讯 …` share `讯 …`): move each end inwards to the nearest
+    // separator unless it already sits on a boundary in both titles.
+    let at_left = |s: usize, chars: &[char]| s == 0 || is_separator(chars[s - 1]);
+    let at_right = |e: usize, chars: &[char]| e == chars.len() || is_separator(chars[e]);
+    if !(at_left(sa, &ca) && at_left(sb, &cb)) {
+        match (sa..ea).find(|&i| is_separator(ca[i])) {
+            Some(i) => {
+                sb += i + 1 - sa;
+                sa = i + 1;
+            }
+            None => return false,
+        }
+    }
+    if !(at_right(ea, &ca) && at_right(eb, &cb)) {
+        match (sa..ea).rev().find(|&i| is_separator(ca[i])) {
+            Some(i) => {
+                eb -= ea - i;
+                ea = i;
+            }
+            None => return false,
+        }
+    }
+    // The stretch may begin or end with separators both titles happen to share.
+    while sa < ea && is_separator(ca[sa]) {
+        sa += 1;
+        sb += 1;
+    }
+    while ea > sa && is_separator(ca[ea - 1]) {
+        ea -= 1;
+        eb -= 1;
+    }
+    let shared = ca[sa..ea].iter().filter(|c| !is_separator(**c)).count();
+    if shared < MIN_SHARED_CHARS {
+        return false;
+    }
+    let strong = shared >= STRONG_SHARED_CHARS;
+    stands_alone(&ca, sa, ea, strong) && stands_alone(&cb, sb, eb, strong)
+}
+
+/// The core `chars[start..end]` is bounded by separators (or the ends) and all that surrounds
+/// it is decoration.
+fn stands_alone(chars: &[char], start: usize, end: usize, strong: bool) -> bool {
+    let bounded_left = start == 0 || is_separator(chars[start - 1]);
+    let bounded_right = end == chars.len() || is_separator(chars[end]);
+    if !(bounded_left && bounded_right) {
+        return false;
+    }
+    let before: String = chars[..start].iter().collect();
+    let after: String = chars[end..].iter().collect();
+    all_decoration(&before, Edge::Leading, strong) && all_decoration(&after, Edge::Trailing, strong)
+}
+
+fn all_decoration(s: &str, edge: Edge, strong: bool) -> bool {
+    let segs = segments(s);
+    if segs.len() > 2 {
+        return false;
+    }
+    // A Latin masthead must be set off by a real separator (`| Reuters`, `- BBC News`): in
+    // `Medtronic Quarterly Net Up`, `Net Up` follows a mere space and is part of the headline.
+    if edge == Edge::Trailing {
+        if let Some(&(first, _)) = segs.first() {
+            let gap = &s[..first];
+            let latin = !s[first..].chars().any(|c| c > '\u{2E80}');
+            if latin && gap.chars().all(char::is_whitespace) {
+                return false;
+            }
+        }
+    }
+    segs.iter().all(|&(a, b)| {
+        let seg = &s[a..b];
+        is_decoration(seg, edge) || (strong && has_decoration_shape(seg))
+    })
+}
+
+/// Length and end positions of the longest common substring.
+fn longest_common(a: &[char], b: &[char]) -> (usize, usize, usize) {
+    let mut prev = vec![0usize; b.len() + 1];
+    let mut cur = vec![0usize; b.len() + 1];
+    let (mut best, mut ea, mut eb) = (0, 0, 0);
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let same = a[i - 1] == b[j - 1] || a[i - 1].to_lowercase().eq(b[j - 1].to_lowercase());
+            cur[j] = if same { prev[j - 1] + 1 } else { 0 };
+            if cur[j] > best {
+                best = cur[j];
+                ea = i;
+                eb = j;
+            }
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    (best, ea, eb)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_story_table() {
+        let cases = [
+            // Decorated re-posts: one story.
+            (
+                "每日焦点!巴西龟的饲养方法",
+                "巴西龟的饲养方法|环球快资讯",
+                true,
+            ),
+            (
+                "【环球报资讯】巴西龟的饲养方法_当前独家",
+                "每日焦点!巴西龟的饲养方法",
+                true,
+            ),
+            (
+                "焦点动态!女子提分手被17岁男友掐死_当前动态",
+                "最新简讯：女子提分手被17岁男友掐死|天天动态",
+                true,
+            ),
+            (
+                "今日看点：难分真假的杜莎夫人蜡像馆|当前聚焦",
+                "难分真假的杜莎夫人蜡像馆_最新速递",
+                true,
+            ),
+            ("油价重上５６美元｜全球热搜", "油价重上56美元", true),
+            (
+                "Exclusive: Fed holds rates steady | Reuters",
+                "Fed holds rates steady - BBC News",
+                true,
+            ),
+            // Hard negatives: another number, another place, another template instance.
+            (
+                "北向资金增持3.54万股 某科技股份公告",
+                "北向资金增持4.10万股 某科技股份公告",
+                false,
+            ),
+            (
+                "中国神华:率煤炭股崛起油价重上47美元_环球聚焦",
+                "焦点快报！中国神华：率煤炭股崛起油价重上５6美元｜全球热搜",
+                false,
+            ),
+            (
+                "重庆市气象台发布暴雨蓝色预警",
+                "成都市气象台发布暴雨蓝色预警",
+                false,
+            ),
+            ("四川：暴雨蓝色预警发布", "重庆：暴雨蓝色预警发布", false),
+            (
+                "台湾高雄市民在路边发现白色小刺猬(图)|观天下报资讯",
+                "静安高雄市民在路边发现白色小刺猬(图) 全球快报",
+                false,
+            ),
+            (
+                "贵州茅台：2023年净利润同比增长19%",
+                "五粮液：2023年净利润同比增长12%",
+                false,
+            ),
+            (
+                "李强：推动经济高质量发展",
+                "王毅：推动经济高质量发展",
+                false,
+            ),
+            (
+                "Update 2: EDS Reports Third-Quarter Loss",
+                "Exclusive: MCI Reports $3.4 Bln Third-Quarter Loss | Reuters",
+                false,
+            ),
+            // Unrelated.
+            ("巴西龟的饲养方法", "信用卡逾期了怎么办", false),
+            ("", "", false),
+        ];
+        for (a, b, want) in cases {
+            assert_eq!(same_story(a, b), want, "{a} ~ {b}");
+            assert_eq!(same_story(b, a), want, "symmetric: {b} ~ {a}");
+        }
+    }
+
+    #[test]
+    fn decorated_copies_share_their_bands() {
+        let a = signature("焦点动态!女子提分手被17岁男友掐死_当前动态");
+        let b = signature("最新简讯：女子提分手被17岁男友掐死|天天动态");
+        assert_eq!(a.len(), BANDS);
+        assert_eq!(a, b);
+        let c = signature("信用卡逾期了怎么办？银行这样说");
+        assert!(a.iter().zip(&c).all(|(x, y)| x != y));
+        assert!(signature("").is_empty());
+    }
+}

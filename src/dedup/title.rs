@@ -1,0 +1,384 @@
+//! Titles as content farms decorate them, and how to see through the decoration.
+//!
+//! A decorated title is a story title with short segments stuck to its ends:
+//! `每日焦点!巴西龟的饲养方法`, `巴西龟的饲养方法|环球快资讯`, `【环球报资讯】巴西龟的饲养方法_当前独家`,
+//! `Exclusive: Fed holds rates | Reuters`. Decorations are recognised by their *shape*, not by a
+//! list of the strings farms happen to use today:
+//! - a segment at the start or end of the title, set off by a separator (`!` `:` `|` `_` `-`
+//!   `丨` space …, full- or half-width) or by brackets (`【】` `[]` `()` …);
+//! - short (at most [`MAX_DECORATION_CHARS`] characters, four words in Latin script);
+//! - carrying no information about the story: no digits, no place name, and made mostly of the
+//!   vocabulary of news packaging (characters such as 今日 每 最新 焦点 热点 资讯 快讯 要闻 动态
+//!   独家 头条 播报 …, or words such as `exclusive`, `breaking`, `update`), or — at the end, in
+//!   Latin script — shaped like a publication's name (`| Reuters`, `- BBC News`).
+//!
+//! [`normalize`] folds full-width forms, unifies punctuation and whitespace and lower-cases, so
+//! that comparisons see through typography. [`clean`] strips decorations for display;
+//! [`index_core`] strips more boldly for the near-duplicate index, whose candidates are then
+//! verified precisely by [`crate::dedup::near::same_story`].
+
+use crate::regions;
+
+/// The longest segment that can be a decoration.
+pub const MAX_DECORATION_CHARS: usize = 10;
+/// A cleaned title keeps at least this many characters, or the title is left as it was.
+const MIN_CORE_CHARS: usize = 4;
+
+/// Characters of news-packaging vocabulary. A segment made mostly of these (and nothing that
+/// names a place or a number) is packaging, not story.
+const PACKAGING: &str = "今日每天当前最新全球环实时热门焦点动态资讯快讯要闻简消息头条看速递播报独家关注聚观察精选推荐\
+    视界下道事览直击早晚周刊网搜榜议线第一手风向趣评论话题知晨午间夜版栏目导读摘编综合图文片特别策划原创重磅突发\
+    追踪现场解盘汇总集分享必深度鲜纵横云声音频讯闻报点击天下小编早知每周精彩热议热搜快报快看简讯速览新闻快讯独播\
+    财经科技娱乐体育社会国际国内滚动即时最热热榜榜单关注度看点亮点焦点视角观点速读一览无余大事记全网实况直播";
+
+/// Latin words of news packaging.
+const PACKAGING_EN: &[&str] = &[
+    "exclusive",
+    "breaking",
+    "update",
+    "updated",
+    "news",
+    "latest",
+    "live",
+    "video",
+    "photos",
+    "analysis",
+    "opinion",
+    "watch",
+    "factbox",
+    "explainer",
+    "report",
+    "top",
+    "story",
+    "stories",
+    "headlines",
+    "daily",
+    "today",
+    "hot",
+    "trending",
+    "world",
+    "focus",
+    "brief",
+    "briefing",
+];
+
+/// Characters that separate a decoration from the story, in any width.
+pub fn is_separator(c: char) -> bool {
+    matches!(
+        fold(c),
+        '!' | ':'
+            | '|'
+            | '_'
+            | '-'
+            | ' '
+            | '?'
+            | ','
+            | '.'
+            | '~'
+            | '/'
+            | '·'
+            | '•'
+            | '丨'
+            | '—'
+            | '–'
+            | '、'
+            | '。'
+            | ';'
+            | '*'
+            | '#'
+            | '>'
+            | '<'
+    ) || is_bracket(c)
+}
+
+fn is_bracket(c: char) -> bool {
+    matches!(fold(c), '[' | ']' | '(' | ')' | '{' | '}')
+}
+
+/// One character folded for comparison: full-width ASCII to half-width, CJK brackets, bars and
+/// dashes to ASCII ones, the ideographic space to a space.
+fn fold(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        '\u{3000}' | '\u{00A0}' | '\t' | '\n' | '\r' => ' ',
+        '【' | '〔' | '「' | '『' | '〖' => '[',
+        '】' | '〕' | '」' | '』' | '〗' => ']',
+        '│' | '┃' => '|',
+        '—' | '–' | '―' => '-',
+        '“' | '”' | '„' => '"',
+        '‘' | '’' => '\'',
+        c => c,
+    }
+}
+
+/// Folds a title for comparison: full-width ASCII to half-width, CJK brackets and dashes to
+/// ASCII ones, whitespace collapsed, Latin lower-cased.
+pub fn normalize(s: &str) -> String {
+    normalize_keep_case(s)
+        .chars()
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// [`normalize`] without lower-casing: what the comparison uses, so that a residue can still be
+/// judged by its capitals (`| Reuters` is a masthead, `rise on hurricanes` is not).
+pub fn normalize_keep_case(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = true;
+    for c in s.chars() {
+        let c = fold(c);
+        if c == ' ' {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+            continue;
+        }
+        last_space = false;
+        out.push(c);
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '\u{20000}'..='\u{2FFFF}')
+}
+
+/// Where a segment sits, which changes what a decoration may look like.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Edge {
+    /// Before the story.
+    Leading,
+    /// After the story.
+    Trailing,
+}
+
+/// Whether `seg` has the *shape* of a decoration, whatever its words: short (at most eight
+/// characters, or three words in Latin script), no digits, no place name, no quoted title.
+/// Enough when the story around it is long and identical in both titles (see
+/// [`crate::dedup::near::same_story`]); [`is_decoration`] asks for more.
+pub fn has_decoration_shape(seg: &str) -> bool {
+    let seg = seg.trim_matches(|c: char| is_separator(c) || c.is_whitespace());
+    if seg.is_empty() {
+        return true;
+    }
+    if seg.chars().any(|c| {
+        c.is_ascii_digit()
+            || ('\u{FF10}'..='\u{FF19}').contains(&c)
+            || matches!(c, '《' | '》' | '"' | '“' | '”')
+    }) {
+        return false;
+    }
+    if seg.chars().any(is_cjk) {
+        return seg.chars().count() <= 8 && !regions::names_a_region(seg);
+    }
+    let words = seg.split_whitespace().count();
+    words <= 3 && seg.chars().all(|c| c.is_alphabetic() || c == ' ')
+}
+
+/// Whether `seg` (one segment, already [`normalize`]d or not) is packaging rather than story.
+pub fn is_decoration(seg: &str, edge: Edge) -> bool {
+    let seg = seg.trim_matches(|c: char| is_separator(c) || c.is_whitespace());
+    let chars = seg.chars().count();
+    if chars == 0 {
+        return true;
+    }
+    if seg
+        .chars()
+        .any(|c| c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c))
+    {
+        return false;
+    }
+    let cjk = seg.chars().filter(|c| is_cjk(*c)).count();
+    if cjk > 0 {
+        if chars > MAX_DECORATION_CHARS {
+            return false;
+        }
+        let packaging = seg.chars().filter(|c| PACKAGING.contains(*c)).count();
+        // Mostly packaging vocabulary, and no place name (a leading `四川:` is information).
+        return packaging * 10 >= cjk * 7 && !regions::names_a_region(seg);
+    }
+    let words: Vec<&str> = seg.split_whitespace().collect();
+    if words.is_empty()
+        || words.len() > 4
+        || !seg
+            .chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '\'' || c == '&')
+    {
+        return false;
+    }
+    let all_packaging = words
+        .iter()
+        .all(|w| PACKAGING_EN.contains(&w.to_lowercase().as_str()));
+    // A trailing publication name (`| Reuters`, `- BBC News`): up to three words, every one
+    // capitalised.
+    let masthead = edge == Edge::Trailing
+        && words.len() <= 3
+        && words
+            .iter()
+            .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+    all_packaging || masthead
+}
+
+/// Splits a title into segments: byte ranges between separators, in order. A space separates
+/// segments only in CJK text; in Latin text it separates words of one segment
+/// (`Fed holds rates steady | Reuters` has two segments).
+pub fn segments(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    for (n, &(i, c)) in chars.iter().enumerate() {
+        let hard = is_separator(c) && fold(c) != ' ';
+        let soft_space = fold(c) == ' ' && {
+            let prev = n.checked_sub(1).map(|p| chars[p].1);
+            let next = chars.get(n + 1).map(|x| x.1);
+            prev.is_some_and(is_cjk) || next.is_some_and(is_cjk)
+        };
+        if hard || soft_space {
+            if let Some(st) = start.take() {
+                out.push((st, i));
+            }
+        } else if start.is_none() && fold(c) != ' ' {
+            start = Some(i);
+        }
+    }
+    if let Some(st) = start {
+        out.push((st, s.len()));
+    }
+    out.into_iter()
+        .map(|(a, b)| (a, a + s[a..b].trim_end().len()))
+        .filter(|(a, b)| b > a)
+        .collect()
+}
+
+/// Strips decorations from both ends of `title` for display, keeping its characters otherwise
+/// as they were. A title that would be left shorter than four characters is returned as is.
+pub fn clean(title: &str) -> String {
+    let title = title.trim();
+    let segs = segments(title);
+    if segs.len() < 2 {
+        return title.to_string();
+    }
+    let (mut first, mut last) = (0, segs.len() - 1);
+    // Up to two decorations at each end (`每日焦点 今日热点:…`).
+    for _ in 0..2 {
+        if first < last && is_decoration(&title[segs[first].0..segs[first].1], Edge::Leading) {
+            first += 1;
+        }
+        if last > first && is_decoration(&title[segs[last].0..segs[last].1], Edge::Trailing) {
+            last -= 1;
+        }
+    }
+    if first == 0 && last == segs.len() - 1 {
+        return title.to_string();
+    }
+    let (start, mut end) = (segs[first].0, segs[last].1);
+    // Keep a closing bracket or final punctuation that belongs to the story: `(图)`, `？`.
+    let rest = &title[end..];
+    for c in rest.chars() {
+        if matches!(
+            c,
+            ')' | '）' | ']' | '】' | '?' | '？' | '!' | '！' | '」' | '"' | '”'
+        ) {
+            end += c.len_utf8();
+        } else {
+            break;
+        }
+    }
+    let core = title[start..end].trim_matches(|c: char| {
+        c.is_whitespace() || matches!(c, '|' | '_' | '-' | ':' | '：' | '｜' | '丨' | '—')
+    });
+    if core.chars().filter(|c| !c.is_whitespace()).count() < MIN_CORE_CHARS {
+        return title.to_string();
+    }
+    core.to_string()
+}
+
+/// The text the near-duplicate index is built from: the normalised title without the
+/// decorations [`clean`] would strip, separators dropped. Copies of one story under different
+/// decorations get the same core, hence the same index keys; a decoration that is not
+/// recognised only lowers the similarity, which the banded index tolerates.
+pub fn index_core(title: &str) -> String {
+    // Clean before lower-casing: a masthead is recognised by its capitals.
+    normalize(&clean(&normalize_keep_case(title)))
+        .chars()
+        .filter(|c| !is_separator(*c))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleans_decorations_by_shape() {
+        let cases = [
+            ("每日焦点!巴西龟的饲养方法", "巴西龟的饲养方法"),
+            ("巴西龟的饲养方法|环球快资讯", "巴西龟的饲养方法"),
+            (
+                "【环球报资讯】巴西龟的饲养方法_当前独家",
+                "巴西龟的饲养方法",
+            ),
+            // Decorations never seen before, built from the same kind of words.
+            ("［今日热讯］巴西龟的饲养方法－实时播报", "巴西龟的饲养方法"),
+            (
+                "最新看点：女子提分手被17岁男友掐死 天天动态",
+                "女子提分手被17岁男友掐死",
+            ),
+            // `(图)` ("with pictures") is packaging too.
+            (
+                "难分真假的杜莎夫人蜡像馆(图)_最新速递",
+                "难分真假的杜莎夫人蜡像馆",
+            ),
+            ("为什么天空是蓝色的？_最新速递", "为什么天空是蓝色的？"),
+            (
+                "Exclusive: Fed holds rates steady | Reuters",
+                "Fed holds rates steady",
+            ),
+            (
+                "Fed holds rates steady - BBC News",
+                "Fed holds rates steady",
+            ),
+            // Information is not decoration: places, numbers, names of things.
+            ("四川：暴雨蓝色预警", "四川：暴雨蓝色预警"),
+            (
+                "成都市 开展基层矛盾纠纷调解专项行动",
+                "成都市 开展基层矛盾纠纷调解专项行动",
+            ),
+            ("2024年第一季度GDP发布_最新消息", "2024年第一季度GDP发布"),
+            (
+                "迷你世界 公主式跑酷 喜欢粉色系的天堂 全球要闻",
+                "迷你世界 公主式跑酷 喜欢粉色系的天堂",
+            ),
+            // Too little would be left.
+            ("焦点|新闻", "焦点|新闻"),
+            ("Plain title", "Plain title"),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(clean(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn normalizes_width_punctuation_and_case() {
+        assert_eq!(
+            normalize("【环球】ＡＢＣ１２３！ Hello　World"),
+            "[环球]abc123! hello world"
+        );
+        assert_eq!(
+            normalize("油价重上５6美元｜全球热搜"),
+            "油价重上56美元|全球热搜"
+        );
+    }
+
+    #[test]
+    fn index_core_sees_through_unknown_decorations() {
+        let a = index_core("焦点动态!女子提分手被17岁男友掐死_当前动态");
+        let b = index_core("最新简讯：女子提分手被17岁男友掐死|天天动态");
+        assert_eq!(a, b);
+        assert_eq!(a, "女子提分手被17岁男友掐死");
+    }
+}
