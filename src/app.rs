@@ -75,6 +75,7 @@ impl Service {
             s.timezone,
             Arc::clone(&metrics),
         ));
+        pipeline.set_dedup(config.dedup.clone());
         let reloader = Reloader::new(
             &config.path,
             config.data_dir_override.as_deref(),
@@ -180,6 +181,14 @@ pub async fn poll_once(service: &Service, progress: bool) -> anyhow::Result<Poll
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let c = &service.config.service;
+    let pruned = service
+        .store
+        .prune(chrono::Utc::now(), c.retention, c.max_items)
+        .context("applying retention")?;
+    if pruned.items > 0 {
+        tracing::info!(items = pruned.items, "retention: pruned");
+    }
     service.store.flush().context("flushing the store")?;
     Ok(PollSummary::from_reports(&reports))
 }
@@ -205,7 +214,37 @@ pub async fn run_service(
     );
     let sched = tokio::spawn(scheduler.run(service.reloader.subscribe(), shutdown.clone()));
     let watcher = tokio::spawn(Arc::clone(&service.reloader).watch(shutdown.clone()));
-    // A reload that changes `[categorize]` swaps the categorizer for later polls.
+    // Retention: at start, then hourly, with the limits of the config in force.
+    let maintenance = {
+        let store = service.store.clone();
+        let reloader = Arc::clone(&service.reloader);
+        let mut stop = shutdown.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                tokio::select! {
+                    _ = stop.changed() => break,
+                    _ = tick.tick() => {
+                        let c = reloader.current();
+                        let store = store.clone();
+                        let r = tokio::task::spawn_blocking(move || {
+                            store.prune(chrono::Utc::now(), c.service.retention, c.service.max_items)
+                        })
+                        .await;
+                        match r {
+                            Ok(Ok(s)) if s.items + s.tombstones > 0 => {
+                                tracing::info!(items = s.items, tombstones = s.tombstones, "retention: pruned")
+                            }
+                            Ok(Ok(_)) => {}
+                            Ok(Err(e)) => tracing::error!(error = %e, "retention failed"),
+                            Err(e) => tracing::error!(error = %e, "retention task failed"),
+                        }
+                    }
+                }
+            }
+        })
+    };
+    // A reload that changes `[categorize]` or `[dedup]` applies to later polls.
     let mut keywords_rx = service.reloader.subscribe();
     let pipeline = Arc::clone(&service.pipeline);
     let mut stop = shutdown.clone();
@@ -218,11 +257,12 @@ pub async fn run_service(
                     if r.is_err() {
                         break;
                     }
-                    let k = keywords_rx.borrow_and_update().keywords.clone();
-                    if k != current {
-                        pipeline.set_categorizer(Arc::new(KeywordCategorizer::new(&k)));
-                        current = k;
+                    let c = Arc::clone(&keywords_rx.borrow_and_update());
+                    if c.keywords != current {
+                        pipeline.set_categorizer(Arc::new(KeywordCategorizer::new(&c.keywords)));
+                        current = c.keywords.clone();
                     }
+                    pipeline.set_dedup(c.dedup.clone());
                 }
             }
         }
@@ -234,6 +274,7 @@ pub async fn run_service(
     });
     let served = http.await;
     for (name, task) in [
+        ("retention", maintenance),
         ("scheduler", sched),
         ("config watcher", watcher),
         ("categorizer", categorizer_task),

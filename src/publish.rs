@@ -106,7 +106,18 @@ pub fn select(
 ) -> Result<Vec<StoredItem>, StoreError> {
     let limit = limit.unwrap_or(output.filter.limit);
     let mut out = Vec::with_capacity(limit.min(256));
-    for item in store.newest_first().take(SCAN_LIMIT) {
+    // A category filter reads the category index: a `finance` output never walks past the
+    // lifestyle items.
+    let candidates: Box<dyn Iterator<Item = Result<StoredItem, StoreError>>> =
+        match output.filter.categories.as_slice() {
+            [] => Box::new(store.newest_first()),
+            cats => Box::new(newest_first_merged(
+                cats.iter()
+                    .map(|c| Box::new(store.newest_first_in(*c)) as Box<dyn Iterator<Item = _>>)
+                    .collect(),
+            )),
+        };
+    for item in candidates.take(SCAN_LIMIT) {
         let item = item?;
         if matches(&output.filter, &item) {
             out.push(item);
@@ -116,6 +127,27 @@ pub fn select(
         }
     }
     Ok(out)
+}
+
+/// Merges several newest-first streams into one newest-first stream.
+fn newest_first_merged<'a>(
+    streams: Vec<Box<dyn Iterator<Item = Result<StoredItem, StoreError>> + 'a>>,
+) -> impl Iterator<Item = Result<StoredItem, StoreError>> + 'a {
+    let mut heads: Vec<_> = streams.into_iter().map(Iterator::peekable).collect();
+    std::iter::from_fn(move || {
+        let mut best: Option<(usize, (chrono::DateTime<chrono::Utc>, u64))> = None;
+        for (n, head) in heads.iter_mut().enumerate() {
+            let key = match head.peek() {
+                Some(Err(_)) => return head.next(),
+                Some(Ok(item)) => (item.sort_date(), item.seq),
+                None => continue,
+            };
+            if best.is_none_or(|(_, k)| key > k) {
+                best = Some((n, key));
+            }
+        }
+        best.and_then(|(n, _)| heads[n].next())
+    })
 }
 
 /// Where an output is published, for self links.
@@ -132,11 +164,13 @@ pub fn render(
     output: &OutputConfig,
     items: &[StoredItem],
     public_url: &Url,
+    clean_titles: bool,
 ) -> String {
+    let r = Render { clean_titles };
     match format {
-        Format::Rss => render_rss(output, items, public_url),
-        Format::Atom => render_atom(output, items, public_url),
-        Format::Json => render_json(output, items, public_url),
+        Format::Rss => r.rss(output, items, public_url),
+        Format::Atom => r.atom(output, items, public_url),
+        Format::Json => r.json(output, items, public_url),
     }
 }
 
@@ -162,156 +196,200 @@ fn updated_of(i: &StoredItem) -> DateTime<Utc> {
         .max(i.sort_date())
 }
 
-fn render_rss(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
-    use rss::extension::atom::{AtomExtension, Link};
-    let self_link = Link {
-        href: feed_url(public_url, &output.name, Format::Rss),
-        rel: "self".into(),
-        mime_type: Some("application/rss+xml".into()),
-        ..Default::default()
-    };
-    let rss_items = items
-        .iter()
-        .map(|i| {
-            let (description, content) = match (&i.item.summary, &i.item.content) {
-                (Some(s), Some(c)) if s != c => (Some(s.clone()), Some(c.clone())),
-                (Some(s), _) => (Some(s.clone()), None),
-                (None, Some(c)) => (Some(c.clone()), None),
-                (None, None) => (None, None),
-            };
-            let dc = rss::extension::dublincore::DublinCoreExtension {
-                creators: i.item.authors.clone(),
-                ..Default::default()
-            };
-            rss::Item {
-                title: Some(i.item.title.clone()),
-                link: i.item.link.clone(),
-                description,
-                content,
-                guid: Some(rss::Guid {
-                    value: item_id(i),
-                    permalink: false,
-                }),
-                pub_date: Some(i.sort_date().to_rfc2822()),
-                categories: vec![rss::Category {
-                    name: i.class.category.as_str().into(),
-                    domain: Some("urn:feedsift:category".into()),
-                }],
-                source: Some(rss::Source {
-                    url: i.source.url.clone(),
-                    title: Some(i.source.title.clone()),
-                }),
-                dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
-                ..Default::default()
-            }
-        })
-        .collect();
-    let channel = rss::Channel {
-        title: output.title.clone(),
-        link: public_url.to_string(),
-        description: output.description.clone(),
-        generator: Some(format!("feedsift {}", env!("CARGO_PKG_VERSION"))),
-        last_build_date: last_change(items).map(|d| d.to_rfc2822()),
-        ttl: Some("15".into()),
-        atom_ext: Some(AtomExtension {
-            links: vec![self_link],
-        }),
-        items: rss_items,
-        ..Default::default()
-    };
-    channel.to_string()
+/// Rendering options shared by the three formats.
+struct Render {
+    /// Publish the decoration-free title.
+    clean_titles: bool,
 }
 
-fn render_atom(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
-    use atom_syndication::{Category, Content, Entry, Feed, Link, Person, Source, Text};
-    let link = |href: String, rel: &str, mime: Option<&str>| Link {
-        href,
-        rel: rel.into(),
-        mime_type: mime.map(Into::into),
-        ..Default::default()
-    };
-    let html = |value: &String| Text {
-        value: value.clone(),
-        r#type: atom_syndication::TextType::Html,
-        ..Default::default()
-    };
-    // RFC 4287 §4.2.15: a feed's `updated` is required; an empty output uses the epoch so the
-    // document stays deterministic.
-    let feed_updated = last_change(items).unwrap_or_default();
-    let entries = items
+/// "Also at" links for a merged story, as an HTML paragraph appended to its summary, so every
+/// reader shows where else the story ran.
+fn also_at_html(i: &StoredItem) -> Option<String> {
+    let links: Vec<String> = i
+        .also_at
         .iter()
-        .map(|i| Entry {
-            title: Text::plain(i.item.title.clone()),
-            id: item_id(i),
-            updated: updated_of(i).fixed_offset(),
-            published: Some(i.sort_date().fixed_offset()),
-            authors: i
-                .item
-                .authors
-                .iter()
-                .map(|a| Person {
-                    name: a.clone(),
-                    ..Default::default()
-                })
-                .collect(),
-            links: i
-                .item
-                .link
-                .iter()
-                .map(|l| link(l.clone(), "alternate", Some("text/html")))
-                .collect(),
-            categories: vec![Category {
-                term: i.class.category.as_str().into(),
-                scheme: Some("urn:feedsift:category".into()),
-                label: None,
-            }],
-            summary: i.item.summary.as_ref().map(html),
-            content: i.item.content.as_ref().map(|c| Content {
-                value: Some(c.clone()),
-                content_type: Some("html".into()),
-                ..Default::default()
-            }),
-            source: Some(Source {
-                title: Text::plain(i.source.title.clone()),
-                id: i.source.url.clone(),
-                updated: i.first_seen.fixed_offset(),
-                links: vec![link(i.source.url.clone(), "self", None)],
-                ..Default::default()
-            }),
+        .filter_map(|a| {
+            let href = a.link.as_deref()?;
+            Some(format!(
+                "<a href=\"{}\">{}</a>",
+                crate::text::escape_html(href),
+                crate::text::escape_html(&a.source.title)
+            ))
+        })
+        .collect();
+    (!links.is_empty()).then(|| format!("<p>Also at: {}</p>", links.join(" · ")))
+}
+
+/// The summary with the "also at" paragraph appended.
+fn summary_with_also_at(i: &StoredItem, summary: Option<&String>) -> Option<String> {
+    match (summary, also_at_html(i)) {
+        (Some(s), Some(a)) => Some(format!("{s}{a}")),
+        (Some(s), None) => Some(s.clone()),
+        (None, a) => a,
+    }
+}
+
+impl Render {
+    fn rss(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+        use rss::extension::atom::{AtomExtension, Link};
+        let self_link = Link {
+            href: feed_url(public_url, &output.name, Format::Rss),
+            rel: "self".into(),
+            mime_type: Some("application/rss+xml".into()),
             ..Default::default()
-        })
-        .collect();
-    let feed = Feed {
-        title: Text::plain(output.title.clone()),
-        id: format!("urn:feedsift:output:{}", output.name),
-        updated: feed_updated.fixed_offset(),
-        subtitle: Some(Text::plain(output.description.clone())),
-        generator: Some(atom_syndication::Generator {
-            value: "feedsift".into(),
-            version: Some(env!("CARGO_PKG_VERSION").into()),
-            uri: None,
-        }),
-        links: vec![
-            link(
-                feed_url(public_url, &output.name, Format::Atom),
-                "self",
-                Some("application/atom+xml"),
-            ),
-            link(public_url.to_string(), "alternate", Some("text/html")),
-        ],
-        entries,
-        ..Default::default()
-    };
-    feed.to_string()
-}
+        };
+        let rss_items = items
+            .iter()
+            .map(|i| {
+                let (description, content) = match (&i.item.summary, &i.item.content) {
+                    (Some(s), Some(c)) if s != c => (Some(s.clone()), Some(c.clone())),
+                    (Some(s), _) => (Some(s.clone()), None),
+                    (None, Some(c)) => (Some(c.clone()), None),
+                    (None, None) => (None, None),
+                };
+                let description = summary_with_also_at(i, description.as_ref());
+                let dc = rss::extension::dublincore::DublinCoreExtension {
+                    creators: i.item.authors.clone(),
+                    ..Default::default()
+                };
+                rss::Item {
+                    title: Some(i.display_title(self.clean_titles).to_string()),
+                    link: i.item.link.clone(),
+                    description,
+                    content,
+                    guid: Some(rss::Guid {
+                        value: item_id(i),
+                        permalink: false,
+                    }),
+                    pub_date: Some(i.sort_date().to_rfc2822()),
+                    categories: vec![rss::Category {
+                        name: i.class.category.as_str().into(),
+                        domain: Some("urn:feedsift:category".into()),
+                    }],
+                    source: Some(rss::Source {
+                        url: i.source.url.clone(),
+                        title: Some(i.source.title.clone()),
+                    }),
+                    dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let channel = rss::Channel {
+            title: output.title.clone(),
+            link: public_url.to_string(),
+            description: output.description.clone(),
+            generator: Some(format!("feedsift {}", env!("CARGO_PKG_VERSION"))),
+            last_build_date: last_change(items).map(|d| d.to_rfc2822()),
+            ttl: Some("15".into()),
+            atom_ext: Some(AtomExtension {
+                links: vec![self_link],
+            }),
+            items: rss_items,
+            ..Default::default()
+        };
+        channel.to_string()
+    }
 
-fn render_json(output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
-    let items: Vec<_> = items
+    fn atom(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+        use atom_syndication::{Category, Content, Entry, Feed, Link, Person, Source, Text};
+        let link = |href: String, rel: &str, mime: Option<&str>| Link {
+            href,
+            rel: rel.into(),
+            mime_type: mime.map(Into::into),
+            ..Default::default()
+        };
+        let html = |value: &String| Text {
+            value: value.clone(),
+            r#type: atom_syndication::TextType::Html,
+            ..Default::default()
+        };
+        // RFC 4287 §4.2.15: a feed's `updated` is required; an empty output uses the epoch so the
+        // document stays deterministic.
+        let feed_updated = last_change(items).unwrap_or_default();
+        let entries = items
+            .iter()
+            .map(|i| Entry {
+                title: Text::plain(i.display_title(self.clean_titles).to_string()),
+                id: item_id(i),
+                updated: updated_of(i).fixed_offset(),
+                published: Some(i.sort_date().fixed_offset()),
+                authors: i
+                    .item
+                    .authors
+                    .iter()
+                    .map(|a| Person {
+                        name: a.clone(),
+                        ..Default::default()
+                    })
+                    .collect(),
+                // RFC 4287 §4.2.7.2: the story's other copies are `related` links.
+                links: i
+                    .item
+                    .link
+                    .iter()
+                    .map(|l| link(l.clone(), "alternate", Some("text/html")))
+                    .chain(
+                        i.also_at
+                            .iter()
+                            .filter_map(|a| a.link.clone())
+                            .map(|l| link(l, "related", Some("text/html"))),
+                    )
+                    .collect(),
+                categories: vec![Category {
+                    term: i.class.category.as_str().into(),
+                    scheme: Some("urn:feedsift:category".into()),
+                    label: None,
+                }],
+                summary: summary_with_also_at(i, i.item.summary.as_ref())
+                    .as_ref()
+                    .map(html),
+                content: i.item.content.as_ref().map(|c| Content {
+                    value: Some(c.clone()),
+                    content_type: Some("html".into()),
+                    ..Default::default()
+                }),
+                source: Some(Source {
+                    title: Text::plain(i.source.title.clone()),
+                    id: i.source.url.clone(),
+                    updated: i.first_seen.fixed_offset(),
+                    links: vec![link(i.source.url.clone(), "self", None)],
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+            .collect();
+        let feed = Feed {
+            title: Text::plain(output.title.clone()),
+            id: format!("urn:feedsift:output:{}", output.name),
+            updated: feed_updated.fixed_offset(),
+            subtitle: Some(Text::plain(output.description.clone())),
+            generator: Some(atom_syndication::Generator {
+                value: "feedsift".into(),
+                version: Some(env!("CARGO_PKG_VERSION").into()),
+                uri: None,
+            }),
+            links: vec![
+                link(
+                    feed_url(public_url, &output.name, Format::Atom),
+                    "self",
+                    Some("application/atom+xml"),
+                ),
+                link(public_url.to_string(), "alternate", Some("text/html")),
+            ],
+            entries,
+            ..Default::default()
+        };
+        feed.to_string()
+    }
+
+    fn json(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+        let items: Vec<_> = items
         .iter()
         .map(|i| {
             let mut obj = json!({
                 "id": item_id(i),
-                "title": i.item.title,
+                "title": i.display_title(self.clean_titles),
                 "date_published": i.sort_date().to_rfc3339(),
                 "date_modified": updated_of(i).to_rfc3339(),
                 "tags": [i.class.category.as_str()],
@@ -322,6 +400,15 @@ fn render_json(output: &OutputConfig, items: &[StoredItem], public_url: &Url) ->
                     "runner_up": i.class.runner_up,
                     "first_seen": i.first_seen.to_rfc3339(),
                     "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
+                    "original_title": i.item.title,
+                    "also_at": i.also_at.iter().map(|a| json!({
+                        "id": a.source.feed_id,
+                        "title": a.source.title,
+                        "feed_url": a.source.url,
+                        "url": a.link,
+                        "original_title": a.title,
+                        "seen": a.seen.to_rfc3339(),
+                    })).collect::<Vec<_>>(),
                 },
             });
             let m = obj.as_object_mut().expect("object literal");
@@ -332,7 +419,7 @@ fn render_json(output: &OutputConfig, items: &[StoredItem], public_url: &Url) ->
             let html = i.item.content.as_ref().or(i.item.summary.as_ref());
             match html {
                 Some(h) => m.insert("content_html".into(), json!(h)),
-                None => m.insert("content_text".into(), json!(i.item.title)),
+                None => m.insert("content_text".into(), json!(i.display_title(self.clean_titles))),
             };
             if let (Some(s), Some(_)) = (&i.item.summary, &i.item.content) {
                 m.insert("summary".into(), json!(crate::text::html_to_text(s)));
@@ -347,15 +434,16 @@ fn render_json(output: &OutputConfig, items: &[StoredItem], public_url: &Url) ->
             obj
         })
         .collect();
-    let doc = json!({
-        "version": "https://jsonfeed.org/version/1.1",
-        "title": output.title,
-        "home_page_url": public_url.as_str(),
-        "feed_url": feed_url(public_url, &output.name, Format::Json),
-        "description": output.description,
-        "items": items,
-    });
-    serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
+        let doc = json!({
+            "version": "https://jsonfeed.org/version/1.1",
+            "title": output.title,
+            "home_page_url": public_url.as_str(),
+            "feed_url": feed_url(public_url, &output.name, Format::Json),
+            "description": output.description,
+            "items": items,
+        });
+        serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
+    }
 }
 
 #[cfg(test)]
@@ -450,7 +538,7 @@ mod tests {
         ];
         let base = Url::parse("http://127.0.0.1:8080/").unwrap();
         for format in [Format::Rss, Format::Atom, Format::Json] {
-            let doc = render(format, &output(), &items, &base);
+            let doc = render(format, &output(), &items, &base, true);
             let parsed = feed_rs::parser::parse(doc.as_bytes())
                 .unwrap_or_else(|e| panic!("{format}: {e}\n{doc}"));
             assert_eq!(parsed.entries.len(), 2, "{format}");
@@ -458,9 +546,9 @@ mod tests {
             assert_eq!(parsed.entries[0].title.as_ref().unwrap().content, "One");
             assert!(parsed.entries[0].published.is_some(), "{format}");
             // Deterministic.
-            assert_eq!(doc, render(format, &output(), &items, &base));
+            assert_eq!(doc, render(format, &output(), &items, &base, true));
         }
-        let rss = render(Format::Rss, &output(), &items, &base);
+        let rss = render(Format::Rss, &output(), &items, &base, true);
         assert!(
             rss.contains(r#"<atom:link href="http://127.0.0.1:8080/feeds/money.rss" rel="self""#),
             "{rss}"
@@ -474,11 +562,60 @@ mod tests {
     fn empty_output_is_still_valid() {
         let base = Url::parse("http://h/").unwrap();
         for format in [Format::Rss, Format::Atom, Format::Json] {
-            let doc = render(format, &output(), &[], &base);
+            let doc = render(format, &output(), &[], &base, true);
             assert!(
                 feed_rs::parser::parse(doc.as_bytes()).is_ok(),
                 "{format}: {doc}"
             );
         }
+    }
+
+    #[test]
+    fn clean_titles_and_also_at_links() {
+        let mut it = stored("每日焦点!巴西龟的饲养方法", Category::Lifestyle, "a");
+        it.clean_title = "巴西龟的饲养方法".into();
+        it.also_at.push(crate::model::AlsoAt {
+            source: SourceRef {
+                feed_id: "b".into(),
+                title: "Farm B".into(),
+                url: "https://b.example/feed".into(),
+            },
+            link: Some("https://b.example/p/1?x=1&y=2".into()),
+            title: "巴西龟的饲养方法|环球快资讯".into(),
+            key: Some("k2".into()),
+            seen: Utc.with_ymd_and_hms(2024, 1, 4, 0, 0, 0).unwrap(),
+        });
+        let base = Url::parse("http://h/").unwrap();
+        let items = [it];
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            let doc = render(format, &output(), &items, &base, true);
+            let parsed = feed_rs::parser::parse(doc.as_bytes()).unwrap();
+            assert_eq!(
+                parsed.entries[0].title.as_ref().unwrap().content,
+                "巴西龟的饲养方法",
+                "{format}"
+            );
+            assert!(
+                doc.contains("https://b.example/p/1?x=1&amp;y=2")
+                    || doc.contains("https://b.example/p/1?x=1&y=2"),
+                "{format}: {doc}"
+            );
+            let raw = render(format, &output(), &items, &base, false);
+            let parsed = feed_rs::parser::parse(raw.as_bytes()).unwrap();
+            assert_eq!(
+                parsed.entries[0].title.as_ref().unwrap().content,
+                "每日焦点!巴西龟的饲养方法",
+                "{format}"
+            );
+        }
+        let atom = render(Format::Atom, &output(), &items, &base, true);
+        assert!(atom.contains(r#"rel="related""#), "{atom}");
+        let json: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &output(), &items, &base, true)).unwrap();
+        assert_eq!(json["items"][0]["_feedsift"]["also_at"][0]["id"], "b");
+        assert_eq!(
+            json["items"][0]["_feedsift"]["original_title"],
+            "每日焦点!巴西龟的饲养方法"
+        );
     }
 }

@@ -83,6 +83,7 @@ pub fn render_output(
         &output,
         &items,
         &config.service.public_url,
+        config.clean_titles,
     )))
 }
 

@@ -464,9 +464,12 @@ impl Store {
         Ok(())
     }
 
-    /// Removes items whose date is older than `retention` before `now`, then the oldest beyond
+    /// Removes items first seen more than `retention` before `now`, then the oldest beyond
     /// `max_items`, each with all its index entries, leaving a tombstone per key; and forgets
     /// tombstones older than `retention`.
+    ///
+    /// Age counts from when feedsift first stored an item, not from its published date: a feed
+    /// first polled today whose entries are two years old still shows them.
     pub fn prune(
         &self,
         now: DateTime<Utc>,
@@ -477,13 +480,14 @@ impl Store {
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let mut excess = max_items.map_or(0, |m| self.items.len().saturating_sub(m));
         let mut doomed = Vec::new();
-        for entry in self.by_date.iter() {
+        // Insertion order is first-seen order.
+        for entry in self.by_seq.iter() {
             let (_, key) = entry?;
             let key = String::from_utf8_lossy(&key).into_owned();
             let Some(item) = self.get(&key)? else {
                 continue;
             };
-            if item.sort_date() < cutoff || excess > 0 {
+            if item.first_seen < cutoff || excess > 0 {
                 excess = excess.saturating_sub(1);
                 doomed.push(item);
             } else {
@@ -719,12 +723,14 @@ mod tests {
         let batch = Batch {
             new: (1..=20)
                 .map(|d| {
-                    stored(
+                    let mut it = stored(
                         &format!("k{d}"),
                         &format!("第{d}条新闻标题内容"),
                         d,
                         Category::Other,
-                    )
+                    );
+                    it.first_seen = Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0).unwrap();
+                    it
                 })
                 .collect(),
             ..Default::default()
@@ -776,7 +782,16 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        let e = Store::open(dir.path(), 8 << 20).unwrap_err();
+        // sled releases its file lock a moment after the handle is dropped.
+        let e = (0..100)
+            .find_map(|_| match Store::open(dir.path(), 8 << 20) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    None
+                }
+                other => Some(other.unwrap_err()),
+            })
+            .unwrap();
         assert!(
             e.to_string().contains("schema version 1") && e.to_string().contains("older feedsift"),
             "{e}"

@@ -112,10 +112,25 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     let merged = parse(&body);
     assert_eq!(merged.entries.len(), STANDARD_ITEMS);
     let t = titles(&merged);
-    // GB2312 decoded; decorations kept for now (title cleaning is the deduplicator's job).
+    // GB2312 decoded; content-farm decorations stripped from published titles.
     assert!(
-        t.contains(&"【环球报资讯】川渝党政联席会议第八次会议在重庆召开".to_string()),
+        t.contains(&"川渝党政联席会议第八次会议在重庆召开".to_string()),
         "{t:?}"
+    );
+    assert!(
+        t.contains(&"信用卡逾期了怎么办？银行这样说".to_string()),
+        "{t:?}"
+    );
+    // The finance desk's re-post of a zh-news story is one item, with an "also at" link.
+    assert_eq!(
+        t.iter()
+            .filter(|x| x.contains("北向资金增持3.54万股"))
+            .count(),
+        1
+    );
+    assert!(
+        text.contains(r#"<p>Also at: <a href="http://NEWS.example.cn:80/finance/2024/0301/north.html?utm_medium=feed#comments">Money desk</a></p>"#),
+        "{text}"
     );
     assert!(t.contains(&"Ten recipes for a cold evening".to_string()));
     assert!(t.contains(&"How to make your phone battery last longer".to_string()));
@@ -258,7 +273,7 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
             .await
             .unwrap();
         let f = parse(&body);
-        assert_eq!(titles(&f), ["每日焦点!巴西龟的饲养方法"], "{ext}");
+        assert_eq!(titles(&f), ["巴西龟的饲养方法"], "{ext}");
     }
 
     // Unknown outputs and formats: 404 with a short message.
