@@ -129,7 +129,7 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         1
     );
     assert!(
-        text.contains(r#"<p>Also at: <a href="http://NEWS.example.cn:80/finance/2024/0301/north.html?utm_medium=feed#comments">Money desk</a></p>"#),
+        text.contains(r#"<p>Also at: <a href="http://news.example.cn/finance/2024/0301/north.html?utm_medium=feed#comments">Money desk</a></p>"#),
         "{text}"
     );
     assert!(t.contains(&"Ten recipes for a cold evening".to_string()));
