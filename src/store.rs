@@ -149,13 +149,22 @@ fn category_key(item: &StoredItem) -> Vec<u8> {
     k
 }
 
-fn band_key(band: usize, hash: u64, key: &str) -> Vec<u8> {
-    let mut k = Vec::with_capacity(9 + key.len());
+/// `near` key: band ‖ band hash ‖ seq ‖ item key. The sequence number orders the entries of
+/// one bucket oldest to newest, so a lookup can read the newest few and stop.
+fn band_key(band: usize, hash: u64, seq: u64, key: &str) -> Vec<u8> {
+    let mut k = Vec::with_capacity(17 + key.len());
     k.push(band as u8);
     k.extend_from_slice(&hash.to_be_bytes());
+    k.extend_from_slice(&seq.to_be_bytes());
     k.extend_from_slice(key.as_bytes());
     k
 }
+
+/// Entries read per band bucket in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
+/// fill one bucket with thousands of look-alikes; re-posts of a story arrive close together.
+const NEAR_PER_BAND: usize = 8;
+/// Candidates verified per lookup, most band matches first.
+const NEAR_MAX_CANDIDATES: usize = 12;
 
 fn be_u64(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
@@ -275,6 +284,28 @@ impl Store {
         }
     }
 
+    /// Just the original title of the item under `key`: near-duplicate verification reads many
+    /// candidates and needs nothing else, so the rest of the record is skipped, not decoded.
+    pub fn title_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Only {
+            item: OnlyTitle,
+        }
+        #[derive(serde::Deserialize)]
+        struct OnlyTitle {
+            title: String,
+        }
+        match self.items.get(key.as_bytes())? {
+            Some(v) => serde_json::from_slice::<Only>(&v)
+                .map(|o| Some(o.item.title))
+                .map_err(|e| StoreError::Corrupt {
+                    key: key.to_string(),
+                    message: e.to_string(),
+                }),
+            None => Ok(None),
+        }
+    }
+
     /// The item `key` names, directly or as an alias of a merged near-duplicate.
     pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
         if let Some(item) = self.get(key)? {
@@ -291,21 +322,37 @@ impl Store {
         Ok(self.tombstones.contains_key(key.as_bytes())?)
     }
 
-    /// Keys of stored items that share at least one near-duplicate band with `bands`.
+    /// Keys of stored items that share near-duplicate bands with `bands`: the newest few of each
+    /// bucket, those sharing the most bands first, at most a dozen — a few key reads, never a
+    /// scan, however many look-alikes the store holds.
     pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
-        let mut out: Vec<String> = Vec::new();
+        let mut found: Vec<(String, usize, u64)> = Vec::new();
         for (band, hash) in bands.iter().enumerate() {
             let mut prefix = Vec::with_capacity(9);
             prefix.push(band as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());
-            for entry in self.near.scan_prefix(&prefix).keys() {
-                let k = String::from_utf8_lossy(&entry?[9..]).into_owned();
-                if !out.contains(&k) {
-                    out.push(k);
+            for entry in self
+                .near
+                .scan_prefix(&prefix)
+                .keys()
+                .rev()
+                .take(NEAR_PER_BAND)
+            {
+                let entry = entry?;
+                let seq = be_u64(&entry[9..17]);
+                let k = String::from_utf8_lossy(&entry[17..]).into_owned();
+                match found.iter_mut().find(|(x, _, _)| *x == k) {
+                    Some(f) => f.1 += 1,
+                    None => found.push((k, 1, seq)),
                 }
             }
         }
-        Ok(out)
+        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+        Ok(found
+            .into_iter()
+            .take(NEAR_MAX_CANDIDATES)
+            .map(|(k, _, _)| k)
+            .collect())
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
@@ -340,7 +387,7 @@ impl Store {
                     by_seq.insert(&item.seq.to_be_bytes(), item.key.as_bytes())?;
                     by_category.insert(category_key(item), item.key.as_bytes())?;
                     for (band, hash) in item.near.iter().enumerate() {
-                        near.insert(band_key(band, *hash, &item.key), &[])?;
+                        near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
                     }
                     if let Some(k) = &item.link_alias {
                         aliases.insert(k.as_bytes(), item.key.as_bytes())?;
@@ -360,10 +407,10 @@ impl Store {
                     }
                     if item.near != old.near {
                         for (band, hash) in old.near.iter().enumerate() {
-                            near.remove(band_key(band, *hash, &old.key))?;
+                            near.remove(band_key(band, *hash, old.seq, &old.key))?;
                         }
                         for (band, hash) in item.near.iter().enumerate() {
-                            near.insert(band_key(band, *hash, &item.key), &[])?;
+                            near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
                         }
                     }
                 }
@@ -515,7 +562,7 @@ impl Store {
                         by_seq.remove(&item.seq.to_be_bytes())?;
                         by_category.remove(category_key(item))?;
                         for (band, hash) in item.near.iter().enumerate() {
-                            near.remove(band_key(band, *hash, &item.key))?;
+                            near.remove(band_key(band, *hash, item.seq, &item.key))?;
                         }
                         tombs.insert(item.key.as_bytes(), &stamp)?;
                         if let Some(k) = &item.link_alias {

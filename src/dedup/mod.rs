@@ -161,9 +161,14 @@ pub fn find(
     }
     if settings.near_duplicates {
         let sig = near::signature(&item.title);
+        let core = title::index_core(&item.title);
         for k in store.near_candidates(&sig)? {
-            if let Some(story) = store.get(&k)? {
-                if near::same_story(&story.item.title, &item.title) {
+            let Some(other) = store.title_of(&k)? else {
+                continue;
+            };
+            // Equal cleaned cores: both titles are the story plus recognised decorations.
+            if title::index_core(&other) == core || near::same_story(&other, &item.title) {
+                if let Some(story) = store.get(&k)? {
                     return Ok(Found::Near(story));
                 }
             }
@@ -210,14 +215,16 @@ pub fn ingest(
             seen: now,
         };
         // Copies among this response's own new stories (a feed listing a story twice).
-        if settings.near_duplicates
-            && batch
-                .new
-                .iter()
-                .any(|p| near::same_story(&p.item.title, &item.title))
-        {
-            counts.duplicate += 1;
-            continue;
+        if settings.near_duplicates {
+            let sig = near::signature(&item.title);
+            let twin = batch.new.iter().any(|p| {
+                p.near.iter().zip(&sig).any(|(x, y)| x == y)
+                    && near::same_story(&p.item.title, &item.title)
+            });
+            if twin {
+                counts.duplicate += 1;
+                continue;
+            }
         }
         match find(store, &item, &key, settings)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {

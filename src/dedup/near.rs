@@ -91,7 +91,7 @@ pub fn same_story(a: &str, b: &str) -> bool {
         return true;
     }
     let (ca, cb): (Vec<char>, Vec<char>) = (na.chars().collect(), nb.chars().collect());
-    let (len, end_a, end_b) = longest_common(&ca, &cb);
+    let (len, end_a, end_b) = longest_common(&lower(&ca), &lower(&cb));
     if len == 0 {
         return false;
     }
@@ -171,6 +171,20 @@ fn all_decoration(s: &str, edge: Edge, strong: bool) -> bool {
     })
 }
 
+/// Each character lower-cased on its own (one char in, one char out, so positions still match).
+fn lower(chars: &[char]) -> Vec<char> {
+    chars
+        .iter()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_ascii_lowercase()
+            } else {
+                c.to_lowercase().next().unwrap_or(*c)
+            }
+        })
+        .collect()
+}
+
 /// Length and end positions of the longest common substring.
 fn longest_common(a: &[char], b: &[char]) -> (usize, usize, usize) {
     let mut prev = vec![0usize; b.len() + 1];
@@ -178,8 +192,11 @@ fn longest_common(a: &[char], b: &[char]) -> (usize, usize, usize) {
     let (mut best, mut ea, mut eb) = (0, 0, 0);
     for i in 1..=a.len() {
         for j in 1..=b.len() {
-            let same = a[i - 1] == b[j - 1] || a[i - 1].to_lowercase().eq(b[j - 1].to_lowercase());
-            cur[j] = if same { prev[j - 1] + 1 } else { 0 };
+            cur[j] = if a[i - 1] == b[j - 1] {
+                prev[j - 1] + 1
+            } else {
+                0
+            };
             if cur[j] > best {
                 best = cur[j];
                 ea = i;
