@@ -83,8 +83,9 @@ fn render(feed: usize, version: u64, items: usize) -> Vec<u8> {
             (feed, n)
         };
         let topic = TOPICS[(story as usize + story_feed) % TOPICS.len()];
+        // The story's own words: its feed and number, so distinct stories never share a title.
         let title = format!(
-            "{}{topic} 第{story}期{}",
+            "{}{topic}（{story_feed}号源第{story}期）{}",
             PREFIXES[(feed + n as usize) % PREFIXES.len()],
             SUFFIXES[(feed * 7 + n as usize) % SUFFIXES.len()]
         );

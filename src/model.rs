@@ -171,8 +171,10 @@ pub struct StoredItem {
     pub clean_title: String,
     /// The categorizer's verdict.
     pub class: Classification,
-    /// Every other feed that carried the same story, exactly or under another decoration.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every other feed that carried the same story, exactly or under another decoration. Kept
+    /// in the store's own `copies` tree (one small record each, so a much-copied story is never
+    /// rewritten) and filled in when the item is read.
+    #[serde(default, skip_serializing)]
     pub also_at: Vec<AlsoAt>,
     /// The key of the story's canonical link when its own key came from a GUID: an alias, so a
     /// feed that republishes the entry under a new GUID is recognised.

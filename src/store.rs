@@ -111,6 +111,7 @@ pub struct Store {
     by_category: sled::Tree,
     near: sled::Tree,
     aliases: sled::Tree,
+    copies: sled::Tree,
     tombstones: sled::Tree,
     feeds: sled::Tree,
     feed_counts: sled::Tree,
@@ -159,6 +160,24 @@ fn band_key(band: usize, hash: u64, seq: u64, key: &str) -> Vec<u8> {
     k.extend_from_slice(key.as_bytes());
     k
 }
+
+/// `copies` key: story key ‖ 0 ‖ hash of the copy's feed and link. A prefix scan lists a
+/// story's copies; the same copy seen again maps to the same key.
+fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(copy.source.feed_id.as_bytes());
+    h.update([0]);
+    h.update(copy.link.as_deref().unwrap_or("").as_bytes());
+    let mut k = Vec::with_capacity(story.len() + 9);
+    k.extend_from_slice(story.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&h.finalize()[..8]);
+    k
+}
+
+/// Copies recorded per story; more are counted as duplicates but not listed.
+pub const MAX_COPIES: usize = 32;
 
 /// Entries read per band bucket in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
 /// fill one bucket with thousands of look-alikes; re-posts of a story arrive close together.
@@ -239,6 +258,7 @@ impl Store {
             by_category: db.open_tree("by_category")?,
             near: db.open_tree("near")?,
             aliases: db.open_tree("aliases")?,
+            copies: db.open_tree("copies")?,
             tombstones: db.open_tree("tombstones")?,
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
@@ -263,6 +283,7 @@ impl Store {
             by_category: db.open_tree("by_category")?,
             near: db.open_tree("near")?,
             aliases: db.open_tree("aliases")?,
+            copies: db.open_tree("copies")?,
             tombstones: db.open_tree("tombstones")?,
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
@@ -276,12 +297,24 @@ impl Store {
         self.ingest.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The item stored under `key`.
+    /// The item stored under `key`, with its copies.
     pub fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        match self.items.get(key.as_bytes())? {
-            Some(v) => Ok(Some(decode(key, &v)?)),
-            None => Ok(None),
+        let Some(v) = self.items.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let mut item = decode(key, &v)?;
+        let mut prefix = key.as_bytes().to_vec();
+        prefix.push(0);
+        for entry in self.copies.scan_prefix(prefix).values() {
+            let v = entry?;
+            item.also_at
+                .push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    key: format!("copy of {key}"),
+                    message: e.to_string(),
+                })?);
         }
+        item.also_at.sort_by_key(|a| a.seen);
+        Ok(Some(item))
     }
 
     /// Just the original title of the item under `key`: near-duplicate verification reads many
@@ -378,9 +411,10 @@ impl Store {
             &self.aliases,
             &self.feeds,
             &self.feed_counts,
+            &self.copies,
         );
         let result = trees.transaction(
-            |(items, by_date, by_seq, by_category, near, aliases, feeds, counts)| {
+            |(items, by_date, by_seq, by_category, near, aliases, feeds, counts, copies)| {
                 for item in &new {
                     items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
                     by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
@@ -415,22 +449,14 @@ impl Store {
                     }
                 }
                 for (key, copy) in &batch.also_at {
-                    let Some(bytes) = items.get(key.as_bytes())? else {
-                        continue;
-                    };
-                    let mut story = decode(key, &bytes).map_err(abort)?;
-                    if story
-                        .also_at
-                        .iter()
-                        .any(|a| a.source.feed_id == copy.source.feed_id && a.link == copy.link)
-                    {
+                    let ck = copy_key(key, copy);
+                    if copies.get(&ck)?.is_some() || items.get(key.as_bytes())?.is_none() {
                         continue;
                     }
                     if let Some(k) = &copy.key {
                         aliases.insert(k.as_bytes(), key.as_bytes())?;
                     }
-                    story.also_at.push(copy.clone());
-                    items.insert(key.as_bytes(), encode(key, &story).map_err(abort)?)?;
+                    copies.insert(ck, encode(key, copy).map_err(abort)?)?;
                 }
                 if let Some((id, state)) = &feed_state {
                     feeds.insert(id.as_bytes(), state.as_slice())?;
@@ -553,9 +579,10 @@ impl Store {
                 &self.aliases,
                 &self.tombstones,
                 &self.feed_counts,
+                &self.copies,
             );
             let r = trees.transaction(
-                |(items, by_date, by_seq, by_category, near, aliases, tombs, counts)| {
+                |(items, by_date, by_seq, by_category, near, aliases, tombs, counts, copies)| {
                     for item in chunk {
                         items.remove(item.key.as_bytes())?;
                         by_date.remove(&date_key(item)[..])?;
@@ -569,6 +596,7 @@ impl Store {
                             aliases.remove(k.as_bytes())?;
                         }
                         for a in &item.also_at {
+                            copies.remove(copy_key(&item.key, a))?;
                             if let Some(k) = &a.key {
                                 aliases.remove(k.as_bytes())?;
                                 tombs.insert(k.as_bytes(), &stamp)?;
@@ -618,6 +646,7 @@ impl Store {
             ("by_category", self.by_category.len()),
             ("near", self.near.len()),
             ("aliases", self.aliases.len()),
+            ("copies", self.copies.len()),
             ("tombstones", self.tombstones.len()),
             ("feeds", self.feeds.len()),
         ]

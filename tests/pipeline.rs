@@ -511,3 +511,62 @@ async fn a_story_two_feeds_carry_is_stored_once_and_never_flip_flops() {
         Some(300)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_republished_guid_is_recognised_by_its_link_but_a_shared_home_link_is_not() {
+    let p = Publisher::start().await;
+    let rss = |items: &[(&str, &str, &str)]| {
+        let mut s = String::from("<rss version=\"2.0\"><channel><title>t</title><link>http://x/</link><description>d</description>");
+        for (guid, title, link) in items {
+            s.push_str(&format!("<item><guid isPermaLink=\"false\">{guid}</guid><title>{title}</title><link>{link}</link></item>"));
+        }
+        s + "</channel></rss>"
+    };
+    p.put(
+        "/g.rss",
+        "application/rss+xml",
+        rss(&[
+            (
+                "id-1",
+                "巴西龟的饲养方法",
+                "http://farm.example.cn/p/1.html",
+            ),
+            // Two different stories that both link to the home page.
+            ("id-2", "信用卡逾期了怎么办", "http://farm.example.cn/"),
+            ("id-3", "川渝党政联席会议召开", "http://farm.example.cn/"),
+        ]),
+        false,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "[service]\ndata_dir = \"s\"\n[[feed]]\nid = \"g\"\nurl = \"{}\"\n",
+        p.url("/g.rss")
+    );
+    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    let s = Service::open(app::load_config(&dir.path().join("feeds.toml"), None).unwrap()).unwrap();
+    let first = app::poll_once(&s, false).await.unwrap();
+    assert_eq!(first.new, 3, "{first:?}");
+    // The feed republishes everything under fresh GUIDs (a CMS migration, a farm's re-post).
+    p.put(
+        "/g.rss",
+        "application/rss+xml",
+        rss(&[
+            (
+                "new-1",
+                "巴西龟的饲养方法",
+                "http://farm.example.cn/p/1.html?utm_source=rss",
+            ),
+            ("new-2", "信用卡逾期了怎么办", "http://farm.example.cn/"),
+            (
+                "new-4",
+                "成都市开展基层矛盾纠纷调解",
+                "http://farm.example.cn/",
+            ),
+        ]),
+        false,
+    );
+    let second = app::poll_once(&s, false).await.unwrap();
+    // 1 and 2 are known stories (same link, same title); 4 shares only the home-page link.
+    assert_eq!((second.new, second.duplicate), (1, 2), "{second:?}");
+    assert_eq!(s.store.len(), 4);
+}

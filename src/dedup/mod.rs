@@ -248,6 +248,7 @@ pub fn ingest(
             }
             Found::Exact(story) | Found::Near(story) => {
                 let known = story.source.feed_id == source.feed_id
+                    || story.also_at.len() >= crate::store::MAX_COPIES
                     || story
                         .also_at
                         .iter()

@@ -90,6 +90,11 @@ pub fn same_story(a: &str, b: &str) -> bool {
     if normalize(&na) == normalize(&nb) {
         return true;
     }
+    // Decorations never hold digits, so two titles whose numbers differ are two stories (and
+    // templated look-alikes are rejected here, before the quadratic comparison).
+    if digit_runs(&na) != digit_runs(&nb) {
+        return false;
+    }
     let (ca, cb): (Vec<char>, Vec<char>) = (na.chars().collect(), nb.chars().collect());
     let (len, end_a, end_b) = longest_common(&lower(&ca), &lower(&cb));
     if len == 0 {
@@ -169,6 +174,13 @@ fn all_decoration(s: &str, edge: Edge, strong: bool) -> bool {
         let seg = &s[a..b];
         is_decoration(seg, edge) || (strong && has_decoration_shape(seg))
     })
+}
+
+/// The runs of ASCII digits in `s`, in order (`增持3.54万股` → `["3", "54"]`).
+fn digit_runs(s: &str) -> Vec<&str> {
+    s.split(|c: char| !c.is_ascii_digit())
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 /// Each character lower-cased on its own (one char in, one char out, so positions still match).
