@@ -50,6 +50,7 @@ fn classify(_: &Item) -> Classification {
         category: Category::Other,
         confidence: 0.5,
         runner_up: None,
+        regions: vec![],
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`Service`] and returns `anyhow` errors with context for the binary to print. Tests drive the
 //! same functions, so what the CLI does is what the tests check.
 
-use crate::categorize::KeywordCategorizer;
+use crate::categorize::model::Model;
+use crate::categorize::{ModelCategorizer, Overrides, EMBEDDED_MODEL};
 use crate::config::{self, Config, ConfigError};
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::ingest::{FeedReport, Pipeline, PollStatus};
@@ -67,7 +68,7 @@ impl Service {
                 per_host: s.max_fetches_per_host,
             },
         )?;
-        let categorizer = Arc::new(KeywordCategorizer::new(&config.keywords));
+        let categorizer = Arc::new(build_categorizer(&config)?);
         let pipeline = Arc::new(Pipeline::new(
             fetcher,
             store.clone(),
@@ -249,7 +250,7 @@ pub async fn run_service(
     let pipeline = Arc::clone(&service.pipeline);
     let mut stop = shutdown.clone();
     let categorizer_task = tokio::spawn(async move {
-        let mut current = keywords_rx.borrow_and_update().keywords.clone();
+        keywords_rx.borrow_and_update();
         loop {
             tokio::select! {
                 _ = stop.changed() => break,
@@ -258,9 +259,9 @@ pub async fn run_service(
                         break;
                     }
                     let c = Arc::clone(&keywords_rx.borrow_and_update());
-                    if c.keywords != current {
-                        pipeline.set_categorizer(Arc::new(KeywordCategorizer::new(&c.keywords)));
-                        current = c.keywords.clone();
+                    match build_categorizer(&c) {
+                        Ok(cat) => pipeline.set_categorizer(Arc::new(cat)),
+                        Err(e) => tracing::error!(error = %e, "categorizer not reloaded, keeping the running one"),
                     }
                     pipeline.set_dedup(c.dedup.clone());
                 }
@@ -430,4 +431,171 @@ pub fn eval_dedup(
         b.finish_and_clear();
     }
     Ok(report)
+}
+
+/// The categorizer a config asks for: its `[categorize] model` (or the shipped one), with its
+/// keyword overrides and the feeds' `category_hint`s.
+pub fn build_categorizer(config: &Config) -> anyhow::Result<ModelCategorizer> {
+    let model = match &config.model_path {
+        Some(p) => {
+            let bytes = std::fs::read(p)
+                .with_context(|| format!("cannot read categorizer model {}", p.display()))?;
+            Model::from_bytes(&bytes).with_context(|| p.display().to_string())?
+        }
+        None => Model::from_bytes(EMBEDDED_MODEL)?,
+    };
+    let hints = config
+        .feeds
+        .iter()
+        .filter_map(|f| f.category_hint.map(|c| (f.id.clone(), c)))
+        .collect();
+    Ok(ModelCategorizer::new(
+        Arc::new(model),
+        Overrides::new(&config.keywords, hints),
+    ))
+}
+
+/// `feedsift train`: trains on `data`, writes the model to `out`, and returns a report (the dev
+/// scores when `dev` is given). Progress on a terminal.
+pub fn train(
+    data: &[PathBuf],
+    out: &Path,
+    dev: Option<&Path>,
+    epochs: usize,
+    seed: u64,
+) -> anyhow::Result<String> {
+    use crate::categorize::eval::{read_examples, Scores};
+    use crate::categorize::model::TrainOptions;
+    let mut examples = Vec::new();
+    for d in data {
+        examples.extend(read_examples(d)?);
+    }
+    anyhow::ensure!(!examples.is_empty(), "no training examples in {:?}", data);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(epochs as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} training [{bar:30}] epoch {pos}/{len}",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let opts = TrainOptions {
+        epochs,
+        seed,
+        ..TrainOptions::default()
+    };
+    let model = Model::train(&examples, &opts, &|e, _| {
+        if let Some(b) = &bar {
+            b.set_position(e as u64);
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let bytes = model.to_bytes();
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(out, &bytes).with_context(|| format!("cannot write {}", out.display()))?;
+    let mut report = format!(
+        "trained on {} items: {} features, {} bytes written to {}",
+        examples.len(),
+        model.len(),
+        bytes.len(),
+        out.display()
+    );
+    if let Some(dev) = dev {
+        let c = ModelCategorizer::new(Arc::new(model), Overrides::default());
+        let scores = Scores::measure(&c, &read_examples(dev)?);
+        report.push_str(&format!("\ndev ({}):\n{}", dev.display(), scores.render()));
+    }
+    Ok(report)
+}
+
+/// `feedsift classify`: one item a line in (a title, or `{"title", "summary"}`), one verdict a
+/// line out.
+pub fn classify_lines(
+    c: &ModelCategorizer,
+    input: impl std::io::BufRead,
+    mut out: impl std::io::Write,
+    explain: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    use crate::categorize::{eval::item_of, model_text, Reason};
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let item = if line.starts_with('{') {
+            let v: serde_json::Value = serde_json::from_str(line)
+                .with_context(|| format!("stdin line {}: not JSON", n + 1))?;
+            let title = v["title"]
+                .as_str()
+                .with_context(|| format!("stdin line {}: no \"title\"", n + 1))?;
+            item_of(title, v["summary"].as_str().unwrap_or(""))
+        } else {
+            item_of(line, "")
+        };
+        let (class, reason) = c.classify_explained(&item);
+        let regions: Vec<String> = class
+            .regions
+            .iter()
+            .filter_map(|r| crate::regions::by_code(*r))
+            .map(|r| r.name.clone())
+            .collect();
+        let features = if explain {
+            c.model().explain(&model_text(&item), class.category, 8)
+        } else {
+            Vec::new()
+        };
+        let why = match &reason {
+            Reason::Model => None,
+            Reason::Hint(h) => Some(format!("feed category_hint {h}")),
+            Reason::Keyword(cat, w) => Some(format!("keyword `{w}` forces {cat}")),
+        };
+        if json {
+            let mut v = serde_json::json!({
+                "title": item.title,
+                "label": class.category,
+                "confidence": (f64::from(class.confidence) * 10_000.0).round() / 10_000.0,
+                "runner_up": class.runner_up,
+                "regions": regions,
+            });
+            if explain {
+                v["features"] = serde_json::json!(features.iter().map(|(f, w)| serde_json::json!({"feature": f, "weight": (f64::from(*w) * 10_000.0).round() / 10_000.0})).collect::<Vec<_>>());
+                v["override"] = serde_json::json!(why);
+            }
+            writeln!(out, "{v}")?;
+        } else {
+            write!(
+                out,
+                "{}\t{:.3}\t{}\t{}",
+                class.category,
+                class.confidence,
+                class.runner_up.map_or("-", |r| r.as_str()),
+                if regions.is_empty() {
+                    "-".to_string()
+                } else {
+                    regions.join(",")
+                }
+            )?;
+            if explain {
+                let f: Vec<String> = features
+                    .iter()
+                    .map(|(f, w)| format!("{f}({w:+.2})"))
+                    .collect();
+                write!(out, "\t{}", f.join(" "))?;
+                if let Some(w) = why {
+                    write!(out, "\t[{w}]")?;
+                }
+            }
+            writeln!(out)?;
+        }
+    }
+    Ok(())
 }

@@ -65,6 +65,8 @@ pub struct Config {
     pub outputs: Vec<OutputConfig>,
     /// Keyword lists that replace the categorizer's built-in ones, per category.
     pub keywords: BTreeMap<Category, Vec<String>>,
+    /// `[categorize] model`: a model file to use instead of the shipped one.
+    pub model_path: Option<PathBuf>,
     /// `[dedup]`: how stories are merged.
     pub dedup: crate::dedup::DedupSettings,
     /// `[dedup] clean_titles`: publish titles with content-farm decorations stripped.
@@ -124,6 +126,8 @@ pub struct FeedConfig {
     pub enabled: bool,
     /// Zone for this feed's zone-less timestamps, when it differs from `[service] timezone`.
     pub timezone: Option<Tz>,
+    /// `category_hint`: a prior the categorizer applies to every item of this feed.
+    pub category_hint: Option<Category>,
     /// Whether the publisher's own interval hints (`<ttl>`, `skipHours`, `skipDays`,
     /// `sy:updatePeriod`, `Cache-Control: max-age`, `Expires`) may space polls out beyond the
     /// cron schedule. `Retry-After` and error backoff apply regardless.
@@ -156,6 +160,10 @@ pub struct Filter {
     pub exclude: Vec<String>,
     /// At most this many items, newest first.
     pub limit: usize,
+    /// Keep items the categorizer labelled with at least this confidence.
+    pub min_confidence: f32,
+    /// Keep items that name one of these regions (or a city or county inside one).
+    pub regions: Vec<String>,
 }
 
 impl Default for Filter {
@@ -166,6 +174,8 @@ impl Default for Filter {
             include: Vec::new(),
             exclude: Vec::new(),
             limit: DEFAULT_LIMIT,
+            min_confidence: 0.0,
+            regions: Vec::new(),
         }
     }
 }
@@ -270,6 +280,7 @@ struct RawFeed {
     timezone: Option<Spanned<String>>,
     #[serde(default = "yes")]
     publisher_hints: bool,
+    category_hint: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -287,6 +298,9 @@ struct RawOutput {
     #[serde(default)]
     exclude: Vec<String>,
     limit: Option<Spanned<usize>>,
+    min_confidence: Option<Spanned<f64>>,
+    #[serde(default)]
+    regions: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -310,6 +324,7 @@ impl Default for RawDedup {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawCategorize {
+    model: Option<String>,
     regional_politics: Option<Vec<String>>,
     finance: Option<Vec<String>>,
     lifestyle: Option<Vec<String>>,
@@ -468,6 +483,14 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 None => None,
             },
             publisher_hints: f.publisher_hints,
+            category_hint: match &f.category_hint {
+                Some(v) => Some(
+                    v.get_ref()
+                        .parse::<Category>()
+                        .map_err(|m| err(v.span(), m))?,
+                ),
+                None => None,
+            },
         });
     }
 
@@ -538,15 +561,37 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
                 include: clean(o.include),
                 exclude: clean(o.exclude),
                 limit,
+                min_confidence: match &o.min_confidence {
+                    Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
+                        return Err(err(v.span(), "`min_confidence` must be between 0 and 1".into()))
+                    }
+                    Some(v) => *v.get_ref() as f32,
+                    None => 0.0,
+                },
+                regions: {
+                    let mut out = Vec::new();
+                    for r in &o.regions {
+                        if crate::regions::named(r.get_ref()).is_empty() {
+                            return Err(err(
+                                r.span(),
+                                format!("unknown region `{}`: use a province, city or county name such as 四川, 成都 or 璧山区", r.get_ref()),
+                            ));
+                        }
+                        out.push(r.get_ref().trim().to_string());
+                    }
+                    out
+                },
             },
         });
     }
 
     // [categorize]
     let mut keywords = BTreeMap::new();
+    let mut model_path = None;
     if let Some(c) = raw.categorize {
         let span = c.span();
         let c = c.into_inner();
+        model_path = c.model.map(|m| base_dir.join(m));
         for (cat, list) in [
             (Category::RegionalPolitics, c.regional_politics),
             (Category::Finance, c.finance),
@@ -575,6 +620,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         feeds,
         outputs,
         keywords,
+        model_path,
         dedup: crate::dedup::DedupSettings {
             near_duplicates: raw.dedup.near_duplicates,
         },

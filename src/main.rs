@@ -51,6 +51,33 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Train the categorizer on labelled JSON lines ({"title", "summary", "label"}).
+    Train {
+        /// Training data (repeatable).
+        #[arg(long = "data", required = true)]
+        data: Vec<PathBuf>,
+        /// Where to write the model.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also score the model on this labelled file.
+        #[arg(long)]
+        dev: Option<PathBuf>,
+        /// Passes over the data.
+        #[arg(long, default_value_t = 8)]
+        epochs: usize,
+        /// Seed of the example order (same data, same seed: same model).
+        #[arg(long, default_value_t = 0x5eed_cafe)]
+        seed: u64,
+    },
+    /// Label items read from stdin, one a line: a title, or {"title", "summary"}.
+    Classify {
+        /// Show the features that weighed most, and any override that applied.
+        #[arg(long)]
+        explain: bool,
+        /// One JSON object a line.
+        #[arg(long)]
+        json: bool,
+    },
     /// Measure a component on labelled data.
     Eval {
         #[command(subcommand)]
@@ -69,6 +96,11 @@ enum Command {
 
 #[derive(Subcommand)]
 enum EvalWhat {
+    /// The categorizer, on labelled JSON lines: per-label scores and the confusion matrix.
+    Categorizer {
+        /// The labelled file.
+        file: PathBuf,
+    },
     /// The deduplicator, on pairs `{"a": {...}, "b": {...}, "duplicate": bool}` (JSON lines).
     Dedup {
         /// The pairs file.
@@ -148,6 +180,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         Command::Serve => rt.block_on(app::serve(config()?))?,
+        Command::Train {
+            data,
+            out,
+            dev,
+            epochs,
+            seed,
+        } => {
+            let report = app::train(&data, &out, dev.as_deref(), epochs, seed)?;
+            println!("{report}");
+        }
+        Command::Classify { explain, json } => {
+            // The config is optional: its model and overrides apply when it can be read.
+            let categorizer = match config() {
+                Ok(c) => app::build_categorizer(&c)?,
+                Err(ConfigError::Io { .. }) => feedsift::categorize::ModelCategorizer::embedded()?,
+                Err(e) => return Err(e.into()),
+            };
+            app::classify_lines(
+                &categorizer,
+                std::io::stdin().lock(),
+                std::io::stdout().lock(),
+                explain,
+                json,
+            )?;
+        }
+        Command::Eval {
+            what: EvalWhat::Categorizer { file },
+        } => {
+            let categorizer = match config() {
+                Ok(c) => app::build_categorizer(&c)?,
+                Err(ConfigError::Io { .. }) => feedsift::categorize::ModelCategorizer::embedded()?,
+                Err(e) => return Err(e.into()),
+            };
+            let examples = feedsift::categorize::eval::read_examples(&file)?;
+            let scores = feedsift::categorize::eval::Scores::measure(&categorizer, &examples);
+            println!("{}", scores.render());
+        }
         Command::Eval {
             what: EvalWhat::Dedup { file, mistakes },
         } => {

@@ -146,6 +146,9 @@ pub struct Classification {
     pub confidence: f32,
     /// The second-best label, when there was a contest.
     pub runner_up: Option<Category>,
+    /// Adcodes of the Chinese regions the item names, with their prefectures and provinces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub regions: Vec<u64>,
 }
 
 /// An item as the store keeps it: the normalised entry plus everything feedsift learned about it.

@@ -80,6 +80,21 @@ pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
     if !filter.sources.is_empty() && !filter.sources.contains(&item.source.feed_id) {
         return false;
     }
+    if item.class.confidence < filter.min_confidence {
+        return false;
+    }
+    if !filter.regions.is_empty() {
+        let wanted = filter.regions.iter().flat_map(|r| crate::regions::named(r));
+        let hit = wanted.into_iter().any(|area| {
+            item.class
+                .regions
+                .iter()
+                .any(|c| crate::regions::within(*c, area))
+        });
+        if !hit {
+            return false;
+        }
+    }
     if filter.include.is_empty() && filter.exclude.is_empty() {
         return true;
     }
@@ -220,6 +235,16 @@ fn also_at_html(i: &StoredItem) -> Option<String> {
     (!links.is_empty()).then(|| format!("<p>Also at: {}</p>", links.join(" · ")))
 }
 
+/// The names of the regions an item is tagged with (provinces, cities, counties).
+fn region_names(i: &StoredItem) -> Vec<String> {
+    i.class
+        .regions
+        .iter()
+        .filter_map(|c| crate::regions::by_code(*c))
+        .map(|r| r.name.clone())
+        .collect()
+}
+
 /// The summary with the "also at" paragraph appended.
 fn summary_with_also_at(i: &StoredItem, summary: Option<&String>) -> Option<String> {
     match (summary, also_at_html(i)) {
@@ -262,10 +287,15 @@ impl Render {
                         permalink: false,
                     }),
                     pub_date: Some(i.sort_date().to_rfc2822()),
-                    categories: vec![rss::Category {
+                    categories: std::iter::once(rss::Category {
                         name: i.class.category.as_str().into(),
                         domain: Some("urn:feedsift:category".into()),
-                    }],
+                    })
+                    .chain(region_names(i).into_iter().map(|r| rss::Category {
+                        name: r,
+                        domain: Some("urn:feedsift:region".into()),
+                    }))
+                    .collect(),
                     source: Some(rss::Source {
                         url: i.source.url.clone(),
                         title: Some(i.source.title.clone()),
@@ -336,11 +366,17 @@ impl Render {
                             .map(|l| link(l, "related", Some("text/html"))),
                     )
                     .collect(),
-                categories: vec![Category {
+                categories: std::iter::once(Category {
                     term: i.class.category.as_str().into(),
                     scheme: Some("urn:feedsift:category".into()),
                     label: None,
-                }],
+                })
+                .chain(region_names(i).into_iter().map(|r| Category {
+                    term: r,
+                    scheme: Some("urn:feedsift:region".into()),
+                    label: None,
+                }))
+                .collect(),
                 summary: summary_with_also_at(i, i.item.summary.as_ref())
                     .as_ref()
                     .map(html),
@@ -392,12 +428,13 @@ impl Render {
                 "title": i.display_title(self.clean_titles),
                 "date_published": i.sort_date().to_rfc3339(),
                 "date_modified": updated_of(i).to_rfc3339(),
-                "tags": [i.class.category.as_str()],
+                "tags": std::iter::once(i.class.category.as_str().to_string()).chain(region_names(i)).collect::<Vec<_>>(),
                 "_feedsift": {
                     "key": i.key,
                     "category": i.class.category,
                     "confidence": (f64::from(i.class.confidence) * 1000.0).round() / 1000.0,
                     "runner_up": i.class.runner_up,
+                    "regions": i.class.regions.iter().filter_map(|c| crate::regions::by_code(*c)).map(|r| json!({"adcode": r.adcode, "name": r.name})).collect::<Vec<_>>(),
                     "first_seen": i.first_seen.to_rfc3339(),
                     "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
                     "original_title": i.item.title,
@@ -482,6 +519,7 @@ mod tests {
                 category: cat,
                 confidence: 0.8,
                 runner_up: None,
+                regions: vec![],
             },
             clean_title: title.into(),
             also_at: vec![],
@@ -511,7 +549,27 @@ mod tests {
             include: include.into_iter().map(Into::into).collect(),
             exclude: exclude.into_iter().map(Into::into).collect(),
             limit: 10,
+            min_confidence: 0.0,
+            regions: vec![],
         };
+        let region = |names: &[&str]| Filter {
+            regions: names.iter().map(|s| s.to_string()).collect(),
+            ..Filter::default()
+        };
+        let confident = |c: f32| Filter {
+            min_confidence: c,
+            ..Filter::default()
+        };
+        let mut sichuan = it.clone();
+        sichuan.class.regions = crate::regions::tag("成都市武侯区开展调解");
+        assert!(matches(&region(&["四川"]), &sichuan));
+        assert!(matches(&region(&["重庆", "成都"]), &sichuan));
+        assert!(!matches(&region(&["重庆"]), &sichuan));
+        assert!(
+            !matches(&region(&["四川"]), &it),
+            "an item naming no region"
+        );
+        assert!(matches(&confident(0.8), &it) && !matches(&confident(0.9), &it));
         let cases = [
             (f(vec![], vec![], vec![], vec![]), true),
             (f(vec![Category::Finance], vec![], vec![], vec![]), true),

@@ -691,6 +691,7 @@ mod tests {
                 category: cat,
                 confidence: 0.5,
                 runner_up: None,
+                regions: vec![],
             },
             also_at: vec![],
             link_alias: None,

@@ -164,7 +164,15 @@ async fn poll_once_then_export() {
         .await;
         assert!(out.status.success(), "{}", text(&out.stderr));
         let feed = feed_rs::parser::parse(out.stdout.as_slice()).unwrap();
-        assert_eq!(feed.entries.len(), 5, "{format}");
+        // The Chinese finance stories and the English markets ones, and nothing else.
+        assert!(feed.entries.len() >= 4, "{format}: {}", feed.entries.len());
+        for e in &feed.entries {
+            let t = &e.title.as_ref().unwrap().content;
+            assert!(
+                !t.contains("巴西龟") && !t.contains("暴雨") && !t.contains("联席会议"),
+                "{format}: {t}"
+            );
+        }
     }
     let out = run(feedsift(dir.path(), &["export", "merged", "--limit", "3"])).await;
     assert_eq!(

@@ -165,8 +165,14 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     assert!(text.contains(r#"<source url="http://"#));
     for e in &merged.entries {
         assert!(e.id.starts_with("urn:feedsift:"), "{}", e.id);
-        assert_eq!(e.categories.len(), 1);
+        // The label first, then the regions the item names.
+        assert!(["regional_politics", "finance", "lifestyle", "other"]
+            .contains(&e.categories[0].term.as_str()));
     }
+    assert!(
+        text.contains(r#"<category domain="urn:feedsift:region">重庆市</category><category domain="urn:feedsift:region">四川省</category>"#),
+        "川渝 names both"
+    );
 
     // `export` while the service holds the store: served through it, the same bytes.
     let exported = app::export(
@@ -255,7 +261,7 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     );
     assert!(
         !ft.iter()
-            .any(|t| t.contains("巴西龟") || t.contains("recipes") || t.contains("暴雨")),
+            .any(|t| t.contains("巴西龟") || t.contains("暴雨") || t.contains("联席会议")),
         "{ft:?}"
     );
     for e in &fin.entries {

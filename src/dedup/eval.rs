@@ -206,6 +206,7 @@ pub fn run(
         category: Category::Other,
         confidence: 0.5,
         runner_up: None,
+        regions: vec![],
     };
     let now = chrono::Utc::now();
     // Store every `a`, remembering which story each went into.

@@ -160,6 +160,193 @@ pub fn names_a_region(text: &str) -> bool {
     !mentioned(text).is_empty()
 }
 
+/// Names that stand for several regions at once.
+const GROUPS: &[(&str, &[u64])] = &[
+    ("川渝", &[510_000_000_000, 500_000_000_000]),
+    ("成渝", &[510_100_000_000, 510_000_000_000, 500_000_000_000]),
+    (
+        "京津冀",
+        &[110_000_000_000, 120_000_000_000, 130_000_000_000],
+    ),
+    (
+        "长三角",
+        &[
+            310_000_000_000,
+            320_000_000_000,
+            330_000_000_000,
+            340_000_000_000,
+        ],
+    ),
+    (
+        "粤港澳",
+        &[440_000_000_000, 810_000_000_000, 820_000_000_000],
+    ),
+];
+
+/// English names of provinces and major cities → adcode.
+const ENGLISH: &[(&str, u64)] = &[
+    ("beijing", 110_000_000_000),
+    ("tianjin", 120_000_000_000),
+    ("hebei", 130_000_000_000),
+    ("shanxi", 140_000_000_000),
+    ("inner mongolia", 150_000_000_000),
+    ("liaoning", 210_000_000_000),
+    ("shenyang", 210_100_000_000),
+    ("dalian", 210_200_000_000),
+    ("jilin", 220_000_000_000),
+    ("heilongjiang", 230_000_000_000),
+    ("harbin", 230_100_000_000),
+    ("shanghai", 310_000_000_000),
+    ("jiangsu", 320_000_000_000),
+    ("nanjing", 320_100_000_000),
+    ("suzhou", 320_500_000_000),
+    ("zhejiang", 330_000_000_000),
+    ("hangzhou", 330_100_000_000),
+    ("ningbo", 330_200_000_000),
+    ("anhui", 340_000_000_000),
+    ("hefei", 340_100_000_000),
+    ("fujian", 350_000_000_000),
+    ("xiamen", 350_200_000_000),
+    ("jiangxi", 360_000_000_000),
+    ("shandong", 370_000_000_000),
+    ("qingdao", 370_200_000_000),
+    ("henan", 410_000_000_000),
+    ("zhengzhou", 410_100_000_000),
+    ("hubei", 420_000_000_000),
+    ("wuhan", 420_100_000_000),
+    ("hunan", 430_000_000_000),
+    ("changsha", 430_100_000_000),
+    ("guangdong", 440_000_000_000),
+    ("guangzhou", 440_100_000_000),
+    ("shenzhen", 440_300_000_000),
+    ("guangxi", 450_000_000_000),
+    ("hainan", 460_000_000_000),
+    ("chongqing", 500_000_000_000),
+    ("sichuan", 510_000_000_000),
+    ("chengdu", 510_100_000_000),
+    ("guizhou", 520_000_000_000),
+    ("yunnan", 530_000_000_000),
+    ("kunming", 530_100_000_000),
+    ("tibet", 540_000_000_000),
+    ("shaanxi", 610_000_000_000),
+    ("xi'an", 610_100_000_000),
+    ("gansu", 620_000_000_000),
+    ("qinghai", 630_000_000_000),
+    ("ningxia", 640_000_000_000),
+    ("xinjiang", 650_000_000_000),
+    ("taiwan", 710_000_000_000),
+    ("hong kong", 810_000_000_000),
+    ("macau", 820_000_000_000),
+    ("macao", 820_000_000_000),
+];
+
+fn ambiguous(name: &str) -> bool {
+    static SET: OnceLock<std::collections::HashSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        include_str!("ambiguous.txt")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect()
+    })
+    .contains(name)
+}
+
+/// The regions `text` names, as adcodes, each with its prefecture and province (so a filter on
+/// `四川` matches an item about `成都市武侯区`): full and short Chinese names (short names that
+/// are ordinary words — `和平`, `长寿`, `白银` — only in full), group names (`川渝` → Sichuan and
+/// Chongqing), and the English names of provinces and major cities. Sorted, no repeats.
+pub fn tag(text: &str) -> Vec<u64> {
+    let mut out = std::collections::BTreeSet::new();
+    let idx = index();
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let mut matched = 0;
+        for len in (2..=idx.longest.max(3).min(chars.len() - i)).rev() {
+            let start = chars[i].0;
+            let end = chars.get(i + len).map_or(text.len(), |c| c.0);
+            let word = &text[start..end];
+            if let Some((_, codes)) = GROUPS.iter().find(|(g, _)| *g == word) {
+                out.extend(codes.iter().copied());
+                matched = len;
+                break;
+            }
+            if let Some(hits) = idx.by_name.get(word) {
+                let mut any = false;
+                for &h in hits {
+                    let r = &idx.regions[h];
+                    if word != r.name && ambiguous(word) {
+                        continue;
+                    }
+                    any = true;
+                    out.insert(r.adcode);
+                    out.insert(r.province_code());
+                    if r.level == Level::County {
+                        out.insert(r.adcode / 100_000_000 * 100_000_000);
+                    }
+                }
+                if any {
+                    matched = len;
+                    break;
+                }
+            }
+        }
+        i += matched.max(1);
+    }
+    let lower = text.to_lowercase();
+    for (name, code) in ENGLISH {
+        if let Some(pos) = lower.find(name) {
+            let before = lower[..pos].chars().next_back();
+            let after = lower[pos + name.len()..].chars().next();
+            if !before.is_some_and(char::is_alphanumeric)
+                && !after.is_some_and(char::is_alphanumeric)
+            {
+                out.insert(*code);
+                out.insert(code / 10_000_000_000 * 10_000_000_000);
+            }
+        }
+    }
+    // Municipalities' districts report the municipality itself as their prefecture
+    // (500100000000 for 重庆市 districts); keep only codes that name a division.
+    out.into_iter().filter(|c| by_code(*c).is_some()).collect()
+}
+
+/// The division with this adcode.
+pub fn by_code(code: u64) -> Option<&'static Region> {
+    static MAP: OnceLock<HashMap<u64, usize>> = OnceLock::new();
+    let idx = index();
+    let map = MAP.get_or_init(|| {
+        idx.regions
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.adcode, i))
+            .collect()
+    });
+    map.get(&code).map(|&i| &idx.regions[i])
+}
+
+/// Divisions whose full or short name is `name` (for output filters such as `regions = ["四川"]`).
+pub fn named(name: &str) -> Vec<&'static Region> {
+    let idx = index();
+    if let Some((_, codes)) = GROUPS.iter().find(|(g, _)| *g == name) {
+        return codes.iter().filter_map(|c| by_code(*c)).collect();
+    }
+    idx.by_name
+        .get(name.trim())
+        .map(|hits| hits.iter().map(|&h| &idx.regions[h]).collect())
+        .unwrap_or_default()
+}
+
+/// Whether the region `code` lies within `area` (itself, or one of its cities or counties).
+pub fn within(code: u64, area: &Region) -> bool {
+    match area.level {
+        Level::Province => code / 10_000_000_000 == area.adcode / 10_000_000_000,
+        Level::Prefecture => code / 100_000_000 == area.adcode / 100_000_000,
+        Level::County => code == area.adcode,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +365,38 @@ mod tests {
             zhong.short, "忠县",
             "a one-character short name is not used"
         );
+    }
+
+    #[test]
+    fn tags_resolve_upwards_and_skip_ordinary_words() {
+        let names = |t: &str| {
+            tag(t)
+                .into_iter()
+                .map(|c| by_code(c).unwrap().name.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(names("川渝党政联席会议召开"), ["重庆市", "四川省"]);
+        let wuhou = names("成都市武侯区开展基层矛盾纠纷调解");
+        assert!(
+            wuhou.contains(&"四川省".to_string())
+                && wuhou.contains(&"成都市".to_string())
+                && wuhou.contains(&"武侯区".to_string()),
+            "{wuhou:?}"
+        );
+        let bishan = names("璧山区召开推进会");
+        assert!(bishan.contains(&"重庆市".to_string()), "{bishan:?}");
+        assert!(
+            names("中美加强合作 维护世界和平").is_empty(),
+            "合作 and 和平 are words here"
+        );
+        assert!(names("长寿秘诀").is_empty());
+        assert_eq!(
+            names("Floods hit Sichuan and Chongqing"),
+            ["重庆市", "四川省"]
+        );
+        assert!(names("Sichuanese food").is_empty());
+        let sichuan = &named("四川")[0];
+        assert!(within(510_107_000_000, sichuan) && !within(500_000_000_000, sichuan));
     }
 
     #[test]
