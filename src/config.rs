@@ -763,6 +763,10 @@ mod tests {
             ("[[output]]\nname = \"merged\"\n", "reserved"),
             ("[[output]]\nname = \"x\"\nlimit = 0\n", "feeds.toml:3:9: `limit` must be between"),
             ("[service]\ntimezone = \"Mars/Olympus\"\n", "feeds.toml:2:12: unknown time zone"),
+            ("[[output]]\nname = \"x\"\nregions = [\"Atlantis\"]\n", "feeds.toml:3:12: unknown region `Atlantis`"),
+            ("[[output]]\nname = \"x\"\nmin_confidence = 1.5\n", "feeds.toml:3:18: `min_confidence` must be between 0 and 1"),
+            ("[[feed]]\nid = \"a\"\nurl = \"https://e.com/\"\ncategory_hint = \"sports\"\n", "feeds.toml:4:17: unknown category `sports`"),
+            ("[dedup]\nnear = true\n", "feeds.toml:2:1: unknown field `near`"),
             ("[service\n", "feeds.toml:1:9:"),
             ("[[feed]]\nurl = \"https://e.com/\"\n", "missing field `id`"),
         ];

@@ -1,0 +1,189 @@
+//! The categorizer through the CLI: classify, eval categorizer, train, and a trained model
+//! named in feeds.toml.
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+fn feedsift(dir: &Path, args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_feedsift"))
+        .current_dir(dir)
+        .args(args)
+        .env_remove("FEEDSIFT_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn fixture(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn classify_json_and_explain() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = "川渝党政联席会议第八次会议在重庆召开\n{\"title\": \"北向资金增持3.54万股\", \"summary\": \"某科技股份公告\"}\n\n";
+    let out = feedsift(dir.path(), &["classify", "--json", "--explain"], input);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["label"], "regional_politics");
+    assert_eq!(lines[0]["regions"], serde_json::json!(["重庆市", "四川省"]));
+    assert!(lines[0]["confidence"].as_f64().unwrap() > 0.5);
+    assert!(lines[0]["runner_up"].is_string());
+    assert!(!lines[0]["features"].as_array().unwrap().is_empty());
+    assert_eq!(lines[1]["label"], "finance");
+
+    // Plain output: label, confidence, runner-up, regions, tab-separated.
+    let out = feedsift(
+        dir.path(),
+        &["classify"],
+        "成都市开展基层矛盾纠纷调解专项行动\n",
+    );
+    let line = text(&out.stdout);
+    let cols: Vec<&str> = line.trim_end().split('\t').collect();
+    assert_eq!(cols[0], "regional_politics", "{line}");
+    assert!(
+        cols[3].contains("成都市") && cols[3].contains("四川省"),
+        "{line}"
+    );
+
+    // Bad input names the line.
+    let out = feedsift(
+        dir.path(),
+        &["classify"],
+        "fine title\n{\"summary\": \"no title\"}\n",
+    );
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("stdin line 2"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn eval_prints_scores_and_the_confusion_matrix() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = feedsift(
+        dir.path(),
+        &["eval", "categorizer", &fixture("labelled.jsonl")],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("confusion (rows: gold, columns: predicted)"),
+        "{report}"
+    );
+    let last = report.lines().last().unwrap();
+    assert!(
+        last.starts_with("macro_f1=") && last.ends_with(" n=12"),
+        "{last}"
+    );
+    let f1: f64 = last["macro_f1=".len()..last.find(' ').unwrap()]
+        .parse()
+        .unwrap();
+    assert!(f1 >= 0.75, "the shipped model on clear-cut items: {last}");
+
+    let out = feedsift(dir.path(), &["eval", "categorizer", "missing.jsonl"], "");
+    assert!(!out.status.success());
+    std::fs::write(
+        dir.path().join("bad.jsonl"),
+        "{\"title\": \"x\", \"label\": \"sports\"}\n",
+    )
+    .unwrap();
+    let out = feedsift(dir.path(), &["eval", "categorizer", "bad.jsonl"], "");
+    assert!(
+        text(&out.stderr).contains("bad.jsonl:1: unknown category `sports`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn train_is_deterministic_and_a_config_can_use_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("labelled.jsonl");
+    let out = feedsift(
+        dir.path(),
+        &[
+            "train", "--data", &data, "--dev", &data, "--out", "m/a.bin", "--epochs", "30",
+        ],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("trained on 12 items") && report.contains("macro_f1="),
+        "{report}"
+    );
+    let out = feedsift(
+        dir.path(),
+        &[
+            "train", "--data", &data, "--out", "m/b.bin", "--epochs", "30",
+        ],
+        "",
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(dir.path().join("m/a.bin")).unwrap(),
+        std::fs::read(dir.path().join("m/b.bin")).unwrap()
+    );
+
+    // A feeds.toml naming that model, with a keyword override.
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[categorize]\nmodel = \"m/a.bin\"\nlifestyle = [\"巴西龟\"]\n",
+    )
+    .unwrap();
+    let out = feedsift(
+        dir.path(),
+        &["classify", "--explain"],
+        "红烧肉的家常做法\n巴西龟概念股大涨\n",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<String> = text(&out.stdout).lines().map(str::to_string).collect();
+    assert!(lines[0].starts_with("lifestyle"), "{lines:?}");
+    assert!(
+        lines[1].starts_with("lifestyle\t1.000")
+            && lines[1].contains("[keyword `巴西龟` forces lifestyle]"),
+        "{lines:?}"
+    );
+
+    // A broken model file is a clear error.
+    std::fs::write(dir.path().join("m/a.bin"), b"garbage").unwrap();
+    let out = feedsift(dir.path(), &["classify"], "x\n");
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("not a feedsift categorizer model"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = feedsift(
+        dir.path(),
+        &["train", "--data", "nothing.jsonl", "--out", "x.bin"],
+        "",
+    );
+    assert!(!out.status.success());
+}
