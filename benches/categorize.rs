@@ -20,22 +20,7 @@ const TITLES: &[&str] = &[
 
 fn bench(c: &mut Criterion) {
     let cat = ModelCategorizer::embedded().unwrap();
-    let items: Vec<Item> = TITLES
-        .iter()
-        .map(|t| Item {
-            feed_id: "f".into(),
-            guid: None,
-            title: (*t).into(),
-            link: None,
-            summary: None,
-            content: None,
-            published: None,
-            updated: None,
-            authors: vec![],
-            tags: vec![],
-            language: None,
-        })
-        .collect();
+    let items: Vec<Item> = TITLES.iter().map(|t| Item::titled("f", t)).collect();
     let mut g = c.benchmark_group("classify");
     g.throughput(Throughput::Elements(items.len() as u64));
     g.bench_function("titles", |b| {

@@ -9,21 +9,24 @@
 //! Data flows one way, through the plain types in [`model`]:
 //!
 //! - [`config`] — `feeds.toml` into a typed, validated [`config::Config`]; errors name file:line:col.
-//! - [`scheduler`] — *when* each feed is polled: cron in the service time zone, one poll per feed
-//!   at a time, a service-wide concurrency limit.
+//!   [`reload`] publishes each valid new version while the service runs.
+//! - [`scheduler`] — *when* each feed is polled: cron in the feed's time zone with per-feed
+//!   jitter, backoff, server and feed hints; one poll per feed at a time.
 //! - [`ingest`] — *doing* one poll: runs a feed through the stages below and records its
 //!   [`model::FeedState`].
-//! - [`fetch`] — one bounded, conditional HTTP GET; raw bytes out.
+//! - [`fetch`] — one bounded, conditional HTTP GET under global and per-host limits; raw bytes out.
 //! - [`normalize`] — bytes to [`model::Item`]s: charset decoding, parsing (feed-rs), sanitising,
 //!   absolute URLs, timestamps.
-//! - [`dedup`] — the canonical key that makes the same story one item.
-//! - [`store`] — items and feed state in sled.
-//! - [`categorize`] — the label, confidence and runner-up of an item.
+//! - [`dedup`] — which entries are new stories, edits or copies (exact keys, decorated-title
+//!   near-duplicates); one store batch per response.
+//! - [`store`] — items, indexes and feed state in sled; one transaction per response; retention.
+//! - [`categorize`] — the trained model's label, confidence and runner-up, and the regions named.
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
 //! - [`server`] — the HTTP face (axum): feeds, index page, health, metrics.
 //!
 //! Around them: [`app`] (the CLI commands), [`demo`] (bundled sample feeds), [`metrics`]
-//! (Prometheus counters) and [`text`] (small text helpers).
+//! (Prometheus counters), [`text`] (small text helpers), [`regions`] (China's administrative
+//! divisions) and [`jsonl`] (labelled data files).
 
 #![warn(missing_docs)]
 
@@ -34,6 +37,7 @@ pub mod dedup;
 pub mod demo;
 pub mod fetch;
 pub mod ingest;
+pub mod jsonl;
 pub mod metrics;
 pub mod model;
 pub mod normalize;

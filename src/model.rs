@@ -43,6 +43,24 @@ pub struct Item {
 }
 
 impl Item {
+    /// An entry with only a feed and a title; the rest empty (for classifying bare titles,
+    /// evaluation data and tests).
+    pub fn titled(feed_id: &str, title: &str) -> Item {
+        Item {
+            feed_id: feed_id.to_string(),
+            guid: None,
+            title: title.to_string(),
+            link: None,
+            summary: None,
+            content: None,
+            published: None,
+            updated: None,
+            authors: Vec::new(),
+            tags: Vec::new(),
+            language: None,
+        }
+    }
+
     /// A short digest of what a reader would see, so that a re-polled entry whose text changed is
     /// recognised as an update rather than a duplicate.
     pub fn content_digest(&self) -> String {

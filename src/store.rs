@@ -292,6 +292,36 @@ impl Store {
         })
     }
 
+    /// Every tree a transaction may touch, in one fixed order.
+    #[allow(clippy::type_complexity)]
+    fn trees(
+        &self,
+    ) -> (
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+        &sled::Tree,
+    ) {
+        (
+            &self.items,
+            &self.by_date,
+            &self.by_seq,
+            &self.by_category,
+            &self.near,
+            &self.aliases,
+            &self.copies,
+            &self.feeds,
+            &self.feed_counts,
+            &self.tombstones,
+        )
+    }
+
     /// Taken by the deduplicator around "decide, then commit"; see the field's docs.
     pub fn lock_ingest(&self) -> MutexGuard<'_, ()> {
         self.ingest.lock().unwrap_or_else(|p| p.into_inner())
@@ -402,19 +432,19 @@ impl Store {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
             None => None,
         };
-        let trees = (
-            &self.items,
-            &self.by_date,
-            &self.by_seq,
-            &self.by_category,
-            &self.near,
-            &self.aliases,
-            &self.feeds,
-            &self.feed_counts,
-            &self.copies,
-        );
-        let result = trees.transaction(
-            |(items, by_date, by_seq, by_category, near, aliases, feeds, counts, copies)| {
+        let result = self.trees().transaction(
+            |(
+                items,
+                by_date,
+                by_seq,
+                by_category,
+                near,
+                aliases,
+                copies,
+                feeds,
+                counts,
+                _tombs,
+            )| {
                 for item in &new {
                     items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
                     by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
@@ -570,19 +600,19 @@ impl Store {
         let mut stats = PruneStats::default();
         let stamp = (now.timestamp() as u64).to_be_bytes();
         for chunk in doomed.chunks(256) {
-            let trees = (
-                &self.items,
-                &self.by_date,
-                &self.by_seq,
-                &self.by_category,
-                &self.near,
-                &self.aliases,
-                &self.tombstones,
-                &self.feed_counts,
-                &self.copies,
-            );
-            let r = trees.transaction(
-                |(items, by_date, by_seq, by_category, near, aliases, tombs, counts, copies)| {
+            let r = self.trees().transaction(
+                |(
+                    items,
+                    by_date,
+                    by_seq,
+                    by_category,
+                    near,
+                    aliases,
+                    copies,
+                    _feeds,
+                    counts,
+                    tombs,
+                )| {
                     for item in chunk {
                         items.remove(item.key.as_bytes())?;
                         by_date.remove(&date_key(item)[..])?;

@@ -3,6 +3,7 @@
 
 use super::model::Example;
 use super::{model_text, Categorizer};
+use crate::jsonl::JsonlError;
 use crate::model::{Category, Item};
 use serde::Deserialize;
 use std::fmt::Write;
@@ -17,71 +18,22 @@ struct Line {
     label: String,
 }
 
-/// Errors reading labelled data.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// The file could not be read.
-    #[error("{path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A line is not a labelled item.
-    #[error("{path}:{line}: {message}")]
-    Line {
-        /// The file.
-        path: String,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-}
-
 /// An item to classify from a title and summary (plain text).
 pub fn item_of(title: &str, summary: &str) -> Item {
     Item {
-        feed_id: String::new(),
-        guid: None,
-        title: title.to_string(),
-        link: None,
         summary: Some(crate::text::escape_html(summary)).filter(|s| !s.is_empty()),
-        content: None,
-        published: None,
-        updated: None,
-        authors: Vec::new(),
-        tags: Vec::new(),
-        language: None,
+        ..Item::titled("", title)
     }
 }
 
 /// Reads labelled examples from a JSON-lines file.
-pub fn read_examples(path: &Path) -> Result<Vec<Example>, DataError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let mut out = Vec::new();
-    for (i, l) in text.lines().enumerate() {
-        if l.trim().is_empty() {
-            continue;
-        }
-        let err = |message: String| DataError::Line {
-            path: shown.clone(),
-            line: i + 1,
-            message,
-        };
-        let line: Line = serde_json::from_str(l).map_err(|e| err(e.to_string()))?;
-        let label = line.label.parse::<Category>().map_err(err)?;
-        out.push(Example {
+pub fn read_examples(path: &Path) -> Result<Vec<Example>, JsonlError> {
+    crate::jsonl::read(path, |line: Line| {
+        Ok(Example {
+            label: line.label.parse::<Category>()?,
             text: model_text(&item_of(&line.title, &line.summary)),
-            label,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// Scores of a categorizer on labelled data.

@@ -154,19 +154,7 @@ mod tests {
     use super::*;
 
     fn item(feed: &str, title: &str) -> Item {
-        Item {
-            feed_id: feed.into(),
-            guid: None,
-            title: title.into(),
-            link: None,
-            summary: None,
-            content: None,
-            published: None,
-            updated: None,
-            authors: vec![],
-            tags: vec![],
-            language: None,
-        }
+        Item::titled(feed, title)
     }
 
     #[test]

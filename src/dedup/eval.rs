@@ -127,27 +127,12 @@ impl Report {
     }
 }
 
-/// Errors reading the pairs file.
+/// Errors of the evaluation.
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
-    /// The file could not be read.
-    #[error("eval: cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: String,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A line is not a pair.
-    #[error("eval: {path}:{line}: {message}")]
-    Line {
-        /// The file.
-        path: String,
-        /// 1-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// The pairs file could not be read.
+    #[error("eval: {0}")]
+    Data(#[from] crate::jsonl::JsonlError),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
@@ -175,24 +160,7 @@ fn item(side: &Side) -> Item {
 
 /// Reads the pairs in `path`.
 pub fn read_pairs(path: &Path) -> Result<Vec<Pair>, EvalError> {
-    let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EvalError::Io {
-        path: shown.clone(),
-        source,
-    })?;
-    let mut pairs = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let pair: Pair = serde_json::from_str(line).map_err(|e| EvalError::Line {
-            path: shown.clone(),
-            line: i + 1,
-            message: e.to_string(),
-        })?;
-        pairs.push(pair);
-    }
-    Ok(pairs)
+    Ok(crate::jsonl::read(path, |p: Pair| Ok(p))?)
 }
 
 /// Runs the evaluation; `progress` is called after each pair with (done, total).
