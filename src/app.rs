@@ -362,10 +362,15 @@ pub async fn export(
         names.join(", ")
     );
     match open_store(&config) {
-        Ok(store) => Ok(
-            server::render_output(&config, &store, output, format, limit)?
-                .expect("output existence checked above"),
-        ),
+        Ok(store) => Ok(server::render_output(
+            &config,
+            &store,
+            output,
+            format,
+            &crate::config::Filter::default(),
+            limit,
+        )?
+        .expect("output existence checked above")),
         Err(StoreError::Locked { path }) => {
             let mut addr = config.service.listen;
             if addr.ip().is_unspecified() {

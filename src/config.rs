@@ -107,6 +107,9 @@ pub struct ServiceConfig {
     pub retention: Duration,
     /// At most this many items are kept (the oldest go first); `None`: no cap.
     pub max_items: Option<usize>,
+    /// Bearer token for admin endpoints (`POST /api/reload`); `FEEDSIFT_ADMIN_TOKEN` wins.
+    /// Without one those endpoints are off.
+    pub admin_token: Option<String>,
     /// sled page cache, in bytes (sled's own default is 1 GiB, too much for a small machine).
     pub cache_capacity_bytes: u64,
 }
@@ -264,6 +267,7 @@ struct RawService {
     max_fetches_per_host: Option<Spanned<usize>>,
     max_jitter_secs: Option<u64>,
     retention_days: Option<Spanned<u64>>,
+    admin_token: Option<String>,
     max_items: Option<Spanned<usize>>,
     cache_capacity_mb: Option<Spanned<u64>>,
 }
@@ -444,6 +448,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         max_concurrent_fetches,
         max_fetches_per_host,
         max_jitter: Duration::from_secs(s.max_jitter_secs.unwrap_or(300)),
+        admin_token: s.admin_token.filter(|t| !t.trim().is_empty()),
         retention: Duration::from_secs(positive(&s.retention_days, "retention_days", 90)? * 86_400),
         max_items: match &s.max_items {
             Some(v) if *v.get_ref() == 0 => {

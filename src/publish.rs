@@ -117,6 +117,7 @@ pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
 pub fn select(
     store: &Store,
     output: &OutputConfig,
+    extra: &Filter,
     limit: Option<usize>,
 ) -> Result<Vec<StoredItem>, StoreError> {
     let limit = limit.unwrap_or(output.filter.limit);
@@ -134,7 +135,7 @@ pub fn select(
         };
     for item in candidates.take(SCAN_LIMIT) {
         let item = item?;
-        if matches(&output.filter, &item) {
+        if matches(&output.filter, &item) && matches(extra, &item) {
             out.push(item);
             if out.len() >= limit {
                 break;
@@ -142,6 +143,94 @@ pub fn select(
         }
     }
     Ok(out)
+}
+
+/// An item as `GET /api/items` returns it: every field, every source that carried it.
+pub fn api_item(i: &StoredItem, clean_titles: bool) -> serde_json::Value {
+    json!({
+        "id": item_id(i),
+        "cursor": format!("c{:x}", i.seq),
+        "title": i.display_title(clean_titles),
+        "original_title": i.item.title,
+        "link": i.item.link,
+        "summary": i.item.summary,
+        "content": i.item.content,
+        "published": i.item.published.map(|d| d.to_rfc3339()),
+        "updated": i.item.updated.map(|d| d.to_rfc3339()),
+        "first_seen": i.first_seen.to_rfc3339(),
+        "changed": i.changed.map(|d| d.to_rfc3339()),
+        "authors": i.item.authors,
+        "tags": i.item.tags,
+        "language": i.item.language,
+        "category": i.class.category,
+        "confidence": (f64::from(i.class.confidence) * 10_000.0).round() / 10_000.0,
+        "runner_up": i.class.runner_up,
+        "regions": region_names(i),
+        "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
+        "also_at": i.also_at.iter().map(|a| json!({
+            "id": a.source.feed_id,
+            "title": a.source.title,
+            "feed_url": a.source.url,
+            "url": a.link,
+            "original_title": a.title,
+            "seen": a.seen.to_rfc3339(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// Parses ad-hoc filter query parameters (`?category=finance&region=四川&q=锂电池&limit=20`):
+/// `category`, `source`, `region`, `q` (keyword to include), `exclude`, `min_confidence` and
+/// `limit`; lists may repeat the parameter or separate values by commas. Everything else, and
+/// any malformed value, is an error naming it, so a typo is never silently ignored.
+pub fn parse_query(
+    params: &[(String, String)],
+    ignore: &[&str],
+) -> Result<(Filter, Option<usize>), String> {
+    let mut f = Filter::default();
+    let mut limit = None;
+    let list = |v: &str| -> Vec<String> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    for (k, v) in params {
+        match k.as_str() {
+            "category" => {
+                for c in list(v) {
+                    f.categories.push(c.parse().map_err(|e| format!("`category={c}`: {e}"))?);
+                }
+            }
+            "source" => f.sources.extend(list(v)),
+            "region" => {
+                for r in list(v) {
+                    if crate::regions::named(&r).is_empty() {
+                        return Err(format!("`region={r}`: unknown region (use a province, city or county, e.g. 四川, 成都)"));
+                    }
+                    f.regions.push(r);
+                }
+            }
+            "q" => f.include.extend(list(v)),
+            "exclude" => f.exclude.extend(list(v)),
+            "min_confidence" => match v.parse::<f32>() {
+                Ok(c) if (0.0..=1.0).contains(&c) => f.min_confidence = c,
+                _ => return Err(format!("`min_confidence={v}`: expected a number from 0 to 1")),
+            },
+            "limit" => match v.parse::<usize>() {
+                Ok(n) if (1..=crate::config::MAX_LIMIT).contains(&n) => limit = Some(n),
+                _ => return Err(format!("`limit={v}`: expected a number from 1 to {}", crate::config::MAX_LIMIT)),
+            },
+            k if ignore.contains(&k) => {}
+            _ => {
+                return Err(format!(
+                    "unknown query parameter `{k}` (supported: category, source, region, q, exclude, min_confidence, limit{})",
+                    ignore.iter().map(|i| format!(", {i}")).collect::<String>()
+                ))
+            }
+        }
+    }
+    Ok((f, limit))
 }
 
 /// Merges several newest-first streams into one newest-first stream.

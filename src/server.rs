@@ -11,7 +11,7 @@
 //!
 //! Unknown outputs and formats are a 404 with a one-line plain-text reason.
 
-use crate::config::{Config, MAX_LIMIT};
+use crate::config::{Config, Filter, MAX_LIMIT};
 use crate::metrics::Metrics;
 use crate::model::hex;
 use crate::publish::{self, Format};
@@ -62,6 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/{file}", get(feed))
         .route("/api/sources", get(sources))
         .route("/api/reload", post(reload))
+        .route("/api/items", get(api_items))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
@@ -72,12 +73,13 @@ pub fn render_output(
     store: &Store,
     name: &str,
     format: Format,
+    extra: &Filter,
     limit: Option<usize>,
 ) -> Result<Option<String>, crate::store::StoreError> {
     let Some(output) = config.output(name) else {
         return Ok(None);
     };
-    let items = publish::select(store, &output, limit)?;
+    let items = publish::select(store, &output, extra, limit)?;
     Ok(Some(publish::render(
         format,
         &output,
@@ -93,20 +95,10 @@ async fn feed(
     Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let mut limit = None;
-    for (k, v) in &params {
-        match k.as_str() {
-            "limit" => match v.parse::<usize>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => limit = Some(n),
-                _ => {
-                    return bad_request(format!(
-                        "`limit={v}`: expected a number from 1 to {MAX_LIMIT}"
-                    ))
-                }
-            },
-            _ => return bad_request(format!("unknown query parameter `{k}` (supported: limit)")),
-        }
-    }
+    let (extra, limit) = match publish::parse_query(&params, &[]) {
+        Ok(q) => q,
+        Err(m) => return bad_request(m),
+    };
     let Some((name, ext)) = file.rsplit_once('.') else {
         return not_found(format!(
             "no such feed `{file}`: use /feeds/NAME.rss, .atom or .json"
@@ -118,9 +110,10 @@ async fn feed(
     let name = name.to_string();
     let config = st.config();
     let store = st.store.clone();
-    let rendered =
-        tokio::task::spawn_blocking(move || render_output(&config, &store, &name, format, limit))
-            .await;
+    let rendered = tokio::task::spawn_blocking(move || {
+        render_output(&config, &store, &name, format, &extra, limit)
+    })
+    .await;
     let body = match rendered {
         Ok(Ok(Some(body))) => body,
         Ok(Ok(None)) => {
@@ -267,7 +260,108 @@ async fn sources(State(st): State<AppState>) -> Response {
     Json(out).into_response()
 }
 
-async fn reload(State(st): State<AppState>) -> Response {
+/// The admin token in force: `FEEDSIFT_ADMIN_TOKEN`, else `[service] admin_token`.
+fn admin_token(config: &Config) -> Option<String> {
+    std::env::var("FEEDSIFT_ADMIN_TOKEN")
+        .ok()
+        .filter(|t| !t.is_empty())
+        .or_else(|| config.service.admin_token.clone())
+}
+
+/// Admin endpoints need `Authorization: Bearer <token>`; with no token configured they are
+/// off. Returns the refusal, if any. The comparison takes the same time wherever the strings
+/// differ.
+fn check_admin(config: &Config, headers: &HeaderMap) -> Option<Response> {
+    let Some(want) = admin_token(config) else {
+        return Some(
+            (
+                StatusCode::FORBIDDEN,
+                "admin endpoints are disabled: set FEEDSIFT_ADMIN_TOKEN or [service] admin_token\n",
+            )
+                .into_response(),
+        );
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let same = got.len() == want.len()
+        && got
+            .bytes()
+            .zip(want.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    (!same).then(|| {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a valid admin token is required (Authorization: Bearer …)\n",
+        )
+            .into_response()
+    })
+}
+
+/// `GET /api/items?after=CURSOR&limit=N[&filters]`: items oldest to newest after a cursor.
+async fn api_items(
+    State(st): State<AppState>,
+    Query(params): Query<Vec<(String, String)>>,
+) -> Response {
+    let (filter, limit) = match publish::parse_query(&params, &["after"]) {
+        Ok(q) => q,
+        Err(m) => return bad_request(m),
+    };
+    let after = match params
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "after")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("") => None,
+        Some(c) => match c
+            .strip_prefix('c')
+            .and_then(|h| u64::from_str_radix(h, 16).ok())
+        {
+            Some(s) => Some(s),
+            None => return bad_request(format!("`after={c}`: not a cursor returned by this API")),
+        },
+    };
+    let limit = limit.unwrap_or(100).min(MAX_LIMIT);
+    let store = st.store.clone();
+    let config = st.config();
+    let result = tokio::task::spawn_blocking(move || {
+        let mut items = Vec::new();
+        let mut last = after;
+        // Bounded work per request: a filter that matches little still answers promptly, with
+        // a cursor that skips what was examined.
+        for item in store.after_seq(after).take(20_000) {
+            let item = item?;
+            last = Some(item.seq);
+            if publish::matches(&filter, &item) {
+                items.push(publish::api_item(&item, config.clean_titles));
+                if items.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok::<_, crate::store::StoreError>((items, last))
+    })
+    .await;
+    match result {
+        // Before any item exists the cursor is empty: "from the beginning".
+        Ok(Ok((items, last))) => {
+            let next = last.map(|l| format!("c{l:x}")).unwrap_or_default();
+            Json(serde_json::json!({"items": items, "next": next})).into_response()
+        }
+        Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+async fn reload(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(refused) = check_admin(&st.config(), &headers) {
+        return refused;
+    }
     let reloader = Arc::clone(&st.reloader);
     match tokio::task::spawn_blocking(move || reloader.reload()).await {
         Ok(Ok(report)) => Json(serde_json::json!({"ok": true, "report": report})).into_response(),

@@ -508,6 +508,23 @@ impl Store {
             .filter_map(move |r| self.load(r.map(|(_, v)| v)))
     }
 
+    /// Items in insertion order, after sequence number `after` (`None`: from the first).
+    /// Sequence numbers only grow, so a reader that remembers the last one it saw reads every
+    /// item exactly once, across restarts.
+    pub fn after_seq(
+        &self,
+        after: Option<u64>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let from = after.map_or(0, |a| a.saturating_add(1));
+        let iter = if after == Some(u64::MAX) {
+            self.by_seq
+                .range(u64::MAX.to_be_bytes()..u64::MAX.to_be_bytes())
+        } else {
+            self.by_seq.range(from.to_be_bytes()..)
+        };
+        iter.filter_map(move |r| self.load(r.map(|(_, v)| v)))
+    }
+
     /// Items of one category, newest first, from the category index.
     pub fn newest_first_in(
         &self,

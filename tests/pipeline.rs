@@ -212,10 +212,115 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         .await
         .unwrap();
     assert_eq!(parse(&two.bytes().await.unwrap()).entries.len(), 2);
+    // Ad-hoc filters on any output.
+    let count = |q: &'static str| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let body = client
+                .get(format!("{base}/feeds/merged.atom?{q}"))
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await
+                .unwrap();
+            parse(&body).entries.len()
+        }
+    };
+    assert_eq!(
+        count("region=四川").await,
+        2,
+        "川渝 meeting and Chengdu mediation"
+    );
+    assert_eq!(count("region=重庆,成都").await, 2);
+    assert_eq!(count("category=finance&region=四川").await, 0);
+    assert_eq!(count("q=巴西龟").await, 1);
+    assert_eq!(count("source=world&source=gadgets").await, 5);
+    assert_eq!(count("min_confidence=1").await, 0);
+
+    // The incremental API: oldest to newest from a cursor, every item once.
+    let page = |q: String| {
+        let client = client.clone();
+        let base = base.clone();
+        async move {
+            let r = client
+                .get(format!("{base}/api/items?{q}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{q}");
+            serde_json::from_slice::<serde_json::Value>(&r.bytes().await.unwrap()).unwrap()
+        }
+    };
+    let first = page("limit=5".into()).await;
+    assert_eq!(first["items"].as_array().unwrap().len(), 5);
+    let rest = page(format!(
+        "after={}&limit=100",
+        first["next"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), STANDARD_ITEMS - 5);
+    let none = page(format!("after={}", rest["next"].as_str().unwrap())).await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+    assert_eq!(none["next"], rest["next"], "an empty page keeps the cursor");
+    let mut ids: Vec<String> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(rest["items"].as_array().unwrap())
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), STANDARD_ITEMS);
+    let north = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(first["items"].as_array().unwrap())
+        .find(|i| i["title"].as_str().unwrap().contains("北向资金"))
+        .unwrap()
+        .clone();
+    assert_eq!(north["also_at"][0]["id"], "money", "{north}");
+    assert_eq!(north["category"], "finance");
+    let fin = page("category=finance&limit=1000".into()).await;
+    assert!(fin["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|i| i["category"] == "finance"));
+    for (q, why) in [
+        ("after=zzz", "not a cursor"),
+        ("colour=1", "unknown query parameter `colour`"),
+        ("region=Atlantis", "unknown region"),
+    ] {
+        let r = client
+            .get(format!("{base}/api/items?{q}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 400, "{q}");
+        assert!(r.text().await.unwrap().contains(why), "{q}");
+    }
+
+    // Admin endpoints are off without a token.
+    assert_eq!(
+        client
+            .post(format!("{base}/api/reload"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
     for (q, why) in [
         ("limit=0", "`limit=0`"),
         ("limit=x", "`limit=x`"),
         ("colour=red", "unknown query parameter `colour`"),
+        ("category=sports", "`category=sports`"),
+        ("min_confidence=2", "`min_confidence=2`"),
     ] {
         let r = client
             .get(format!("{base}/feeds/merged.rss?{q}"))

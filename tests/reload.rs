@@ -12,7 +12,9 @@ use tokio::sync::watch;
 const YEARLY: &str = "0 0 0 1 1 *";
 
 fn feeds_toml(p: &Publisher, ids: &[&str], extra: &str) -> String {
-    let mut t = String::from("[service]\ndata_dir = \"store\"\ntimezone = \"UTC\"\n\n");
+    let mut t = String::from(
+        "[service]\ndata_dir = \"store\"\ntimezone = \"UTC\"\nadmin_token = \"s3cret\"\n\n",
+    );
     for id in ids {
         t.push_str(&format!(
             "[[feed]]\nid = \"{id}\"\nurl = \"{}\"\nschedule = \"{YEARLY}\"\n\n",
@@ -105,10 +107,26 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     assert!(a["etag"].is_string());
     assert_eq!(a["redirected_to"], Value::Null);
 
+    // Admin endpoints need the token.
+    let r = client
+        .post(format!("{base}/api/reload"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .post(format!("{base}/api/reload"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
     // An unchanged file: nothing applied.
     let r: Value = json(
         client
             .post(format!("{base}/api/reload"))
+            .bearer_auth("s3cret")
             .send()
             .await
             .unwrap(),
@@ -169,6 +187,7 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     .unwrap();
     let resp = client
         .post(format!("{base}/api/reload"))
+        .bearer_auth("s3cret")
         .send()
         .await
         .unwrap();
@@ -190,6 +209,7 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     std::fs::write(&path, "[[feed\n").unwrap();
     let resp = client
         .post(format!("{base}/api/reload"))
+        .bearer_auth("s3cret")
         .send()
         .await
         .unwrap();
