@@ -207,6 +207,7 @@ pub async fn run_service(
         store: service.store.clone(),
         metrics: Arc::clone(&service.metrics),
         next_fires: service.next_fires.clone(),
+        cache: Default::default(),
     };
     let scheduler = Scheduler::new(
         Arc::clone(&service.pipeline),

@@ -23,6 +23,8 @@ pub struct Metrics {
     poll_seconds_micros: AtomicU64,
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
+    render_hits: AtomicU64,
+    render_misses: AtomicU64,
     /// Fetches by outcome: `ok`, `not_modified`, or an error kind.
     fetches: Mutex<BTreeMap<&'static str, u64>>,
     bytes_fetched: AtomicU64,
@@ -90,6 +92,16 @@ impl Metrics {
         }
     }
 
+    /// Counts a feed request served from the render cache (`hit`) or rendered afresh.
+    pub fn record_render(&self, hit: bool) {
+        if hit {
+            &self.render_hits
+        } else {
+            &self.render_misses
+        }
+        .fetch_add(1, Relaxed);
+    }
+
     /// Renders every metric; `stored_items` and `feeds_in_backoff` are read at scrape time.
     pub fn render(&self, stored_items: usize, feeds_in_backoff: usize) -> String {
         let mut s = String::new();
@@ -152,6 +164,14 @@ impl Metrics {
             "feedsift_feed_requests_total",
             "HTTP requests for published feeds.",
             &[("", self.http_requests.load(Relaxed))],
+        );
+        counter(
+            "feedsift_render_cache_total",
+            "Feed requests by render cache outcome.",
+            &[
+                ("{result=\"hit\"}", self.render_hits.load(Relaxed)),
+                ("{result=\"miss\"}", self.render_misses.load(Relaxed)),
+            ],
         );
         counter(
             "feedsift_feed_not_modified_total",

@@ -284,7 +284,7 @@ pub fn item_id(item: &StoredItem) -> String {
 }
 
 /// When the output last changed: the newest first-seen or change time among its items.
-fn last_change(items: &[StoredItem]) -> Option<DateTime<Utc>> {
+pub fn last_change(items: &[StoredItem]) -> Option<DateTime<Utc>> {
     items
         .iter()
         .map(|i| i.changed.unwrap_or(i.first_seen).max(i.first_seen))

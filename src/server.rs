@@ -27,6 +27,7 @@ use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
 use std::fmt::Write;
 use std::sync::Arc;
 use tokio::sync::watch;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The scheduler's plan.
     pub next_fires: NextFires,
+    /// Rendered outputs.
+    pub cache: FeedCache,
 }
 
 impl AppState {
@@ -63,6 +66,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sources", get(sources))
         .route("/api/reload", post(reload))
         .route("/api/items", get(api_items))
+        .route("/api/outputs", get(outputs))
+        .route("/{file}", get(opml))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .with_state(state)
 }
@@ -89,6 +94,25 @@ pub fn render_output(
     )))
 }
 
+/// A rendered output, kept until the store or the config changes.
+#[derive(Clone)]
+pub struct CachedFeed {
+    /// [`Store::generation`] when rendered.
+    generation: u64,
+    /// Address of the config it was rendered under (a reload publishes a new one).
+    config: usize,
+    body: Arc<String>,
+    etag: String,
+    last_modified: Option<String>,
+}
+
+/// Rendered outputs by request (`name.ext?query`). Bounded: cleared when it grows past
+/// [`CACHE_ENTRIES`] (a hot feed is re-rendered once, then served from here again).
+pub type FeedCache = Arc<std::sync::Mutex<HashMap<String, CachedFeed>>>;
+
+/// The most rendered variants kept at once.
+const CACHE_ENTRIES: usize = 512;
+
 async fn feed(
     State(st): State<AppState>,
     Path(file): Path<String>,
@@ -107,42 +131,104 @@ async fn feed(
     let Ok(format) = ext.parse::<Format>() else {
         return not_found(format!("unknown format `.{ext}`: use .rss, .atom or .json"));
     };
-    let name = name.to_string();
     let config = st.config();
-    let store = st.store.clone();
-    let rendered = tokio::task::spawn_blocking(move || {
-        render_output(&config, &store, &name, format, &extra, limit)
-    })
-    .await;
-    let body = match rendered {
-        Ok(Ok(Some(body))) => body,
-        Ok(Ok(None)) => {
-            return not_found(format!(
-                "no such output `{}`; outputs: {}",
-                file.rsplit_once('.').map_or("", |p| p.0),
-                st.config().output_names().join(", ")
-            ))
-        }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "rendering failed");
-            return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
-        }
-        Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    let Some(output) = config.output(name) else {
+        return not_found(format!(
+            "no such output `{name}`; outputs: {}",
+            config.output_names().join(", ")
+        ));
     };
-    let etag = format!("\"{}\"", hex(&Sha256::digest(body.as_bytes())[..16]));
-    let not_modified = headers
+    let key = format!(
+        "{file}?{}",
+        params
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let generation = st.store.generation();
+    let config_id = Arc::as_ptr(&config) as usize;
+    let hit = st
+        .cache
+        .lock()
+        .ok()
+        .and_then(|c| c.get(&key).cloned())
+        .filter(|c| c.generation == generation && c.config == config_id);
+    st.metrics.record_render(hit.is_some());
+    let cached = match hit {
+        Some(c) => c,
+        None => {
+            let store = st.store.clone();
+            let cfg = Arc::clone(&config);
+            let rendered = tokio::task::spawn_blocking(move || {
+                let items = publish::select(&store, &output, &extra, limit)?;
+                let body = publish::render(
+                    format,
+                    &output,
+                    &items,
+                    &cfg.service.public_url,
+                    cfg.clean_titles,
+                );
+                Ok::<_, crate::store::StoreError>((body, publish::last_change(&items)))
+            })
+            .await;
+            let (body, changed) = match rendered {
+                Ok(Ok(r)) => r,
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "rendering failed");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response();
+                }
+                Err(e) => {
+                    return (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response()
+                }
+            };
+            let c = CachedFeed {
+                generation,
+                config: config_id,
+                etag: format!("\"{}\"", hex(&Sha256::digest(body.as_bytes())[..16])),
+                // RFC 9110 §5.6.7 IMF-fixdate.
+                last_modified: changed.map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+                body: Arc::new(body),
+            };
+            if let Ok(mut cache) = st.cache.lock() {
+                if cache.len() >= CACHE_ENTRIES {
+                    cache.clear();
+                }
+                cache.insert(key, c.clone());
+            }
+            c
+        }
+    };
+    // RFC 9110 §13.2.2: If-None-Match decides when present; If-Modified-Since only without it.
+    let not_modified = match headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',').any(|t| {
-                t.trim() == etag || t.trim() == "*" || t.trim().strip_prefix("W/") == Some(&etag)
-            })
-        });
+    {
+        Some(inm) => inm.split(',').any(|t| {
+            let t = t.trim();
+            t == "*" || t == cached.etag || t.strip_prefix("W/") == Some(cached.etag.as_str())
+        }),
+        None => match (
+            headers
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok()),
+            &cached.last_modified,
+        ) {
+            (Some(ims), Some(lm)) => match (
+                chrono::DateTime::parse_from_rfc2822(ims.trim()),
+                chrono::DateTime::parse_from_rfc2822(lm),
+            ) {
+                (Ok(ims), Ok(lm)) => lm <= ims,
+                _ => false,
+            },
+            _ => false,
+        },
+    };
     st.metrics.record_feed_request(not_modified);
     let mut resp = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        let mut r = body.into_response();
+        let mut r = cached.body.as_str().to_owned().into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static(format.content_type()),
@@ -150,8 +236,15 @@ async fn feed(
         r
     };
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&etag) {
+    if let Ok(v) = HeaderValue::from_str(&cached.etag) {
         h.insert(header::ETAG, v);
+    }
+    if let Some(v) = cached
+        .last_modified
+        .as_deref()
+        .and_then(|l| HeaderValue::from_str(l).ok())
+    {
+        h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(
         header::CACHE_CONTROL,
@@ -162,6 +255,85 @@ async fn feed(
         HeaderValue::from_static("*"),
     );
     resp
+}
+
+/// `GET /api/outputs`: every output, its filter and its URLs.
+async fn outputs(State(st): State<AppState>) -> Response {
+    let c = st.config();
+    let list: Vec<serde_json::Value> = c
+        .output_names()
+        .iter()
+        .filter_map(|n| c.output(n))
+        .map(|o| {
+            let url = |f| publish::feed_url(&c.service.public_url, &o.name, f);
+            serde_json::json!({
+                "name": o.name,
+                "title": o.title,
+                "description": o.description,
+                "filter": {
+                    "categories": o.filter.categories,
+                    "sources": o.filter.sources,
+                    "regions": o.filter.regions,
+                    "include": o.filter.include,
+                    "exclude": o.filter.exclude,
+                    "min_confidence": o.filter.min_confidence,
+                    "limit": o.filter.limit,
+                },
+                "urls": {"rss": url(Format::Rss), "atom": url(Format::Atom), "json": url(Format::Json)},
+            })
+        })
+        .collect();
+    Json(list).into_response()
+}
+
+/// `GET /outputs.opml` (what to subscribe to) and `/sources.opml` (what is polled), OPML 2.0.
+async fn opml(State(st): State<AppState>, Path(file): Path<String>) -> Response {
+    let c = st.config();
+    let esc = escape_html;
+    let mut s =
+        String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<opml version=\"2.0\"><head>");
+    let outlines: Vec<String> = match file.as_str() {
+        "outputs.opml" => {
+            s.push_str("<title>feedsift outputs</title>");
+            c.output_names()
+                .iter()
+                .filter_map(|n| c.output(n))
+                .map(|o| {
+                    format!(
+                        "<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\" htmlUrl=\"{2}\"/>",
+                        esc(&o.title),
+                        esc(&publish::feed_url(&c.service.public_url, &o.name, Format::Rss)),
+                        esc(c.service.public_url.as_str())
+                    )
+                })
+                .collect()
+        }
+        "sources.opml" => {
+            s.push_str("<title>feedsift sources</title>");
+            c.feeds
+                .iter()
+                .map(|f| {
+                    let title = f.title.clone().unwrap_or_else(|| f.id.clone());
+                    format!(
+                        "<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"/>",
+                        esc(&title),
+                        esc(f.url.as_str())
+                    )
+                })
+                .collect()
+        }
+        _ => {
+            return not_found(format!(
+                "no such document `{file}`: use /outputs.opml or /sources.opml"
+            ))
+        }
+    };
+    s.push_str("</head><body>");
+    for o in outlines {
+        s.push_str(&o);
+    }
+    s.push_str("</body></opml>\n");
+    ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], s).into_response()
 }
 
 fn bad_request(message: String) -> Response {

@@ -119,6 +119,9 @@ pub struct Store {
     /// same new story at the same moment cannot both store it. A std mutex: held for a short,
     /// synchronous stretch on a blocking thread, never across an await.
     ingest: std::sync::Arc<Mutex<()>>,
+    /// Bumped whenever items change (a commit that writes items, a prune that removes some), so
+    /// rendered outputs can be cached until then.
+    generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for Store {
@@ -263,6 +266,7 @@ impl Store {
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
             ingest: std::sync::Arc::default(),
+            generation: std::sync::Arc::default(),
             db,
         })
     }
@@ -288,6 +292,7 @@ impl Store {
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
             ingest: std::sync::Arc::default(),
+            generation: std::sync::Arc::default(),
             db,
         })
     }
@@ -420,6 +425,7 @@ impl Store {
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+        let writes_items = !batch.is_empty();
         let mut seqs = Vec::with_capacity(batch.new.len());
         for _ in &batch.new {
             seqs.push(self.db.generate_id()?);
@@ -497,7 +503,17 @@ impl Store {
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
-        })
+        })?;
+        if writes_items {
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
+        }
+        Ok(())
+    }
+
+    /// A number that changes whenever stored items do (not when only feed states do).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Items newest first (by [`StoredItem::sort_date`]). Lazy: a caller that wants 50 reads 50.
@@ -661,6 +677,8 @@ impl Store {
                 TransactionError::Storage(e) => StoreError::Sled(e),
             })?;
             stats.items += chunk.len();
+            self.generation
+                .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
         let tomb_cutoff = cutoff.timestamp().max(0) as u64;
         for entry in self.tombstones.iter() {
@@ -765,6 +783,9 @@ mod tests {
         };
         s.commit(batch, Some(("f", &state))).unwrap();
         assert_eq!(s.len(), 2);
+        assert_eq!(s.generation(), 1, "items changed");
+        s.commit(Batch::default(), Some(("f", &state))).unwrap();
+        assert_eq!(s.generation(), 1, "a feed state alone changes no output");
         assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"1\""));
         assert_eq!(
             titles(s.newest_first()),

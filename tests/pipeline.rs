@@ -339,6 +339,111 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 304);
+    // Last-Modified, and If-Modified-Since when there is no If-None-Match (RFC 9110 §13.2.2).
+    let resp = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .send()
+        .await
+        .unwrap();
+    let lm = resp.headers()["last-modified"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(lm.ends_with(" GMT"), "{lm}");
+    let r = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .header("If-Modified-Since", &lm)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let r = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .header("If-Modified-Since", "Mon, 01 Jan 2001 00:00:00 GMT")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = client
+        .get(format!("{base}/feeds/merged.rss"))
+        .header("If-Modified-Since", &lm)
+        .header("If-None-Match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "If-None-Match decides when present");
+    // Repeated requests are served from the render cache.
+    let m = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hits: u64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("feedsift_render_cache_total{result=\"hit\"} "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        hits >= 4,
+        "the last four merged.rss requests were cache hits: {m}"
+    );
+
+    // What there is to subscribe to, for people and for services.
+    let outs: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(format!("{base}/api/outputs"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(outs[1]["name"], "finance");
+    assert_eq!(
+        outs[1]["filter"]["categories"],
+        serde_json::json!(["finance"])
+    );
+    assert_eq!(
+        outs[1]["urls"]["atom"],
+        "http://feeds.test/feeds/finance.atom"
+    );
+    let opml = client
+        .get(format!("{base}/outputs.opml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        opml.contains(r#"xmlUrl="http://feeds.test/feeds/zh-life.rss""#),
+        "{opml}"
+    );
+    let opml = client
+        .get(format!("{base}/sources.opml"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(opml.matches("<outline ").count(), 7, "{opml}");
+    assert!(opml.contains(&p.url("/world.atom")));
+    assert_eq!(
+        client
+            .get(format!("{base}/nothing.opml"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
 
     // A category filter.
     let fin = parse(
