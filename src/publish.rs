@@ -119,6 +119,7 @@ pub fn select(
     output: &OutputConfig,
     extra: &Filter,
     limit: Option<usize>,
+    before: Option<[u8; 16]>,
 ) -> Result<Vec<StoredItem>, StoreError> {
     let limit = limit.unwrap_or(output.filter.limit);
     let mut out = Vec::with_capacity(limit.min(256));
@@ -126,10 +127,13 @@ pub fn select(
     // lifestyle items.
     let candidates: Box<dyn Iterator<Item = Result<StoredItem, StoreError>>> =
         match output.filter.categories.as_slice() {
-            [] => Box::new(store.newest_first()),
+            [] => Box::new(store.newest_first_before(before)),
             cats => Box::new(newest_first_merged(
                 cats.iter()
-                    .map(|c| Box::new(store.newest_first_in(*c)) as Box<dyn Iterator<Item = _>>)
+                    .map(|c| {
+                        Box::new(store.newest_first_in_before(*c, before))
+                            as Box<dyn Iterator<Item = _>>
+                    })
                     .collect(),
             )),
         };
@@ -270,7 +274,56 @@ pub fn render(
     public_url: &Url,
     clean_titles: bool,
 ) -> String {
-    let r = Render { clean_titles };
+    render_page(
+        format,
+        output,
+        items,
+        public_url,
+        clean_titles,
+        &PageLinks::default(),
+    )
+}
+
+/// Links between pages of an output (RFC 5005 archive links; JSON Feed `next_url`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageLinks {
+    /// The next page of older items (`prev-archive`), when there may be more.
+    pub older: Option<String>,
+    /// The newest page (`current`), on an older page.
+    pub current: Option<String>,
+}
+
+/// The cursor for `?before=`, pointing just past `item` in newest-first order.
+pub fn page_cursor(item: &StoredItem) -> String {
+    format!("b{}", crate::model::hex(&crate::store::page_key(item)))
+}
+
+/// Reads a `?before=` cursor.
+pub fn parse_page_cursor(s: &str) -> Option<[u8; 16]> {
+    let h = s.strip_prefix('b')?;
+    if h.len() != 32 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&h[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Like [`render`], with links to other pages.
+pub fn render_page(
+    format: Format,
+    output: &OutputConfig,
+    items: &[StoredItem],
+    public_url: &Url,
+    clean_titles: bool,
+    links: &PageLinks,
+) -> String {
+    let r = Render {
+        clean_titles,
+        links: links.clone(),
+    };
     match format {
         Format::Rss => r.rss(output, items, public_url),
         Format::Atom => r.atom(output, items, public_url),
@@ -304,6 +357,22 @@ fn updated_of(i: &StoredItem) -> DateTime<Utc> {
 struct Render {
     /// Publish the decoration-free title.
     clean_titles: bool,
+    /// Links to other pages.
+    links: PageLinks,
+}
+
+impl Render {
+    /// (rel, href) of the paging links, RFC 5005 §4.
+    fn page_rels(&self) -> Vec<(&'static str, String)> {
+        let mut v = Vec::new();
+        if let Some(o) = &self.links.older {
+            v.push(("prev-archive", o.clone()));
+        }
+        if let Some(c) = &self.links.current {
+            v.push(("current", c.clone()));
+        }
+        v
+    }
 }
 
 /// "Also at" links for a merged story, as an HTML paragraph appended to its summary, so every
@@ -402,7 +471,14 @@ impl Render {
             last_build_date: last_change(items).map(|d| d.to_rfc2822()),
             ttl: Some("15".into()),
             atom_ext: Some(AtomExtension {
-                links: vec![self_link],
+                links: std::iter::once(self_link)
+                    .chain(self.page_rels().into_iter().map(|(rel, href)| Link {
+                        href,
+                        rel: rel.into(),
+                        mime_type: Some("application/rss+xml".into()),
+                        ..Default::default()
+                    }))
+                    .collect(),
             }),
             items: rss_items,
             ..Default::default()
@@ -501,7 +577,14 @@ impl Render {
                     Some("application/atom+xml"),
                 ),
                 link(public_url.to_string(), "alternate", Some("text/html")),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                self.page_rels()
+                    .into_iter()
+                    .map(|(rel, href)| link(href, rel, Some("application/atom+xml"))),
+            )
+            .collect(),
             entries,
             ..Default::default()
         };
@@ -565,9 +648,17 @@ impl Render {
             "title": output.title,
             "home_page_url": public_url.as_str(),
             "feed_url": feed_url(public_url, &output.name, Format::Json),
+            // JSON Feed 1.1 `next_url`: the page of older items.
+            "next_url": self.links.older,
             "description": output.description,
             "items": items,
         });
+        let mut doc = doc;
+        if self.links.older.is_none() {
+            if let Some(m) = doc.as_object_mut() {
+                m.remove("next_url");
+            }
+        }
         serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
     }
 }

@@ -84,7 +84,7 @@ pub fn render_output(
     let Some(output) = config.output(name) else {
         return Ok(None);
     };
-    let items = publish::select(store, &output, extra, limit)?;
+    let items = publish::select(store, &output, extra, limit, None)?;
     Ok(Some(publish::render(
         format,
         &output,
@@ -119,9 +119,20 @@ async fn feed(
     Query(params): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
-    let (extra, limit) = match publish::parse_query(&params, &[]) {
+    let (extra, limit) = match publish::parse_query(&params, &["before"]) {
         Ok(q) => q,
         Err(m) => return bad_request(m),
+    };
+    let before = match params.iter().rev().find(|(k, _)| k == "before") {
+        None => None,
+        Some((_, v)) => match publish::parse_page_cursor(v) {
+            Some(b) => Some(b),
+            None => {
+                return bad_request(format!(
+                    "`before={v}`: not a page cursor from this feed's links"
+                ))
+            }
+        },
     };
     let Some((name, ext)) = file.rsplit_once('.') else {
         return not_found(format!(
@@ -160,14 +171,43 @@ async fn feed(
         None => {
             let store = st.store.clone();
             let cfg = Arc::clone(&config);
+            let rest: Vec<(String, String)> = params
+                .iter()
+                .filter(|(k, _)| k != "before")
+                .cloned()
+                .collect();
             let rendered = tokio::task::spawn_blocking(move || {
-                let items = publish::select(&store, &output, &extra, limit)?;
-                let body = publish::render(
+                let items = publish::select(&store, &output, &extra, limit, before)?;
+                // RFC 5005: a full page may have older items behind it; an older page points
+                // back to the current one.
+                let base = publish::feed_url(&cfg.service.public_url, &output.name, format);
+                let with = |extra: Option<String>| {
+                    let mut q: Vec<String> = rest
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", url_escape(v)))
+                        .collect();
+                    q.extend(extra);
+                    if q.is_empty() {
+                        base.clone()
+                    } else {
+                        format!("{base}?{}", q.join("&"))
+                    }
+                };
+                let full = items.len() >= limit.unwrap_or(output.filter.limit);
+                let links = publish::PageLinks {
+                    older: items
+                        .last()
+                        .filter(|_| full)
+                        .map(|last| with(Some(format!("before={}", publish::page_cursor(last))))),
+                    current: before.map(|_| with(None)),
+                };
+                let body = publish::render_page(
                     format,
                     &output,
                     &items,
                     &cfg.service.public_url,
                     cfg.clean_titles,
+                    &links,
                 );
                 Ok::<_, crate::store::StoreError>((body, publish::last_change(&items)))
             })
@@ -334,6 +374,18 @@ async fn opml(State(st): State<AppState>, Path(file): Path<String>) -> Response 
     }
     s.push_str("</body></opml>\n");
     ([(header::CONTENT_TYPE, "text/x-opml; charset=utf-8")], s).into_response()
+}
+
+/// Percent-encodes a query value (everything but unreserved characters, RFC 3986 §2.3).
+fn url_escape(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 fn bad_request(message: String) -> Response {

@@ -146,6 +146,11 @@ fn date_key(item: &StoredItem) -> [u8; 16] {
     k
 }
 
+/// An item's position in newest-first order, for paging (`?before=`).
+pub fn page_key(item: &StoredItem) -> [u8; 16] {
+    date_key(item)
+}
+
 fn category_key(item: &StoredItem) -> Vec<u8> {
     let mut k = Vec::with_capacity(17);
     k.push(category_byte(item.class.category));
@@ -518,10 +523,19 @@ impl Store {
 
     /// Items newest first (by [`StoredItem::sort_date`]). Lazy: a caller that wants 50 reads 50.
     pub fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_date
-            .iter()
-            .rev()
-            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
+        self.newest_first_before(None)
+    }
+
+    /// Items newest first, strictly older than the position `before` (a [`page_key`]).
+    pub fn newest_first_before(
+        &self,
+        before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let iter = match before {
+            Some(b) => self.by_date.range(..b),
+            None => self.by_date.iter(),
+        };
+        iter.rev().filter_map(move |r| self.load(r.map(|(_, v)| v)))
     }
 
     /// Items in insertion order, after sequence number `after` (`None`: from the first).
@@ -546,8 +560,23 @@ impl Store {
         &self,
         category: Category,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.newest_first_in_before(category, None)
+    }
+
+    /// Items of one category newest first, strictly older than `before` (a [`page_key`]).
+    pub fn newest_first_in_before(
+        &self,
+        category: Category,
+        before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let c = category_byte(category);
+        let mut end = vec![c];
+        match before {
+            Some(b) => end.extend_from_slice(&b),
+            None => end = vec![c + 1],
+        }
         self.by_category
-            .scan_prefix([category_byte(category)])
+            .range(vec![c]..end)
             .rev()
             .filter_map(move |r| self.load(r.map(|(_, v)| v)))
     }

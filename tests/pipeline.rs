@@ -239,6 +239,67 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     assert_eq!(count("source=world&source=gadgets").await, 5);
     assert_eq!(count("min_confidence=1").await, 0);
 
+    // RFC 5005 paging: follow `prev-archive` from the newest page to the oldest.
+    let mut url = format!("{base}/feeds/merged.atom?limit=5");
+    let mut seen: Vec<String> = Vec::new();
+    let mut pages = 0;
+    loop {
+        let body = client
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let f = parse(&body);
+        seen.extend(f.entries.iter().map(|e| e.id.clone()));
+        pages += 1;
+        let rel = |r: &str| {
+            f.links
+                .iter()
+                .find(|l| l.rel.as_deref() == Some(r))
+                .map(|l| l.href.clone())
+        };
+        if pages > 1 {
+            assert_eq!(
+                rel("current").as_deref(),
+                Some("http://feeds.test/feeds/merged.atom?limit=5")
+            );
+        }
+        match rel("prev-archive") {
+            Some(older) => url = older.replace("http://feeds.test", &base),
+            None => break,
+        }
+        assert!(pages < 10, "paging must end");
+    }
+    assert_eq!(pages, 3);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!((seen.len(), unique.len()), (STANDARD_ITEMS, STANDARD_ITEMS));
+    let page: serde_json::Value = serde_json::from_slice(
+        &client
+            .get(format!("{base}/feeds/merged.json?limit=5"))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        page["next_url"].as_str().unwrap().contains("before=b"),
+        "{page}"
+    );
+    let r = client
+        .get(format!("{base}/feeds/merged.rss?before=nonsense"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+
     // The incremental API: oldest to newest from a cursor, every item once.
     let page = |q: String| {
         let client = client.clone();
