@@ -201,6 +201,7 @@ pub async fn run_service(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    let (poll_now_tx, poll_now_rx) = tokio::sync::mpsc::unbounded_channel();
     let state = AppState {
         config: service.reloader.subscribe(),
         reloader: Arc::clone(&service.reloader),
@@ -208,13 +209,15 @@ pub async fn run_service(
         metrics: Arc::clone(&service.metrics),
         next_fires: service.next_fires.clone(),
         cache: Default::default(),
+        poll_now: poll_now_tx,
     };
     let scheduler = Scheduler::new(
         Arc::clone(&service.pipeline),
         Arc::clone(&service.metrics),
         service.next_fires.clone(),
     );
-    let sched = tokio::spawn(scheduler.run(service.reloader.subscribe(), shutdown.clone()));
+    let sched =
+        tokio::spawn(scheduler.run(service.reloader.subscribe(), poll_now_rx, shutdown.clone()));
     let watcher = tokio::spawn(Arc::clone(&service.reloader).watch(shutdown.clone()));
     // Retention: at start, then hourly, with the limits of the config in force.
     let maintenance = {

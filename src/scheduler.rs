@@ -352,6 +352,7 @@ impl Scheduler {
     pub async fn run(
         mut self,
         mut config: watch::Receiver<Arc<Config>>,
+        mut poll_now: mpsc::UnboundedReceiver<String>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let initial = Arc::clone(&config.borrow_and_update());
@@ -381,6 +382,14 @@ impl Scheduler {
                 Some(id) = done_rx.recv() => {
                     self.in_flight.remove(&id);
                     self.replan(&id, Utc::now());
+                    continue;
+                }
+                // An admin asked for this feed now: fire it through the queue like any other
+                // fire, so it is still never fetched twice at once.
+                Some(id) = poll_now.recv() => {
+                    if let Some(slot) = self.slots.get(&id) {
+                        self.queue.push(Reverse((Utc::now(), id, slot.generation)));
+                    }
                     continue;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,

@@ -47,6 +47,8 @@ pub struct AppState {
     pub next_fires: NextFires,
     /// Rendered outputs.
     pub cache: FeedCache,
+    /// Asks the scheduler to poll a feed now (`POST /api/sources/{id}/poll`).
+    pub poll_now: tokio::sync::mpsc::UnboundedSender<String>,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/feeds/{file}", get(feed))
         .route("/api/sources", get(sources))
         .route("/api/reload", post(reload))
+        .route("/api/sources/{id}/poll", post(poll_source))
         .route("/api/items", get(api_items))
         .route("/api/outputs", get(outputs))
         .route("/{file}", get(opml))
@@ -579,6 +582,36 @@ async fn api_items(
         }
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
+    }
+}
+
+/// `POST /api/sources/{id}/poll` (admin): poll one feed now, through the scheduler.
+async fn poll_source(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let config = st.config();
+    if let Some(refused) = check_admin(&config, &headers) {
+        return refused;
+    }
+    match config.feed(&id) {
+        None => not_found(format!("no such feed `{id}`")),
+        Some(f) if !f.enabled => {
+            (StatusCode::CONFLICT, format!("feed `{id}` is disabled\n")).into_response()
+        }
+        Some(_) => match st.poll_now.send(id.clone()) {
+            Ok(()) => (
+                StatusCode::ACCEPTED,
+                Json(serde_json::json!({"queued": id})),
+            )
+                .into_response(),
+            Err(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the scheduler is shutting down\n",
+            )
+                .into_response(),
+        },
     }
 }
 

@@ -122,6 +122,33 @@ async fn reloads_add_remove_and_reject_bad_configs() {
         .unwrap();
     assert_eq!(r.status(), 401);
 
+    // Poll one feed now (admin): through the scheduler, conditionally.
+    let r = client
+        .post(format!("{base}/api/sources/a/poll"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = client
+        .post(format!("{base}/api/sources/nope/poll"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client
+        .post(format!("{base}/api/sources/a/poll"))
+        .bearer_auth("s3cret")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    wait_until("a polled again", || async {
+        p.statuses("/a.rss").len() == 2
+    })
+    .await;
+    assert_eq!(p.statuses("/a.rss"), [200, 304]);
+
     // An unchanged file: nothing applied.
     let r: Value = json(
         client
@@ -160,7 +187,7 @@ async fn reloads_add_remove_and_reject_bad_configs() {
         200
     );
     // The unchanged feeds were not polled again.
-    assert_eq!(p.statuses("/a.rss").len(), 1);
+    assert_eq!(p.statuses("/a.rss").len(), 2, "the requested poll only");
     assert_eq!(p.statuses("/b.rss").len(), 1);
 
     // Remove b.
@@ -225,7 +252,7 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     wait_until("feed c gone", || async { sources(&base).await.len() == 1 }).await;
     assert_eq!(
         p.statuses("/a.rss").len(),
-        1,
+        2,
         "a never re-polled across reloads"
     );
 
