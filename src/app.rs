@@ -608,3 +608,29 @@ pub fn classify_lines(
     }
     Ok(())
 }
+
+/// `feedsift import-opml`: appends the OPML file's new feeds to the config at `config_path`,
+/// validating the result before replacing the file (atomically: a temporary file renamed over
+/// it, which a running `serve` then reloads).
+pub fn import_opml(config_path: &Path, opml_path: &Path) -> anyhow::Result<crate::opml::Imported> {
+    let opml = std::fs::read_to_string(opml_path)
+        .with_context(|| format!("cannot read {}", opml_path.display()))?;
+    let toml = match std::fs::read_to_string(config_path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(
+                anyhow::Error::new(e).context(format!("cannot read {}", config_path.display()))
+            )
+        }
+    };
+    let (text, done) =
+        crate::opml::import(&toml, &opml).with_context(|| opml_path.display().to_string())?;
+    // Never write a config the service would refuse.
+    config::parse(&text, config_path)?;
+    let tmp = config_path.with_extension("toml.import-tmp");
+    std::fs::write(&tmp, &text).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, config_path)
+        .with_context(|| format!("cannot replace {}", config_path.display()))?;
+    Ok(done)
+}

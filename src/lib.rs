@@ -41,6 +41,7 @@ pub mod jsonl;
 pub mod metrics;
 pub mod model;
 pub mod normalize;
+pub mod opml;
 pub mod publish;
 pub mod regions;
 pub mod reload;

@@ -69,6 +69,11 @@ enum Command {
         #[arg(long, default_value_t = 0x5eed_cafe)]
         seed: u64,
     },
+    /// Add the feeds of an OPML file (a feed reader's export) to the config, keeping its comments.
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
+    },
     /// Label items read from stdin, one a line: a title, or {"title", "summary"}.
     Classify {
         /// Show the features that weighed most, and any override that applied.
@@ -180,6 +185,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         Command::Serve => rt.block_on(app::serve(config()?))?,
+        Command::ImportOpml { file } => {
+            let done = app::import_opml(&cli.config, &file)?;
+            println!(
+                "{}: {} feeds added, {} already present, {} invalid URLs left out",
+                cli.config.display(),
+                done.added.len(),
+                done.skipped.len(),
+                done.invalid.len()
+            );
+            for id in &done.added {
+                println!("  + {id}");
+            }
+        }
         Command::Train {
             data,
             out,

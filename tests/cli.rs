@@ -302,3 +302,57 @@ async fn demo_serves_sample_feeds_with_no_internet() {
         .unwrap();
     assert!(status.success());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_opml_appends_feeds_and_keeps_comments() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = "# The admin's notes stay.\n[service]\nlisten = \"127.0.0.1:8080\" # port\n\n[[feed]]\nid = \"bbc\"\nurl = \"https://feeds.bbci.co.uk/news/world/rss.xml\"\n";
+    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    std::fs::write(
+        dir.path().join("reader.opml"),
+        r#"<?xml version="1.0"?><opml version="1.0"><body><outline text="News">
+           <outline text="BBC" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+           <outline text="人民网 时政" type="rss" xmlUrl="http://www.people.com.cn/rss/politics.xml"/>
+           <outline title="The Guardian" xmlUrl="https://www.theguardian.com/world/rss"/></outline></body></opml>"#,
+    )
+    .unwrap();
+    let out = run(feedsift(dir.path(), &["import-opml", "reader.opml"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("feeds.toml: 2 feeds added, 1 already present, 0 invalid"),
+        "{}",
+        text(&out.stdout)
+    );
+    let new = std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap();
+    assert!(new.starts_with(cfg), "{new}");
+    assert!(
+        new.contains("id = \"the-guardian\"")
+            && new.contains("url = \"http://www.people.com.cn/rss/politics.xml\""),
+        "{new}"
+    );
+    let out = run(feedsift(dir.path(), &["check"])).await;
+    assert!(
+        text(&out.stdout).contains("(3 feeds, 1 outputs)"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Again: nothing to add. A broken OPML changes nothing.
+    let out = run(feedsift(dir.path(), &["import-opml", "reader.opml"])).await;
+    assert!(text(&out.stdout).contains("0 feeds added, 3 already present"));
+    std::fs::write(
+        dir.path().join("bad.opml"),
+        "<opml><body><outline xmlUrl=\"http://x/\"></opml>",
+    )
+    .unwrap();
+    let out = run(feedsift(dir.path(), &["import-opml", "bad.opml"])).await;
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("bad.opml"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap(),
+        new
+    );
+}
