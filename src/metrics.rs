@@ -24,6 +24,8 @@ pub struct Metrics {
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
     render_hits: AtomicU64,
+    /// (route, status) → (requests, total microseconds).
+    http: Mutex<BTreeMap<(String, u16), (u64, u64)>>,
     render_misses: AtomicU64,
     /// Fetches by outcome: `ok`, `not_modified`, or an error kind.
     fetches: Mutex<BTreeMap<&'static str, u64>>,
@@ -89,6 +91,15 @@ impl Metrics {
         self.http_requests.fetch_add(1, Relaxed);
         if not_modified {
             self.http_not_modified.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Counts one HTTP request by route pattern and status, with its duration.
+    pub fn record_http(&self, route: &str, status: u16, took: std::time::Duration) {
+        if let Ok(mut m) = self.http.lock() {
+            let e = m.entry((route.to_string(), status)).or_default();
+            e.0 += 1;
+            e.1 += took.as_micros() as u64;
         }
     }
 
@@ -200,6 +211,19 @@ impl Metrics {
             "feedsift_fetch_duration_seconds_bucket{{le=\"+Inf\"}} {count}\nfeedsift_fetch_duration_seconds_sum {:.6}\nfeedsift_fetch_duration_seconds_count {count}",
             self.duration_sum_micros.load(Relaxed) as f64 / 1e6
         );
+        if let Ok(http) = self.http.lock() {
+            let _ = writeln!(s, "# HELP feedsift_http_requests_total HTTP requests served, by route and status.\n# TYPE feedsift_http_requests_total counter");
+            for ((route, status), (n, _)) in http.iter() {
+                let _ = writeln!(
+                    s,
+                    "feedsift_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
+                );
+            }
+            let _ = writeln!(s, "# HELP feedsift_http_request_seconds_total Time spent serving HTTP requests, by route and status.\n# TYPE feedsift_http_request_seconds_total counter");
+            for ((route, status), (_, us)) in http.iter() {
+                let _ = writeln!(s, "feedsift_http_request_seconds_total{{route=\"{route}\",status=\"{status}\"}} {:.6}", *us as f64 / 1e6);
+            }
+        }
         let _ = writeln!(
             s,
             "# HELP feedsift_feeds_in_backoff Enabled feeds whose last poll failed.\n# TYPE feedsift_feeds_in_backoff gauge\nfeedsift_feeds_in_backoff {feeds_in_backoff}"

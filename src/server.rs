@@ -72,7 +72,28 @@ pub fn router(state: AppState) -> Router {
         .route("/api/outputs", get(outputs))
         .route("/{file}", get(opml))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            count_request,
+        ))
         .with_state(state)
+}
+
+/// Counts every request by route (the pattern, not the path: `/feeds/{file}`, so the label set
+/// stays small) and status, with its time.
+async fn count_request(
+    State(metrics): State<Arc<Metrics>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    metrics.record_http(&route, resp.status().as_u16(), started.elapsed());
+    resp
 }
 
 /// Renders an output exactly as HTTP serves it (used by `feedsift export` too).
@@ -643,6 +664,25 @@ async fn index(State(st): State<AppState>) -> Html<String> {
          table{border-collapse:collapse}td,th{padding:.2rem .6rem;border-bottom:1px solid #ddd;text-align:left}\
          .err{color:#b00}</style></head><body><h1>feedsift</h1><h2>Feeds to subscribe to</h2><ul>",
     );
+    // Items first seen in the last 24 hours, by category (a bounded walk from the newest).
+    let since = chrono::Utc::now() - chrono::Duration::hours(24);
+    let store = st.store.clone();
+    let counts = tokio::task::spawn_blocking(move || {
+        let mut n = [0usize; 4];
+        for item in store.newest_inserted().take(50_000).flatten() {
+            if item.first_seen < since {
+                break;
+            }
+            let k = crate::model::Category::ALL
+                .iter()
+                .position(|c| *c == item.class.category)
+                .unwrap_or(3);
+            n[k] += 1;
+        }
+        n
+    })
+    .await
+    .unwrap_or_default();
     for name in c.output_names() {
         let title = c.output(&name).map(|o| o.title).unwrap_or_default();
         let _ = write!(
@@ -657,9 +697,13 @@ async fn index(State(st): State<AppState>) -> Html<String> {
         }
         s.push_str("</li>");
     }
+    let _ = write!(s, "</ul><h2>Last 24 hours</h2><p>");
+    for (c, n) in crate::model::Category::ALL.iter().zip(counts) {
+        let _ = write!(s, "{}: <b>{n}</b> &nbsp; ", c.as_str());
+    }
     let _ = write!(
         s,
-        "</ul><h2>Sources</h2><p>{} items stored.</p><table><tr><th>id</th><th>url</th><th>schedule</th><th>last poll</th><th>status</th></tr>",
+        "</p><h2>Sources</h2><p>{} items stored.</p><table><tr><th>id</th><th>url</th><th>schedule</th><th>last poll</th><th>status</th></tr>",
         st.store.len()
     );
     for f in &c.feeds {

@@ -555,6 +555,14 @@ impl Store {
         iter.filter_map(move |r| self.load(r.map(|(_, v)| v)))
     }
 
+    /// Items most recently stored first (insertion order, reversed).
+    pub fn newest_inserted(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.by_seq
+            .iter()
+            .rev()
+            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
+    }
+
     /// Items of one category, newest first, from the category index.
     pub fn newest_first_in(
         &self,

@@ -452,6 +452,18 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         hits >= 4,
         "the last four merged.rss requests were cache hits: {m}"
     );
+    assert!(
+        m.contains("feedsift_http_requests_total{route=\"/feeds/{file}\",status=\"304\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("feedsift_http_requests_total{route=\"/feeds/{file}\",status=\"400\"}"),
+        "{m}"
+    );
+    assert!(
+        m.contains("feedsift_http_request_seconds_total{route=\"/api/items\",status=\"200\"}"),
+        "{m}"
+    );
 
     // What there is to subscribe to, for people and for services.
     let outs: serde_json::Value = serde_json::from_slice(
@@ -617,6 +629,15 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     assert!(
         index.contains("HTTP 404"),
         "failed source shown to the admin"
+    );
+    let fin_24h = index
+        .split("finance: <b>")
+        .nth(1)
+        .and_then(|r| r.split("</b>").next())
+        .unwrap();
+    assert!(
+        fin_24h.parse::<usize>().unwrap() >= 4,
+        "items first seen today, by category: {index}"
     );
 
     stop.send(true).unwrap();
