@@ -219,6 +219,11 @@ pub async fn run_service(
     let sched =
         tokio::spawn(scheduler.run(service.reloader.subscribe(), poll_now_rx, shutdown.clone()));
     let watcher = tokio::spawn(Arc::clone(&service.reloader).watch(shutdown.clone()));
+    let websub = tokio::spawn(crate::websub::run(
+        service.store.clone(),
+        Arc::clone(&service.reloader),
+        shutdown.clone(),
+    ));
     // Retention: at start, then hourly, with the limits of the config in force.
     let maintenance = {
         let store = service.store.clone();
@@ -280,6 +285,7 @@ pub async fn run_service(
     let served = http.await;
     for (name, task) in [
         ("retention", maintenance),
+        ("websub", websub),
         ("scheduler", sched),
         ("config watcher", watcher),
         ("categorizer", categorizer_task),

@@ -107,6 +107,9 @@ pub struct ServiceConfig {
     pub retention: Duration,
     /// At most this many items are kept (the oldest go first); `None`: no cap.
     pub max_items: Option<usize>,
+    /// A WebSub hub (W3C WebSub §4): outputs advertise it, and feedsift notifies it when an
+    /// output gains items, so subscribers get pushes instead of polling.
+    pub websub_hub: Option<Url>,
     /// Bearer token for admin endpoints (`POST /api/reload`); `FEEDSIFT_ADMIN_TOKEN` wins.
     /// Without one those endpoints are off.
     pub admin_token: Option<String>,
@@ -268,6 +271,7 @@ struct RawService {
     max_jitter_secs: Option<u64>,
     retention_days: Option<Spanned<u64>>,
     admin_token: Option<String>,
+    websub_hub: Option<Spanned<String>>,
     max_items: Option<Spanned<usize>>,
     cache_capacity_mb: Option<Spanned<u64>>,
 }
@@ -449,6 +453,10 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         max_fetches_per_host,
         max_jitter: Duration::from_secs(s.max_jitter_secs.unwrap_or(300)),
         admin_token: s.admin_token.filter(|t| !t.trim().is_empty()),
+        websub_hub: match &s.websub_hub {
+            Some(v) => Some(parse_http_url(v.get_ref()).map_err(|m| err(v.span(), m))?),
+            None => None,
+        },
         retention: Duration::from_secs(positive(&s.retention_days, "retention_days", 90)? * 86_400),
         max_items: match &s.max_items {
             Some(v) if *v.get_ref() == 0 => {
@@ -772,6 +780,7 @@ mod tests {
             ("[[output]]\nname = \"x\"\nmin_confidence = 1.5\n", "feeds.toml:3:18: `min_confidence` must be between 0 and 1"),
             ("[[feed]]\nid = \"a\"\nurl = \"https://e.com/\"\ncategory_hint = \"sports\"\n", "feeds.toml:4:17: unknown category `sports`"),
             ("[dedup]\nnear = true\n", "feeds.toml:2:1: unknown field `near`"),
+            ("[service]\nwebsub_hub = \"hub\"\n", "feeds.toml:2:14: `hub` is not a valid URL"),
             ("[service\n", "feeds.toml:1:9:"),
             ("[[feed]]\nurl = \"https://e.com/\"\n", "missing field `id`"),
         ];

@@ -49,3 +49,4 @@ pub mod scheduler;
 pub mod server;
 pub mod store;
 pub mod text;
+pub mod websub;

@@ -284,9 +284,12 @@ pub fn render(
     )
 }
 
-/// Links between pages of an output (RFC 5005 archive links; JSON Feed `next_url`).
+/// Links between pages of an output (RFC 5005 archive links; JSON Feed `next_url`), and the
+/// WebSub hub that pushes it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageLinks {
+    /// The WebSub hub (`rel="hub"`), when one is configured.
+    pub hub: Option<String>,
     /// The next page of older items (`prev-archive`), when there may be more.
     pub older: Option<String>,
     /// The newest page (`current`), on an older page.
@@ -365,6 +368,9 @@ impl Render {
     /// (rel, href) of the paging links, RFC 5005 §4.
     fn page_rels(&self) -> Vec<(&'static str, String)> {
         let mut v = Vec::new();
+        if let Some(h) = &self.links.hub {
+            v.push(("hub", h.clone()));
+        }
         if let Some(o) = &self.links.older {
             v.push(("prev-archive", o.clone()));
         }
@@ -650,13 +656,17 @@ impl Render {
             "feed_url": feed_url(public_url, &output.name, Format::Json),
             // JSON Feed 1.1 `next_url`: the page of older items.
             "next_url": self.links.older,
+            "hubs": self.links.hub.iter().map(|h| json!({"type": "WebSub", "url": h})).collect::<Vec<_>>(),
             "description": output.description,
             "items": items,
         });
         let mut doc = doc;
-        if self.links.older.is_none() {
-            if let Some(m) = doc.as_object_mut() {
+        if let Some(m) = doc.as_object_mut() {
+            if self.links.older.is_none() {
                 m.remove("next_url");
+            }
+            if self.links.hub.is_none() {
+                m.remove("hubs");
             }
         }
         serde_json::to_string_pretty(&doc).expect("JSON values always serialise")

@@ -219,6 +219,7 @@ async fn feed(
                 };
                 let full = items.len() >= limit.unwrap_or(output.filter.limit);
                 let links = publish::PageLinks {
+                    hub: cfg.service.websub_hub.as_ref().map(|h| h.to_string()),
                     older: items
                         .last()
                         .filter(|_| full)

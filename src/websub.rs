@@ -1,0 +1,116 @@
+//! WebSub publisher side: tell the hub when an output gains items.
+//!
+//! Takes: the store, the config in force (`[service] websub_hub`). Gives: a `publish`
+//! notification to the hub (W3C WebSub §7: `hub.mode=publish`, `hub.url=<topic>`) for every
+//! format of every output whose newest item changed, so subscribed readers get a push instead of
+//! polling. The outputs themselves advertise `rel="hub"` and `rel="self"` (see
+//! [`crate::publish::PageLinks`]).
+//!
+//! It checks after the store's items change (its generation), at most every two seconds, so a
+//! burst of polls makes one round of notifications. A hub that fails is logged, not retried: the
+//! next change notifies again, and subscribers still poll as a fallback.
+
+use crate::config::{Config, Filter};
+use crate::publish::{self, Format};
+use crate::reload::Reloader;
+use crate::store::Store;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The newest item key of every output, now.
+fn newest(store: &Store, config: &Config) -> HashMap<String, Option<String>> {
+    config
+        .output_names()
+        .into_iter()
+        .filter_map(|n| config.output(&n).map(|o| (n, o)))
+        .map(|(n, o)| {
+            let key = publish::select(store, &o, &Filter::default(), Some(1), None)
+                .ok()
+                .and_then(|v| v.first().map(|i| i.key.clone()));
+            (n, key)
+        })
+        .collect()
+}
+
+fn form_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Runs until `shutdown` turns true.
+pub async fn run(store: Store, reloader: Arc<Reloader>, mut shutdown: watch::Receiver<bool>) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(error = %e, "websub: no HTTP client");
+            return;
+        }
+    };
+    let mut generation = store.generation();
+    let mut known = {
+        let (s, c) = (store.clone(), reloader.current());
+        tokio::task::spawn_blocking(move || newest(&s, &c))
+            .await
+            .unwrap_or_default()
+    };
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+        }
+        let g = store.generation();
+        if g == generation {
+            continue;
+        }
+        generation = g;
+        let config = reloader.current();
+        let Some(hub) = config.service.websub_hub.clone() else {
+            continue;
+        };
+        let now = {
+            let (s, c) = (store.clone(), Arc::clone(&config));
+            tokio::task::spawn_blocking(move || newest(&s, &c))
+                .await
+                .unwrap_or_default()
+        };
+        for (name, key) in &now {
+            if key.is_none() || known.get(name) == Some(key) {
+                continue;
+            }
+            for format in [Format::Rss, Format::Atom, Format::Json] {
+                let topic = publish::feed_url(&config.service.public_url, name, format);
+                let body = format!("hub.mode=publish&hub.url={}", form_escape(&topic));
+                let r = client
+                    .post(hub.clone())
+                    .header(
+                        reqwest::header::CONTENT_TYPE,
+                        "application/x-www-form-urlencoded",
+                    )
+                    .body(body)
+                    .send()
+                    .await;
+                match r {
+                    Ok(resp) if resp.status().is_success() => {
+                        tracing::info!(%topic, "websub: hub notified")
+                    }
+                    Ok(resp) => {
+                        tracing::warn!(%topic, status = resp.status().as_u16(), "websub: hub refused")
+                    }
+                    Err(e) => tracing::warn!(%topic, error = %e, "websub: hub unreachable"),
+                }
+            }
+        }
+        known = now;
+    }
+}
