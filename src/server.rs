@@ -723,7 +723,7 @@ async fn index(State(st): State<AppState>) -> Html<String> {
             escape_html(&f.schedule.expr),
             state
                 .last_poll
-                .map(|t| t.to_rfc3339())
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S UTC").to_string())
                 .unwrap_or_else(|| "—".into()),
             status
         );
