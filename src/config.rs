@@ -160,10 +160,14 @@ pub struct Filter {
     pub categories: Vec<Category>,
     /// Keep items from these feed ids.
     pub sources: Vec<String>,
-    /// Keep items whose title or text contains at least one of these (case-insensitive).
-    pub include: Vec<String>,
-    /// Drop items whose title or text contains any of these (case-insensitive).
-    pub exclude: Vec<String>,
+    /// Keep items whose title or text matches at least one of these.
+    pub include: Vec<Pattern>,
+    /// Drop items whose title or text matches any of these.
+    pub exclude: Vec<Pattern>,
+    /// Keep items in one of these languages (`zh`, `en`; a tag's primary subtag).
+    pub languages: Vec<String>,
+    /// Keep items no older than this (by their date).
+    pub max_age: Option<Duration>,
     /// At most this many items, newest first.
     pub limit: usize,
     /// Keep items the categorizer labelled with at least this confidence.
@@ -182,8 +186,83 @@ impl Default for Filter {
             limit: DEFAULT_LIMIT,
             min_confidence: 0.0,
             regions: Vec::new(),
+            languages: Vec::new(),
+            max_age: None,
         }
     }
+}
+
+/// A keyword or, written between slashes (`/锂电池|光伏/`), a regular expression; both
+/// case-insensitive, matched against an item's title and plain text.
+#[derive(Debug, Clone)]
+pub struct Pattern {
+    source: String,
+    regex: Option<regex::Regex>,
+    lower: String,
+}
+
+impl PartialEq for Pattern {
+    fn eq(&self, other: &Self) -> bool {
+        self.source == other.source
+    }
+}
+
+impl Pattern {
+    /// Parses `s`; a `/…/` pattern must be a valid regular expression.
+    pub fn parse(s: &str) -> Result<Pattern, String> {
+        let s = s.trim();
+        let regex = match s
+            .strip_prefix('/')
+            .and_then(|r| r.strip_suffix('/'))
+            .filter(|r| !r.is_empty())
+        {
+            Some(r) => Some(
+                regex::RegexBuilder::new(r)
+                    .case_insensitive(true)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| format!("`{s}` is not a valid regular expression: {e}"))?,
+            ),
+            None => None,
+        };
+        Ok(Pattern {
+            source: s.to_string(),
+            regex,
+            lower: s.to_lowercase(),
+        })
+    }
+
+    /// Whether `text` matches; `lower` is `text` lower-cased (computed once by the caller).
+    pub fn matches(&self, text: &str, lower: &str) -> bool {
+        match &self.regex {
+            Some(r) => r.is_match(text),
+            None => lower.contains(&self.lower),
+        }
+    }
+
+    /// As written.
+    pub fn as_str(&self) -> &str {
+        &self.source
+    }
+}
+
+/// Parses an age such as `36h`, `7d` or `2w` (hours, days, weeks).
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (n, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("`{s}`: expected an age such as 36h, 7d or 2w"))?;
+    let secs = match unit {
+        "h" => 3600,
+        "d" => 86_400,
+        "w" => 7 * 86_400,
+        _ => return Err(format!("`{s}`: expected an age such as 36h, 7d or 2w")),
+    };
+    if n == 0 {
+        return Err(format!("`{s}`: the age must be greater than zero"));
+    }
+    Ok(Duration::from_secs(n.saturating_mul(secs)))
 }
 
 /// A parsed cron schedule together with the text the admin wrote.
@@ -302,9 +381,12 @@ struct RawOutput {
     #[serde(default)]
     sources: Vec<Spanned<String>>,
     #[serde(default)]
-    include: Vec<String>,
+    include: Vec<Spanned<String>>,
     #[serde(default)]
-    exclude: Vec<String>,
+    exclude: Vec<Spanned<String>>,
+    #[serde(default)]
+    languages: Vec<String>,
+    max_age: Option<Spanned<String>>,
     limit: Option<Spanned<usize>>,
     min_confidence: Option<Spanned<f64>>,
     #[serde(default)]
@@ -556,11 +638,19 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             Some(v) => *v.get_ref(),
             None => DEFAULT_LIMIT,
         };
-        let clean = |v: Vec<String>| -> Vec<String> {
-            v.into_iter()
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
+        let patterns = |v: &[Spanned<String>]| -> Result<Vec<Pattern>, ConfigError> {
+            v.iter()
+                .filter(|s| !s.get_ref().trim().is_empty())
+                .map(|s| Pattern::parse(s.get_ref()).map_err(|m| err(s.span(), m)))
                 .collect()
+        };
+        let include = patterns(&o.include)?;
+        let exclude = patterns(&o.exclude)?;
+        let max_age = match &o.max_age {
+            Some(v) => {
+                Some(parse_age(v.get_ref()).map_err(|m| err(v.span(), format!("max_age {m}")))?)
+            }
+            None => None,
         };
         outputs.push(OutputConfig {
             name: name.clone(),
@@ -571,8 +661,15 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             filter: Filter {
                 categories,
                 sources,
-                include: clean(o.include),
-                exclude: clean(o.exclude),
+                include,
+                exclude,
+                languages: o
+                    .languages
+                    .iter()
+                    .map(|l| l.trim().to_lowercase())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
+                max_age,
                 limit,
                 min_confidence: match &o.min_confidence {
                     Some(v) if !(0.0..=1.0).contains(v.get_ref()) => {
@@ -781,6 +878,8 @@ mod tests {
             ("[[feed]]\nid = \"a\"\nurl = \"https://e.com/\"\ncategory_hint = \"sports\"\n", "feeds.toml:4:17: unknown category `sports`"),
             ("[dedup]\nnear = true\n", "feeds.toml:2:1: unknown field `near`"),
             ("[service]\nwebsub_hub = \"hub\"\n", "feeds.toml:2:14: `hub` is not a valid URL"),
+            ("[[output]]\nname = \"x\"\ninclude = [\"/(oops/\"]\n", "feeds.toml:3:12: `/(oops/` is not a valid regular expression"),
+            ("[[output]]\nname = \"x\"\nmax_age = \"soon\"\n", "feeds.toml:3:11: max_age `soon`: expected an age"),
             ("[service\n", "feeds.toml:1:9:"),
             ("[[feed]]\nurl = \"https://e.com/\"\n", "missing field `id`"),
         ];

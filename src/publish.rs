@@ -95,22 +95,49 @@ pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
             return false;
         }
     }
+    if !filter.languages.is_empty() {
+        let lang = language_of(item);
+        if !filter.languages.iter().any(|l| *l == lang) {
+            return false;
+        }
+    }
+    if let Some(age) = filter.max_age {
+        let oldest = Utc::now() - chrono::Duration::from_std(age).unwrap_or(chrono::Duration::MAX);
+        if item.sort_date() < oldest {
+            return false;
+        }
+    }
     if filter.include.is_empty() && filter.exclude.is_empty() {
         return true;
     }
-    let text = item.item.plain_text().to_lowercase();
-    if !filter.include.is_empty()
-        && !filter
-            .include
-            .iter()
-            .any(|k| text.contains(&k.to_lowercase()))
-    {
+    let text = item.item.plain_text();
+    let lower = text.to_lowercase();
+    if !filter.include.is_empty() && !filter.include.iter().any(|p| p.matches(&text, &lower)) {
         return false;
     }
-    !filter
-        .exclude
-        .iter()
-        .any(|k| text.contains(&k.to_lowercase()))
+    !filter.exclude.iter().any(|p| p.matches(&text, &lower))
+}
+
+/// An item's language as a primary subtag (`zh`, `en`, …): the feed's declaration, else a guess
+/// from the script of the title (CJK → `zh`, otherwise `en`), since many Chinese feeds declare
+/// none.
+pub fn language_of(item: &StoredItem) -> String {
+    if let Some(l) = &item.item.language {
+        let primary = l.split(['-', '_']).next().unwrap_or("").to_lowercase();
+        if !primary.is_empty() {
+            return primary;
+        }
+    }
+    if item
+        .item
+        .title
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+    {
+        "zh".into()
+    } else {
+        "en".into()
+    }
 }
 
 /// The items of an output, newest first, at most `limit` (or the output's own limit).
@@ -215,8 +242,18 @@ pub fn parse_query(
                     f.regions.push(r);
                 }
             }
-            "q" => f.include.extend(list(v)),
-            "exclude" => f.exclude.extend(list(v)),
+            "q" => {
+                for p in list(v) {
+                    f.include.push(crate::config::Pattern::parse(&p).map_err(|e| format!("`q`: {e}"))?);
+                }
+            }
+            "exclude" => {
+                for p in list(v) {
+                    f.exclude.push(crate::config::Pattern::parse(&p).map_err(|e| format!("`exclude`: {e}"))?);
+                }
+            }
+            "language" => f.languages.extend(list(v).into_iter().map(|l| l.to_lowercase())),
+            "max_age" => f.max_age = Some(crate::config::parse_age(v).map_err(|e| format!("`max_age`: {e}"))?),
             "min_confidence" => match v.parse::<f32>() {
                 Ok(c) if (0.0..=1.0).contains(&c) => f.min_confidence = c,
                 _ => return Err(format!("`min_confidence={v}`: expected a number from 0 to 1")),
@@ -228,7 +265,7 @@ pub fn parse_query(
             k if ignore.contains(&k) => {}
             _ => {
                 return Err(format!(
-                    "unknown query parameter `{k}` (supported: category, source, region, q, exclude, min_confidence, limit{})",
+                    "unknown query parameter `{k}` (supported: category, source, region, language, q, exclude, max_age, min_confidence, limit{})",
                     ignore.iter().map(|i| format!(", {i}")).collect::<String>()
                 ))
             }
@@ -736,12 +773,40 @@ mod tests {
                  exclude: Vec<&str>| Filter {
             categories,
             sources: sources.into_iter().map(Into::into).collect(),
-            include: include.into_iter().map(Into::into).collect(),
-            exclude: exclude.into_iter().map(Into::into).collect(),
+            include: include
+                .into_iter()
+                .map(|p| crate::config::Pattern::parse(p).unwrap())
+                .collect(),
+            exclude: exclude
+                .into_iter()
+                .map(|p| crate::config::Pattern::parse(p).unwrap())
+                .collect(),
             limit: 10,
-            min_confidence: 0.0,
-            regions: vec![],
+            ..Filter::default()
         };
+        let lang = |l: &[&str]| Filter {
+            languages: l.iter().map(|s| s.to_string()).collect(),
+            ..Filter::default()
+        };
+        assert!(
+            matches(&lang(&["zh"]), &it) && !matches(&lang(&["en"]), &it),
+            "declared zh-CN"
+        );
+        let mut untagged = it.clone();
+        untagged.item.language = None;
+        assert!(
+            matches(&lang(&["zh"]), &untagged),
+            "guessed from the script"
+        );
+        let aged = |s: &str| Filter {
+            max_age: Some(crate::config::parse_age(s).unwrap()),
+            ..Filter::default()
+        };
+        assert!(!matches(&aged("7d"), &it), "published in 2024");
+        let mut fresh = it.clone();
+        fresh.item.published = Some(Utc::now() - chrono::Duration::hours(2));
+        fresh.first_seen = Utc::now();
+        assert!(matches(&aged("3h"), &fresh) && !matches(&aged("1h"), &fresh));
         let region = |names: &[&str]| Filter {
             regions: names.iter().map(|s| s.to_string()).collect(),
             ..Filter::default()
@@ -772,6 +837,10 @@ mod tests {
             (f(vec![], vec![], vec![], vec!["增持"]), false),
             // Markup is not text: `<p>` does not match.
             (f(vec![], vec![], vec!["<p>"], vec![]), false),
+            // Regular expressions between slashes.
+            (f(vec![], vec![], vec!["/增持\\d*|减持/"], vec![]), true),
+            (f(vec![], vec![], vec!["/^北向/"], vec![]), true),
+            (f(vec![], vec![], vec![], vec!["/资金$/"]), true),
         ];
         for (i, (filter, want)) in cases.iter().enumerate() {
             assert_eq!(matches(filter, &it), *want, "case {i}: {filter:?}");

@@ -238,6 +238,9 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
     assert_eq!(count("q=巴西龟").await, 1);
     assert_eq!(count("source=world&source=gadgets").await, 5);
     assert_eq!(count("min_confidence=1").await, 0);
+    assert_eq!(count("language=en").await, 5, "the Atom and JSON feeds");
+    assert_eq!(count("q=/北向|巴西龟/").await, 2);
+    assert_eq!(count("max_age=1d").await, 0, "the fixtures date from 2024");
 
     // RFC 5005 paging: follow `prev-archive` from the newest page to the oldest.
     let mut url = format!("{base}/feeds/merged.atom?limit=5");
@@ -382,6 +385,8 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         ("colour=red", "unknown query parameter `colour`"),
         ("category=sports", "`category=sports`"),
         ("min_confidence=2", "`min_confidence=2`"),
+        ("q=/(unclosed/", "not a valid regular expression"),
+        ("max_age=soon", "`max_age`"),
     ] {
         let r = client
             .get(format!("{base}/feeds/merged.rss?{q}"))
