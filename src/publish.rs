@@ -97,7 +97,7 @@ pub fn matches(filter: &Filter, item: &StoredItem) -> bool {
     }
     if !filter.languages.is_empty() {
         let lang = language_of(item);
-        if !filter.languages.iter().any(|l| *l == lang) {
+        if !filter.languages.contains(&lang) {
             return false;
         }
     }
