@@ -876,6 +876,44 @@ mod tests {
     }
 
     #[test]
+    fn required_elements_of_each_format() {
+        let items = vec![stored("One", Category::Finance, "a")];
+        let base = Url::parse("http://h.example/").unwrap();
+        // RSS 2.0: channel title, link, description; atom:link rel=self (RSS Best Practices).
+        let rss =
+            rss::Channel::read_from(render(Format::Rss, &output(), &items, &base, true).as_bytes())
+                .unwrap();
+        assert_eq!(
+            (rss.title(), rss.link(), rss.description()),
+            ("Money", "http://h.example/", "d")
+        );
+        let selfs: Vec<_> = rss
+            .atom_ext()
+            .unwrap()
+            .links()
+            .iter()
+            .filter(|l| l.rel() == "self")
+            .collect();
+        assert_eq!(selfs[0].href(), "http://h.example/feeds/money.rss");
+        assert!(rss.items()[0].guid().is_some() && rss.items()[0].pub_date().is_some());
+        // Atom (RFC 4287 §4.1.1): id, title, updated; entries with id, title, updated.
+        let atom: atom_syndication::Feed = render(Format::Atom, &output(), &items, &base, true)
+            .parse()
+            .unwrap();
+        assert_eq!(atom.id(), "urn:feedsift:output:money");
+        assert!(atom.links().iter().any(|l| l.rel() == "self"));
+        assert_eq!(atom.entries()[0].id(), "urn:feedsift:kOne");
+        assert!(atom.updated().timestamp() > 0);
+        // JSON Feed 1.1: version, title, items[].id.
+        let json: serde_json::Value =
+            serde_json::from_str(&render(Format::Json, &output(), &items, &base, true)).unwrap();
+        assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
+        assert_eq!(json["title"], "Money");
+        assert_eq!(json["items"][0]["id"], "urn:feedsift:kOne");
+        assert!(json["items"][0]["content_html"].is_string());
+    }
+
+    #[test]
     fn empty_output_is_still_valid() {
         let base = Url::parse("http://h/").unwrap();
         for format in [Format::Rss, Format::Atom, Format::Json] {
