@@ -176,6 +176,23 @@ pub fn select(
     Ok(out)
 }
 
+/// The other copies of a story, as JSON (JSON Feed `_feedsift.also_at`, `/api/items`).
+fn also_at_json(i: &StoredItem) -> Vec<serde_json::Value> {
+    i.also_at
+        .iter()
+        .map(|a| {
+            json!({
+                "id": a.source.feed_id,
+                "title": a.source.title,
+                "feed_url": a.source.url,
+                "url": a.link,
+                "original_title": a.title,
+                "seen": a.seen.to_rfc3339(),
+            })
+        })
+        .collect()
+}
+
 /// An item as `GET /api/items` returns it: every field, every source that carried it.
 pub fn api_item(i: &StoredItem, clean_titles: bool) -> serde_json::Value {
     json!({
@@ -198,14 +215,7 @@ pub fn api_item(i: &StoredItem, clean_titles: bool) -> serde_json::Value {
         "runner_up": i.class.runner_up,
         "regions": region_names(i),
         "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
-        "also_at": i.also_at.iter().map(|a| json!({
-            "id": a.source.feed_id,
-            "title": a.source.title,
-            "feed_url": a.source.url,
-            "url": a.link,
-            "original_title": a.title,
-            "seen": a.seen.to_rfc3339(),
-        })).collect::<Vec<_>>(),
+        "also_at": also_at_json(i),
     })
 }
 
@@ -653,14 +663,7 @@ impl Render {
                     "first_seen": i.first_seen.to_rfc3339(),
                     "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
                     "original_title": i.item.title,
-                    "also_at": i.also_at.iter().map(|a| json!({
-                        "id": a.source.feed_id,
-                        "title": a.source.title,
-                        "feed_url": a.source.url,
-                        "url": a.link,
-                        "original_title": a.title,
-                        "seen": a.seen.to_rfc3339(),
-                    })).collect::<Vec<_>>(),
+                    "also_at": also_at_json(i),
                 },
             });
             let m = obj.as_object_mut().expect("object literal");

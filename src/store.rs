@@ -259,21 +259,7 @@ impl Store {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
             }
         }
-        Ok(Store {
-            items: db.open_tree("items")?,
-            by_date: db.open_tree("by_date")?,
-            by_seq: db.open_tree("by_seq")?,
-            by_category: db.open_tree("by_category")?,
-            near: db.open_tree("near")?,
-            aliases: db.open_tree("aliases")?,
-            copies: db.open_tree("copies")?,
-            tombstones: db.open_tree("tombstones")?,
-            feeds: db.open_tree("feeds")?,
-            feed_counts: db.open_tree("feed_counts")?,
-            ingest: std::sync::Arc::default(),
-            generation: std::sync::Arc::default(),
-            db,
-        })
+        Store::with_trees(db)
     }
 
     /// A store in a temporary directory that disappears when the last handle is dropped (for
@@ -285,6 +271,10 @@ impl Store {
             .open()?;
         db.open_tree("meta")?
             .insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+        Store::with_trees(db)
+    }
+
+    fn with_trees(db: sled::Db) -> Result<Store, StoreError> {
         Ok(Store {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
