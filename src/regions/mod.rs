@@ -258,6 +258,9 @@ fn ambiguous(name: &str) -> bool {
 /// Chongqing), and the English names of provinces and major cities. Sorted, no repeats.
 pub fn tag(text: &str) -> Vec<u64> {
     let mut out = std::collections::BTreeSet::new();
+    // A name several divisions share (`开平`: a district of Tangshan and a city under
+    // Jiangmen) is resolved after the pass, by the other places the text names.
+    let mut shared: Vec<Vec<&'static Region>> = Vec::new();
     let idx = index();
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let mut i = 0;
@@ -273,26 +276,47 @@ pub fn tag(text: &str) -> Vec<u64> {
                 break;
             }
             if let Some(hits) = idx.by_name.get(word) {
-                let mut any = false;
-                for &h in hits {
-                    let r = &idx.regions[h];
-                    if word != r.name && ambiguous(word) {
-                        continue;
+                let kept: Vec<&'static Region> = hits
+                    .iter()
+                    .map(|&h| &idx.regions[h])
+                    .filter(|r| word == r.name || !ambiguous(word))
+                    .collect();
+                match kept.len() {
+                    0 => {}
+                    1 => {
+                        insert_with_parents(&mut out, kept[0]);
+                        matched = len;
+                        break;
                     }
-                    any = true;
-                    out.insert(r.adcode);
-                    out.insert(r.province_code());
-                    if r.level == Level::County {
-                        out.insert(r.adcode / 100_000_000 * 100_000_000);
+                    _ => {
+                        shared.push(kept);
+                        matched = len;
+                        break;
                     }
-                }
-                if any {
-                    matched = len;
-                    break;
                 }
             }
         }
         i += matched.max(1);
+    }
+    for candidates in shared {
+        // Prefer the divisions inside a province or city the text names elsewhere; with no
+        // such clue, the name stands for all of them.
+        let near: Vec<&&Region> = candidates
+            .iter()
+            .filter(|r| {
+                out.contains(&(r.adcode / 100_000_000 * 100_000_000))
+                    || out.contains(&r.province_code())
+            })
+            .collect();
+        if near.is_empty() {
+            for r in &candidates {
+                insert_with_parents(&mut out, r);
+            }
+        } else {
+            for r in near {
+                insert_with_parents(&mut out, r);
+            }
+        }
     }
     let lower = text.to_lowercase();
     for (name, code) in ENGLISH {
@@ -310,6 +334,14 @@ pub fn tag(text: &str) -> Vec<u64> {
     // Municipalities' districts report the municipality itself as their prefecture
     // (500100000000 for 重庆市 districts); keep only codes that name a division.
     out.into_iter().filter(|c| by_code(*c).is_some()).collect()
+}
+
+fn insert_with_parents(out: &mut std::collections::BTreeSet<u64>, r: &Region) {
+    out.insert(r.adcode);
+    out.insert(r.province_code());
+    if r.level == Level::County {
+        out.insert(r.adcode / 100_000_000 * 100_000_000);
+    }
 }
 
 /// The division with this adcode.
@@ -390,6 +422,10 @@ mod tests {
             "合作 and 和平 are words here"
         );
         assert!(names("长寿秘诀").is_empty());
+        assert!(names("从千万工程到乡村振兴").is_empty(), "振兴 is a word");
+        assert!(names("王岐山会见来宾").is_empty(), "a person's name");
+        // A shared short name resolved by the city named beside it.
+        assert_eq!(names("江门开平一幼儿园"), ["广东省", "江门市", "开平市"]);
         assert_eq!(
             names("Floods hit Sichuan and Chongqing"),
             ["重庆市", "四川省"]
