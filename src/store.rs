@@ -232,12 +232,25 @@ impl Store {
                 }
             }
         };
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(open_err)?;
+        // sled's flusher thread keeps the file lock for up to one flush interval after the last
+        // handle is dropped; within one process (a test, `export` after `serve`) wait that out
+        // before calling the store taken.
+        let mut tries = 0;
+        let db = loop {
+            match sled::Config::new()
+                .path(dir)
+                .cache_capacity(cache_bytes)
+                .flush_every_ms(Some(500))
+                .open()
+                .map_err(open_err)
+            {
+                Err(StoreError::Locked { .. }) if tries < 20 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
             Some(v) => {
