@@ -424,6 +424,10 @@ mod tests {
         assert!(names("长寿秘诀").is_empty());
         assert!(names("从千万工程到乡村振兴").is_empty(), "振兴 is a word");
         assert!(names("王岐山会见来宾").is_empty(), "a person's name");
+        assert_eq!(
+            names("推进成渝地区双城经济圈建设"),
+            ["重庆市", "四川省", "成都市"]
+        );
         // A shared short name resolved by the city named beside it.
         assert_eq!(names("江门开平一幼儿园"), ["广东省", "江门市", "开平市"]);
         assert_eq!(
