@@ -29,17 +29,12 @@ fn items(n: usize, feed: &str) -> Vec<Item> {
         .map(|i| {
             let (pre, suf) = DECOR[i % DECOR.len()];
             Item {
-                feed_id: feed.into(),
-                guid: None,
-                title: format!("{pre}{}第{}期{suf}", TOPICS[i % TOPICS.len()], i / 3),
                 link: Some(format!("http://{feed}.example.cn/a/{i}.html")),
                 summary: Some(format!("<p>摘要 {i}</p>")),
-                content: None,
-                published: None,
-                updated: None,
-                authors: vec![],
-                tags: vec![],
-                language: None,
+                ..Item::titled(
+                    feed,
+                    &format!("{pre}{}第{}期{suf}", TOPICS[i % TOPICS.len()], i / 3),
+                )
             }
         })
         .collect()

@@ -721,17 +721,12 @@ mod tests {
 
     fn stored(title: &str, cat: Category, feed: &str) -> StoredItem {
         let item = Item {
-            feed_id: feed.into(),
-            guid: None,
-            title: title.into(),
             link: Some("https://e.com/a".into()),
             summary: Some("<p>s &amp; t</p>".into()),
-            content: None,
             published: Some(Utc.with_ymd_and_hms(2024, 1, 2, 3, 4, 5).unwrap()),
-            updated: None,
             authors: vec!["Ann".into()],
-            tags: vec![],
             language: Some("zh-CN".into()),
+            ..Item::titled(feed, title)
         };
         StoredItem {
             key: format!("k{title}"),

@@ -766,17 +766,9 @@ mod tests {
 
     fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
         let item = Item {
-            feed_id: "f".into(),
             guid: Some(key.into()),
-            title: title.into(),
-            link: None,
-            summary: None,
-            content: None,
             published: Some(Utc.with_ymd_and_hms(2024, 1, day, 0, 0, 0).unwrap()),
-            updated: None,
-            authors: vec![],
-            tags: vec![],
-            language: None,
+            ..Item::titled("f", title)
         };
         StoredItem {
             key: key.into(),

@@ -6,7 +6,7 @@
 //! there, as it would be in service); then each `b` is looked up, read-only, with the same rules
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
-use super::{canonical_key, find, ingest, DedupSettings, Found};
+use super::{canonical_key, find, ingest, signature_for, DedupSettings, Found};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -139,22 +139,15 @@ pub enum EvalError {
 }
 
 fn item(side: &Side) -> Item {
+    let feed = if side.source.is_empty() {
+        "eval"
+    } else {
+        &side.source
+    };
     Item {
-        feed_id: if side.source.is_empty() {
-            "eval".into()
-        } else {
-            side.source.clone()
-        },
-        guid: None,
-        title: side.title.clone(),
         link: Some(side.link.clone()).filter(|l| !l.is_empty()),
         summary: Some(side.summary.clone()).filter(|s| !s.is_empty()),
-        content: None,
-        published: None,
-        updated: None,
-        authors: Vec::new(),
-        tags: Vec::new(),
-        language: None,
+        ..Item::titled(feed, &side.title)
     }
 }
 
@@ -196,7 +189,7 @@ pub fn run(
             None,
             now,
         )?;
-        let story = match find(&store, &a, &key, settings)? {
+        let story = match find(&store, &a, &key, &signature_for(settings, &a.title))? {
             Found::Exact(s) | Found::Near(s) => Some(s.key),
             _ => None,
         };
@@ -209,7 +202,7 @@ pub fn run(
     for (i, p) in pairs.iter().enumerate() {
         let b = item(&p.b);
         let key = canonical_key(&b);
-        let judged = match find(&store, &b, &key, settings)? {
+        let judged = match find(&store, &b, &key, &signature_for(settings, &b.title))? {
             Found::Exact(s) | Found::Near(s) => story_of_a[i].as_deref() == Some(s.key.as_str()),
             _ => false,
         };

@@ -138,14 +138,19 @@ pub enum Found {
     Nothing,
 }
 
-/// Looks `item` (with key `key`) up: exact key, link alias, tombstone, near-duplicate index.
-/// Read-only; [`ingest`] and `feedsift eval dedup` share it.
-pub fn find(
-    store: &Store,
-    item: &Item,
-    key: &str,
-    settings: &DedupSettings,
-) -> Result<Found, StoreError> {
+/// The near-duplicate band hashes of a title, or none when near-duplicate detection is off.
+pub fn signature_for(settings: &DedupSettings, title: &str) -> Vec<u64> {
+    if settings.near_duplicates {
+        near::signature(title)
+    } else {
+        Vec::new()
+    }
+}
+
+/// Looks `item` (with key `key` and band hashes `sig`, see [`signature_for`]) up: exact key,
+/// link alias, tombstone, near-duplicate index (skipped for an empty `sig`). Read-only;
+/// [`ingest`] and `feedsift eval dedup` share it.
+pub fn find(store: &Store, item: &Item, key: &str, sig: &[u64]) -> Result<Found, StoreError> {
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
     }
@@ -159,10 +164,9 @@ pub fn find(
     if store.is_tombstoned(key)? {
         return Ok(Found::Tombstoned);
     }
-    if settings.near_duplicates {
-        let sig = near::signature(&item.title);
+    if !sig.is_empty() {
         let core = title::index_core(&item.title);
-        for k in store.near_candidates(&sig)? {
+        for k in store.near_candidates(sig)? {
             let Some(other) = store.title_of(&k)? else {
                 continue;
             };
@@ -214,9 +218,9 @@ pub fn ingest(
             key: (story_key != key).then(|| key.clone()),
             seen: now,
         };
+        let sig = signature_for(settings, &item.title);
         // Copies among this response's own new stories (a feed listing a story twice).
-        if settings.near_duplicates {
-            let sig = near::signature(&item.title);
+        if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
                 p.near.iter().zip(&sig).any(|(x, y)| x == y)
                     && near::same_story(&p.item.title, &item.title)
@@ -226,18 +230,14 @@ pub fn ingest(
                 continue;
             }
         }
-        match find(store, &item, &key, settings)? {
+        match find(store, &item, &key, &sig)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == key && story.digest != digest {
                     let mut edited = story.clone();
                     edited.changed = Some(now);
                     edited.digest = digest;
                     edited.clean_title = title::clean(&item.title);
-                    edited.near = if settings.near_duplicates {
-                        near::signature(&item.title)
-                    } else {
-                        Vec::new()
-                    };
+                    edited.near = sig;
                     edited.class = classify(&item);
                     edited.item = item;
                     batch.updated.push((edited, story));
@@ -274,11 +274,7 @@ pub fn ingest(
                     digest,
                     source: source.clone(),
                     clean_title: title::clean(&item.title),
-                    near: if settings.near_duplicates {
-                        near::signature(&item.title)
-                    } else {
-                        Vec::new()
-                    },
+                    near: sig,
                     class,
                     also_at: Vec::new(),
                     link_alias,
@@ -325,17 +321,9 @@ mod tests {
 
     fn item(feed: &str, guid: Option<&str>, link: Option<&str>, title: &str) -> Item {
         Item {
-            feed_id: feed.into(),
             guid: guid.map(Into::into),
-            title: title.into(),
             link: link.map(Into::into),
-            summary: None,
-            content: None,
-            published: None,
-            updated: None,
-            authors: vec![],
-            tags: vec![],
-            language: None,
+            ..Item::titled(feed, title)
         }
     }
 
