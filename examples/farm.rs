@@ -14,7 +14,8 @@
 //!
 //! Control endpoints on every host:
 //! - `GET /_stats` — requests served so far, by status: `{"200": n, "304": n, "404": n}`;
-//! - `POST /_change?pct=P` — P% of the feeds (deterministically chosen) publish one new item.
+//! - `POST /_change?pct=P[&new=K]` — P% of the feeds (deterministically chosen) publish K new
+//!   items each (default 1).
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, StatusCode, Uri};
@@ -182,13 +183,19 @@ async fn change(State(farm): State<Arc<Farm>>, Query(q): Query<HashMap<String, S
         .and_then(|p| p.parse().ok())
         .unwrap_or(10)
         .min(100);
+    // How many new items each changed feed publishes (`new=K`, default 1).
+    let new: u64 = q
+        .get("new")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
     let mut feeds = farm.feeds.write().expect("farm lock");
     let n = feeds.len();
     let mut changed = 0;
     for i in 0..n {
         // Spread the changed feeds evenly: every feed whose slot falls under pct%.
         if (i * 7919) % 100 < pct {
-            let v = feeds[i].version + 1;
+            let v = feeds[i].version + new;
             feeds[i] = make(i, v, farm.items);
             changed += 1;
         }

@@ -190,6 +190,11 @@ pub struct StoredItem {
     /// The title with content-farm decorations stripped (see [`crate::dedup::title::clean`]).
     #[serde(default)]
     pub clean_title: String,
+    /// The title's near-duplicate index core ([`crate::dedup::title::index_core`]), kept so a
+    /// lookup compares candidates without re-deriving theirs. Empty in records written before
+    /// it was kept (then derived on read) and when near-duplicate detection is off.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub core: String,
     /// The categorizer's verdict.
     pub class: Classification,
     /// Every other feed that carried the same story, exactly or under another decoration. Kept

@@ -7,7 +7,10 @@
 //!
 //! Guarantees: a broken document is a [`NormalizeError`] naming what went wrong, never a panic
 //! (a panic inside the parser is caught and reported) and never a silently empty feed: a document
-//! that visibly has entries but yields none is an error.
+//! that visibly has entries but yields none is an error. A document the parser rejects gets one
+//! more chance through the [`repair`] pass (bare `&`, HTML entities, `<rss>` without a version,
+//! MIME-typed Atom text, unclosed CDATA, DTDs), so feeds parse as forgiving readers parse them;
+//! a document nested deeper than [`MAX_DEPTH`] is refused before any parser sees it.
 //!
 //! Decisions, by spec:
 //! - Charset precedence: a byte-order mark wins, then the HTTP `charset` parameter, then the XML
@@ -25,6 +28,13 @@ use chrono_tz::Tz;
 use encoding_rs::Encoding;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use url::Url;
+
+mod entities;
+pub mod repair;
+
+/// Element nesting refused before parsing: the parsers recurse per level, and no real feed
+/// comes near this (HTML in a CDATA section or escaped is text, not nesting).
+pub const MAX_DEPTH: usize = 256;
 
 /// Why a body could not be turned into items.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +57,9 @@ pub enum NormalizeError {
     /// The parser itself panicked on this input.
     #[error("parse: the feed parser crashed on this document: {0}")]
     ParserPanic(String),
+    /// Elements nested deeper than [`MAX_DEPTH`]: refused unparsed (a stack-exhaustion attack).
+    #[error("parse: elements nested {0} deep (more than {MAX_DEPTH}): refused")]
+    TooDeep(usize),
 }
 
 /// A parsed feed: its own metadata and its entries.
@@ -86,22 +99,36 @@ pub fn parse_feed(
     let xml = utf8_declaration(&text);
     let xml = xml.as_ref();
 
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(base.as_str()))
-        // An empty id marks "the source gave none": feed-rs would otherwise invent a random UUID
-        // on every parse, which would make the same entry look new each time.
-        .id_generator(|_, _, _| String::new())
-        .sanitize_content(false)
-        .timestamp_parser(move |s| parse_timestamp(s, tz))
-        .build();
-    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(xml.as_bytes())))
-        .map_err(|p| NormalizeError::ParserPanic(panic_message(&p)))?
-        .map_err(|e| NormalizeError::Parse(e.to_string()))?;
-
-    let hints = PublisherHints::from_document(xml, parsed.ttl);
-    if parsed.entries.is_empty() && looks_like_it_has_entries(xml) {
-        return Err(NormalizeError::EntriesLost);
+    let depth = repair::max_depth(xml);
+    if depth > MAX_DEPTH {
+        return Err(NormalizeError::TooDeep(depth));
     }
+    // A document the parser rejects, or reads as empty although it has entries, gets one more
+    // chance through the repair pass (see [`repair`]); when that fails too, the first error
+    // is the one reported — it names what is wrong with the document as sent.
+    let (parsed, xml) = match parse_xml(xml, base, tz) {
+        Ok(parsed) => (parsed, std::borrow::Cow::Borrowed(xml)),
+        Err(first) => match repair::repair(xml).map(|fixed| (parse_xml(&fixed, base, tz), fixed)) {
+            Some((Ok(parsed), fixed)) => {
+                tracing::debug!(feed = feed_id, error = %first, "parsed after repair");
+                (parsed, std::borrow::Cow::Owned(fixed))
+            }
+            // `<rss>` with no channel and no items (a feed with nothing in it yet): empty, not
+            // broken — there is nothing to lose.
+            _ if is_empty_rss(xml) => {
+                return Ok(ParsedFeed {
+                    title: None,
+                    site_link: None,
+                    encoding: encoding.name(),
+                    hints: PublisherHints::from_document(xml, None),
+                    items: Vec::new(),
+                })
+            }
+            _ => return Err(first),
+        },
+    };
+    let xml = xml.as_ref();
+    let hints = PublisherHints::from_document(xml, parsed.ttl);
 
     let feed_lang = parsed.language.clone();
     let site_link = pick_link(&parsed.links, base);
@@ -207,16 +234,17 @@ pub fn absolutize(href: &str, base: &Url) -> Option<String> {
 }
 
 fn text_of(t: &feed_rs::model::Text) -> String {
+    let content = crate::text::fix_c1_controls(&t.content);
     if t.content_type.subty() == "html" || t.content_type.subty() == "xhtml" {
-        html_to_text(&t.content)
+        html_to_text(&content)
     } else {
-        collapse_ws(&t.content)
+        collapse_ws(&content)
     }
 }
 
 fn text_as_html(t: &feed_rs::model::Text, base: &Url) -> String {
     if t.content_type.subty() == "plain" {
-        escape_html(&t.content)
+        escape_html(&crate::text::fix_c1_controls(&t.content))
     } else {
         sanitize_html(&t.content, base)
     }
@@ -227,7 +255,7 @@ fn text_as_html(t: &feed_rs::model::Text, base: &Url) -> String {
 pub fn sanitize_html(html: &str, base: &Url) -> String {
     ammonia::Builder::default()
         .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
-        .clean(html)
+        .clean(&crate::text::fix_c1_controls(html))
         .to_string()
         .trim()
         .to_string()
@@ -238,6 +266,30 @@ fn truncate_chars(s: &str, n: usize) -> String {
         Some((i, _)) => format!("{}…", &s[..i]),
         None => s.to_string(),
     }
+}
+
+/// One parse by feed-rs, a parser panic and "entries present, none read" both as errors.
+fn parse_xml(xml: &str, base: &Url, tz: Tz) -> Result<feed_rs::model::Feed, NormalizeError> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(base.as_str()))
+        // An empty id marks "the source gave none": feed-rs would otherwise invent a random UUID
+        // on every parse, which would make the same entry look new each time.
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .timestamp_parser(move |s| parse_timestamp(s, tz))
+        .build();
+    let parsed = catch_unwind(AssertUnwindSafe(|| parser.parse(xml.as_bytes())))
+        .map_err(|p| NormalizeError::ParserPanic(panic_message(&p)))?
+        .map_err(|e| NormalizeError::Parse(e.to_string()))?;
+    if parsed.entries.is_empty() && looks_like_it_has_entries(xml) {
+        return Err(NormalizeError::EntriesLost);
+    }
+    Ok(parsed)
+}
+
+/// An `<rss>` document with no `<channel>` and no entries.
+fn is_empty_rss(xml: &str) -> bool {
+    xml.contains("<rss") && !xml.contains("<channel") && !looks_like_it_has_entries(xml)
 }
 
 fn looks_like_it_has_entries(xml: &str) -> bool {

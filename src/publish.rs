@@ -747,6 +747,7 @@ mod tests {
                 regions: vec![],
             },
             clean_title: title.into(),
+            core: String::new(),
             also_at: vec![],
             link_alias: None,
             near: vec![],

@@ -28,7 +28,11 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 2;
+pub const SCHEMA_VERSION: u64 = 3;
+
+/// The sled tree of the near-duplicate index (schema 3: newest entry first in key order; schema
+/// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
+const NEAR_TREE: &str = "near_recent";
 
 /// Storage failures. The store is where data must never be lost, so these are reported, not
 /// swallowed.
@@ -158,15 +162,47 @@ fn category_key(item: &StoredItem) -> Vec<u8> {
     k
 }
 
-/// `near` key: band ‖ band hash ‖ seq ‖ item key. The sequence number orders the entries of
-/// one bucket oldest to newest, so a lookup can read the newest few and stop.
+/// Near-index key: band ‖ band hash ‖ !seq ‖ item key. The inverted sequence number orders the
+/// entries of one bucket newest first, so a lookup reads the newest few forwards and stops.
 fn band_key(band: usize, hash: u64, seq: u64, key: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(17 + key.len());
     k.push(band as u8);
     k.extend_from_slice(&hash.to_be_bytes());
-    k.extend_from_slice(&seq.to_be_bytes());
+    k.extend_from_slice(&(!seq).to_be_bytes());
     k.extend_from_slice(key.as_bytes());
     k
+}
+
+/// Schema 2 → 3: the near-duplicate index re-keyed newest first into [`NEAR_TREE`]. Restartable:
+/// the schema number only changes once the new tree is complete, and a half-built one is
+/// cleared first.
+fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let old = db.open_tree("near")?;
+    let new = db.open_tree(NEAR_TREE)?;
+    new.clear()?;
+    let mut batch = sled::Batch::default();
+    let mut pending = 0;
+    for entry in old.iter().keys() {
+        let k = entry?;
+        if k.len() < 17 {
+            continue;
+        }
+        let mut nk = k.to_vec();
+        let seq = be_u64(&k[9..17]);
+        nk[9..17].copy_from_slice(&(!seq).to_be_bytes());
+        batch.insert(nk, &[]);
+        pending += 1;
+        if pending == 10_000 {
+            new.apply_batch(std::mem::take(&mut batch))?;
+            pending = 0;
+        }
+    }
+    new.apply_batch(batch)?;
+    db.flush()?;
+    meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+    db.flush()?;
+    db.drop_tree("near")?;
+    Ok(())
 }
 
 /// `copies` key: story key ‖ 0 ‖ hash of the copy's feed and link. A prefix scan lists a
@@ -253,6 +289,7 @@ impl Store {
         };
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
+            Some(v) if be_u64(&v) == 2 => migrate_v2(&db, &meta)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -293,7 +330,7 @@ impl Store {
             by_date: db.open_tree("by_date")?,
             by_seq: db.open_tree("by_seq")?,
             by_category: db.open_tree("by_category")?,
-            near: db.open_tree("near")?,
+            near: db.open_tree(NEAR_TREE)?,
             aliases: db.open_tree("aliases")?,
             copies: db.open_tree("copies")?,
             tombstones: db.open_tree("tombstones")?,
@@ -360,12 +397,15 @@ impl Store {
         Ok(Some(item))
     }
 
-    /// Just the original title of the item under `key`: near-duplicate verification reads many
-    /// candidates and needs nothing else, so the rest of the record is skipped, not decoded.
-    pub fn title_of(&self, key: &str) -> Result<Option<String>, StoreError> {
+    /// Just the original title of the item under `key` and its stored index core (empty in
+    /// records older than the field): near-duplicate verification reads many candidates and
+    /// needs nothing else, so the rest of the record is skipped, not decoded.
+    pub fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
         #[derive(serde::Deserialize)]
         struct Only {
             item: OnlyTitle,
+            #[serde(default)]
+            core: String,
         }
         #[derive(serde::Deserialize)]
         struct OnlyTitle {
@@ -373,13 +413,21 @@ impl Store {
         }
         match self.items.get(key.as_bytes())? {
             Some(v) => serde_json::from_slice::<Only>(&v)
-                .map(|o| Some(o.item.title))
+                .map(|o| Some((o.item.title, o.core)))
                 .map_err(|e| StoreError::Corrupt {
                     key: key.to_string(),
                     message: e.to_string(),
                 }),
             None => Ok(None),
         }
+    }
+
+    /// Whether `key` names a stored item, directly or as an alias; reads no record.
+    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(
+            self.items.contains_key(key.as_bytes())?
+                || self.aliases.contains_key(key.as_bytes())?,
+        )
     }
 
     /// The item `key` names, directly or as an alias of a merged near-duplicate.
@@ -407,15 +455,9 @@ impl Store {
             let mut prefix = Vec::with_capacity(9);
             prefix.push(band as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());
-            for entry in self
-                .near
-                .scan_prefix(&prefix)
-                .keys()
-                .rev()
-                .take(NEAR_PER_BAND)
-            {
+            for entry in self.near.scan_prefix(&prefix).keys().take(NEAR_PER_BAND) {
                 let entry = entry?;
-                let seq = be_u64(&entry[9..17]);
+                let seq = !be_u64(&entry[9..17]);
                 let k = String::from_utf8_lossy(&entry[17..]).into_owned();
                 match found.iter_mut().find(|(x, _, _)| *x == k) {
                     Some(f) => f.1 += 1,
@@ -604,9 +646,15 @@ impl Store {
         }
     }
 
-    /// Number of stored items.
+    /// Number of stored items: the sum of the per-feed counts the commits and retention keep
+    /// (one small record per feed), not a scan of the items (sled's `len` reads every record,
+    /// seconds at a million items — and `/metrics` asks on every scrape).
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.feed_counts
+            .iter()
+            .values()
+            .map(|v| v.map(|v| be_u64(&v)).unwrap_or(0))
+            .sum::<u64>() as usize
     }
 
     /// Whether the store holds no items.
@@ -782,6 +830,7 @@ mod tests {
                 url: "http://f/".into(),
             },
             clean_title: title.into(),
+            core: String::new(),
             near: crate::dedup::near::signature(title),
             item,
             class: Classification {
@@ -973,6 +1022,54 @@ mod tests {
             e.to_string().contains("schema version 1") && e.to_string().contains("older feedsift"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_schema_2_store_is_migrated_and_its_near_index_still_finds() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = stored(
+            "a",
+            "成都市开展基层矛盾纠纷调解专项行动",
+            1,
+            Category::Other,
+        );
+        {
+            let s = Store::open(dir.path(), 8 << 20).unwrap();
+            s.commit(
+                Batch {
+                    new: vec![a.clone()],
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap();
+            // Rewrite it as schema 2 wrote it: `near`, oldest first.
+            let seq = s.get("a").unwrap().unwrap().seq;
+            let old = s.db.open_tree("near").unwrap();
+            for (band, hash) in a.near.iter().enumerate() {
+                let mut k = vec![band as u8];
+                k.extend_from_slice(&hash.to_be_bytes());
+                k.extend_from_slice(&seq.to_be_bytes());
+                k.extend_from_slice(b"a");
+                old.insert(k, &[]).unwrap();
+            }
+            s.near.clear().unwrap();
+            s.db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &2u64.to_be_bytes())
+                .unwrap();
+            s.db.flush().unwrap();
+        }
+        let s = Store::open(dir.path(), 8 << 20).unwrap();
+        assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+        assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
+        let schema =
+            s.db.open_tree("meta")
+                .unwrap()
+                .get("schema")
+                .unwrap()
+                .unwrap();
+        assert_eq!(be_u64(&schema), SCHEMA_VERSION);
     }
 
     #[test]

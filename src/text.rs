@@ -3,23 +3,50 @@
 //! They live apart from any stage so that, for example, the publisher can make a plain-text
 //! summary without depending on the normaliser.
 
-/// Plain text of an HTML fragment: tags dropped, entities decoded, whitespace collapsed.
+/// Plain text of an HTML fragment: tags and comments dropped, `<script>`/`<style>` dropped
+/// with their contents, entities decoded, whitespace collapsed. A `<` that starts no tag
+/// (`a < b`) is text.
 pub fn html_to_text(html: &str) -> String {
     let mut out = String::with_capacity(html.len());
     let mut rest = html;
     while let Some(lt) = rest.find('<') {
         out.push_str(&rest[..lt]);
         let after = &rest[lt..];
-        // Block-level tags separate words; inline ones do not.
-        match after.find('>') {
-            Some(gt) => {
-                out.push(' ');
-                rest = &after[gt + 1..];
-            }
-            None => {
-                rest = "";
-            }
+        let starts_tag = after[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'));
+        if !starts_tag {
+            out.push('<');
+            rest = &after[1..];
+            continue;
         }
+        if after.starts_with("<!--") {
+            rest = after.find("-->").map_or("", |e| &after[e + 3..]);
+            out.push(' ');
+            continue;
+        }
+        let Some(gt) = after.find('>') else {
+            rest = "";
+            break;
+        };
+        let name: String = after[1..gt]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_ascii_lowercase();
+        rest = &after[gt + 1..];
+        if name == "script" || name == "style" {
+            // Everything up to the matching end tag is code, not text.
+            let close = format!("</{name}");
+            let lower = rest.to_ascii_lowercase();
+            rest = match lower.find(&close) {
+                Some(p) => rest[p..].find('>').map_or("", |e| &rest[p + e + 1..]),
+                None => "",
+            };
+        }
+        // A tag separates words (`<p>a</p><p>b</p>` is "a b").
+        out.push(' ');
     }
     out.push_str(rest);
     collapse_ws(&decode_entities(&out))
@@ -86,6 +113,58 @@ pub fn collapse_ws(s: &str) -> String {
         .join(" ")
 }
 
+/// Characters U+0080–U+009F (C1 controls) read as the Windows-1252 characters they almost
+/// always are: a page written in cp1252 and labelled ISO-8859-1, or `&#146;` typed for `’`
+/// (WHATWG Encoding treats the ISO-8859-1 label as windows-1252 for the same reason). The five
+/// positions cp1252 leaves undefined are dropped. Text without C1 controls is returned as is.
+pub fn fix_c1_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(|c| ('\u{80}'..='\u{9f}').contains(&c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    const CP1252: [Option<char>; 32] = [
+        Some('€'),
+        None,
+        Some('‚'),
+        Some('ƒ'),
+        Some('„'),
+        Some('…'),
+        Some('†'),
+        Some('‡'),
+        Some('ˆ'),
+        Some('‰'),
+        Some('Š'),
+        Some('‹'),
+        Some('Œ'),
+        None,
+        Some('Ž'),
+        None,
+        None,
+        Some('‘'),
+        Some('’'),
+        Some('“'),
+        Some('”'),
+        Some('•'),
+        Some('–'),
+        Some('—'),
+        Some('˜'),
+        Some('™'),
+        Some('š'),
+        Some('›'),
+        Some('œ'),
+        None,
+        Some('ž'),
+        Some('Ÿ'),
+    ];
+    std::borrow::Cow::Owned(
+        s.chars()
+            .filter_map(|c| match c as u32 {
+                0x80..=0x9f => CP1252[(c as u32 - 0x80) as usize],
+                _ => Some(c),
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,6 +176,17 @@ mod tests {
             "a&b c中文"
         );
         assert_eq!(html_to_text("AT&T <b>x"), "AT&T x");
+        assert_eq!(html_to_text("a < b and c<d"), "a < b and c"); // `<d`: an unclosed tag
+        assert_eq!(
+            html_to_text("x<script>alert('<b>')</script>y<STYLE>p{}</style >z<!-- c -->w"),
+            "x y z w"
+        );
+        assert_eq!(html_to_text("a<script>never closed"), "a");
+        assert_eq!(fix_c1_controls("don\u{92}t \u{80}5\u{81}"), "don’t €5");
+        assert!(matches!(
+            fix_c1_controls("plain"),
+            std::borrow::Cow::Borrowed(_)
+        ));
         assert_eq!(collapse_ws(" a \u{3000} b\n"), "a b");
     }
 }

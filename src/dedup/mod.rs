@@ -151,6 +151,22 @@ pub fn signature_for(settings: &DedupSettings, title: &str) -> Vec<u64> {
 /// link alias, tombstone, near-duplicate index (skipped for an empty `sig`). Read-only;
 /// [`ingest`] and `feedsift eval dedup` share it.
 pub fn find(store: &Store, item: &Item, key: &str, sig: &[u64]) -> Result<Found, StoreError> {
+    let core = if sig.is_empty() {
+        String::new()
+    } else {
+        title::index_core(&item.title)
+    };
+    find_with_core(store, item, key, sig, &core)
+}
+
+/// [`find`] with the item's index core already derived.
+fn find_with_core(
+    store: &Store,
+    item: &Item,
+    key: &str,
+    sig: &[u64],
+    core: &str,
+) -> Result<Found, StoreError> {
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
     }
@@ -165,13 +181,17 @@ pub fn find(store: &Store, item: &Item, key: &str, sig: &[u64]) -> Result<Found,
         return Ok(Found::Tombstoned);
     }
     if !sig.is_empty() {
-        let core = title::index_core(&item.title);
         for k in store.near_candidates(sig)? {
-            let Some(other) = store.title_of(&k)? else {
+            let Some((other, other_core)) = store.title_of(&k)? else {
                 continue;
             };
+            let other_core = if other_core.is_empty() {
+                title::index_core(&other)
+            } else {
+                other_core
+            };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
-            if title::index_core(&other) == core || near::same_story(&other, &item.title) {
+            if other_core == core || near::same_story(&other, &item.title) {
                 if let Some(story) = store.get(&k)? {
                     return Ok(Found::Near(story));
                 }
@@ -199,12 +219,33 @@ pub fn ingest(
     state: Option<&FeedState>,
     now: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
+    // Everything that depends on the entry alone is worked out before the ingest lock is
+    // taken, so feeds parsed in parallel only queue for the lookups and the commit. Entries the
+    // store does not hold under their key are probably new stories: they are classified here
+    // too (a copy of another feed's story is classified for nothing; that costs less than
+    // classifying inside the lock).
+    let mut prepared = Vec::with_capacity(items.len());
+    for item in items {
+        let key = canonical_key(&item);
+        let sig = signature_for(settings, &item.title);
+        let core = if sig.is_empty() {
+            String::new()
+        } else {
+            title::index_core(&item.title)
+        };
+        let class = if store.contains(&key)? {
+            None
+        } else {
+            Some(classify(&item))
+        };
+        prepared.push((item, key, sig, core, class));
+    }
     let _guard = store.lock_ingest();
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();
-    for item in items {
-        let key = canonical_key(&item);
+    for (item, key, sig, core, class) in prepared {
+        let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
         if seen_keys.contains(&key) {
             counts.duplicate += 1;
             continue;
@@ -218,7 +259,6 @@ pub fn ingest(
             key: (story_key != key).then(|| key.clone()),
             seen: now,
         };
-        let sig = signature_for(settings, &item.title);
         // Copies among this response's own new stories (a feed listing a story twice).
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
@@ -230,7 +270,7 @@ pub fn ingest(
                 continue;
             }
         }
-        match find(store, &item, &key, &sig)? {
+        match find_with_core(store, &item, &key, &sig, &core)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == key && story.digest != digest {
                     let mut edited = story.clone();
@@ -238,6 +278,7 @@ pub fn ingest(
                     edited.digest = digest;
                     edited.clean_title = title::clean(&item.title);
                     edited.near = sig;
+                    edited.core = core;
                     edited.class = classify(&item);
                     edited.item = item;
                     batch.updated.push((edited, story));
@@ -275,6 +316,7 @@ pub fn ingest(
                     source: source.clone(),
                     clean_title: title::clean(&item.title),
                     near: sig,
+                    core,
                     class,
                     also_at: Vec::new(),
                     link_alias,

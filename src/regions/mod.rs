@@ -67,7 +67,17 @@ struct Index {
     regions: Vec<Region>,
     /// Name (full or short) → indices into `regions`.
     by_name: HashMap<String, Vec<usize>>,
-    longest: usize,
+    /// First character of any name (or group name) → the longest such name, in characters: most
+    /// characters of a text start no name, and this skips them with one lookup instead of one
+    /// per candidate length.
+    starts: HashMap<char, usize>,
+}
+
+impl Index {
+    /// The longest name that could start at `c` (0: none does).
+    fn longest_from(&self, c: char) -> usize {
+        self.starts.get(&c).copied().unwrap_or(0)
+    }
 }
 
 fn index() -> &'static Index {
@@ -112,11 +122,18 @@ fn index() -> &'static Index {
                 by_name.entry(r.short.clone()).or_default().push(i);
             }
         }
-        let longest = by_name.keys().map(|k| k.chars().count()).max().unwrap_or(0);
+        let mut starts: HashMap<char, usize> = HashMap::new();
+        let names = by_name.keys().map(String::as_str);
+        for name in names.chain(GROUPS.iter().map(|(g, _)| *g)) {
+            if let Some(c) = name.chars().next() {
+                let len = starts.entry(c).or_default();
+                *len = (*len).max(name.chars().count());
+            }
+        }
         Index {
             regions,
             by_name,
-            longest,
+            starts,
         }
     })
 }
@@ -136,7 +153,7 @@ pub fn mentioned(text: &str) -> Vec<&'static Region> {
     let mut i = 0;
     while i < chars.len() {
         let mut matched = 0;
-        for len in (2..=idx.longest.min(chars.len() - i)).rev() {
+        for len in (2..=idx.longest_from(chars[i].1).min(chars.len() - i)).rev() {
             let start = chars[i].0;
             let end = chars.get(i + len).map_or(text.len(), |c| c.0);
             if let Some(hits) = idx.by_name.get(&text[start..end]) {
@@ -266,7 +283,7 @@ pub fn tag(text: &str) -> Vec<u64> {
     let mut i = 0;
     while i < chars.len() {
         let mut matched = 0;
-        for len in (2..=idx.longest.max(3).min(chars.len() - i)).rev() {
+        for len in (2..=idx.longest_from(chars[i].1).min(chars.len() - i)).rev() {
             let start = chars[i].0;
             let end = chars.get(i + len).map_or(text.len(), |c| c.0);
             let word = &text[start..end];
@@ -318,7 +335,12 @@ pub fn tag(text: &str) -> Vec<u64> {
             }
         }
     }
-    let lower = text.to_lowercase();
+    // English names only where there are Latin letters to hold them.
+    let lower = if text.bytes().any(|b| b.is_ascii_alphabetic()) {
+        text.to_lowercase()
+    } else {
+        String::new()
+    };
     for (name, code) in ENGLISH {
         if let Some(pos) = lower.find(name) {
             let before = lower[..pos].chars().next_back();
