@@ -87,6 +87,19 @@ pub enum FetchError {
         /// The URL that answered.
         url: String,
     },
+    /// A redirect to something other than http(s) (`file:`, `ftp:`, `javascript:` …): never
+    /// followed, so a hostile server cannot make feedsift read local files or other protocols.
+    #[error(
+        "fetch: {url} redirects ({status}) to {target}, which is not an http(s) URL: not followed"
+    )]
+    RedirectScheme {
+        /// The redirect status.
+        status: u16,
+        /// The URL that answered.
+        url: String,
+        /// Where it pointed.
+        target: String,
+    },
     /// Anything else at the network or protocol level (DNS, refused connection, TLS, a broken
     /// chunked body).
     #[error("fetch: {url}: {message}")]
@@ -107,7 +120,9 @@ impl FetchError {
             FetchError::Status { .. } => "http_4xx",
             FetchError::Timeout { .. } => "timeout",
             FetchError::TooLarge { .. } => "too_large",
-            FetchError::TooManyRedirects { .. } | FetchError::BadRedirect { .. } => "redirect",
+            FetchError::TooManyRedirects { .. }
+            | FetchError::BadRedirect { .. }
+            | FetchError::RedirectScheme { .. } => "redirect",
             FetchError::Network { .. } => "network",
         }
     }
@@ -320,11 +335,17 @@ impl Fetcher {
                 .get(LOCATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|l| url.join(l.trim()).ok())
-                .filter(|u| matches!(u.scheme(), "http" | "https"))
                 .ok_or_else(|| FetchError::BadRedirect {
                     status: status.as_u16(),
                     url: url.to_string(),
                 })?;
+            if !matches!(next.scheme(), "http" | "https") {
+                return Err(FetchError::RedirectScheme {
+                    status: status.as_u16(),
+                    url: url.to_string(),
+                    target: next.to_string(),
+                });
+            }
             hops += 1;
             if hops > self.limits.max_redirects {
                 return Err(FetchError::TooManyRedirects {

@@ -256,7 +256,21 @@ pub fn segments(s: &str) -> Vec<(usize, usize)> {
 
 /// Strips decorations from both ends of `title` for display, keeping its characters otherwise
 /// as they were. A title that would be left shorter than four characters is returned as is.
+/// Idempotent: stripping one layer can expose another (a separator left before white space), so
+/// the pass repeats until nothing changes (at most a few times).
 pub fn clean(title: &str) -> String {
+    let mut cur = clean_once(title);
+    for _ in 0..4 {
+        let next = clean_once(&cur);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    cur
+}
+
+fn clean_once(title: &str) -> String {
     let title = title.trim();
     let segs = segments(title);
     if segs.len() < 2 {
@@ -305,7 +319,7 @@ pub fn index_core(title: &str) -> String {
     // Clean before lower-casing: a masthead is recognised by its capitals.
     normalize(&clean(&normalize_keep_case(title)))
         .chars()
-        .filter(|c| !is_separator(*c))
+        .filter(|c| !is_separator(*c) && !c.is_control())
         .collect()
 }
 

@@ -1,0 +1,81 @@
+//! Publisher throughput: rendering one output page of 100 stored items in each format (what a
+//! render-cache miss costs), per core.
+//!
+//! `cargo bench --bench publish`. Numbers go to `docs/PERFORMANCE.md`.
+
+use chrono::Utc;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use feedsift::dedup::{self, DedupSettings};
+use feedsift::model::{Category, Classification, Item, SourceRef};
+use feedsift::publish::{render_page, Format, PageLinks};
+use feedsift::store::Store;
+use std::hint::black_box;
+use url::Url;
+
+fn bench(c: &mut Criterion) {
+    let store = Store::open_temporary().unwrap();
+    let source = SourceRef {
+        feed_id: "f".into(),
+        title: "Farm".into(),
+        url: "http://e.com/rss".into(),
+    };
+    let items: Vec<Item> = (0..100)
+        .map(|i| Item {
+            link: Some(format!("http://e.com/{i}")),
+            summary: Some(format!(
+                "<p>成都市开展基层矛盾纠纷调解专项行动，第{i}期。</p><p><a href=\"http://e.com/{i}\">more</a></p>"
+            )),
+            published: Some(Utc::now()),
+            ..Item::titled("f", &format!("成都市开展基层矛盾纠纷调解专项行动（第{i}期）"))
+        })
+        .collect();
+    let class = |_: &Item| Classification {
+        category: Category::RegionalPolitics,
+        confidence: 0.9,
+        runner_up: None,
+        regions: vec![510_000_000_000, 510_100_000_000],
+    };
+    dedup::ingest(
+        &store,
+        &source,
+        items,
+        &class,
+        &DedupSettings::default(),
+        None,
+        Utc::now(),
+    )
+    .unwrap();
+    let page: Vec<_> = store.newest_first().map(Result::unwrap).collect();
+    assert_eq!(page.len(), 100);
+    let config = feedsift::config::parse(
+        "[[feed]]\nid = \"f\"\nurl = \"http://e.com/rss\"\n",
+        std::path::Path::new("feeds.toml"),
+    )
+    .unwrap();
+    let output = config.output("merged").unwrap();
+    let public = Url::parse("http://feeds.example/").unwrap();
+    let mut g = c.benchmark_group("render_100_items");
+    g.throughput(Throughput::Elements(100));
+    for (name, format) in [
+        ("rss", Format::Rss),
+        ("atom", Format::Atom),
+        ("json", Format::Json),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                render_page(
+                    format,
+                    &output,
+                    black_box(&page),
+                    &public,
+                    true,
+                    &PageLinks::default(),
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
