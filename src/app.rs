@@ -66,6 +66,7 @@ impl Service {
                 max_redirects: 5,
                 max_concurrent: s.max_concurrent_fetches,
                 per_host: s.max_fetches_per_host,
+                allow_private_addresses: s.allow_private_addresses,
             },
         )?;
         let categorizer = Arc::new(build_categorizer(&config)?);
@@ -279,19 +280,51 @@ pub async fn run_service(
     });
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %service.config.service.public_url, "serving");
+    // Shutdown is bounded: from the signal, open connections and running polls get
+    // SHUTDOWN_GRACE to finish; what is still running then is abandoned (a poll abandoned
+    // before its commit advanced nothing, so its feed is simply fetched again next time).
+    let mut signalled = shutdown.clone();
+    let deadline = async move {
+        let _ = signalled.wait_for(|s| *s).await;
+        tokio::time::Instant::now() + SHUTDOWN_GRACE
+    };
     let http = axum::serve(listener, server::router(state)).with_graceful_shutdown(async move {
         let _ = shutdown.wait_for(|s| *s).await;
     });
-    let served = http.await;
-    for (name, task) in [
+    let http = std::future::IntoFuture::into_future(http);
+    tokio::pin!(http);
+    tokio::pin!(deadline);
+    let mut deadline_at = None;
+    let served = loop {
+        match deadline_at {
+            None => tokio::select! {
+                r = &mut http => break r,
+                at = &mut deadline => deadline_at = Some(at),
+            },
+            Some(at) => match tokio::time::timeout_at(at, &mut http).await {
+                Ok(r) => break r,
+                Err(_) => {
+                    tracing::warn!(grace = ?SHUTDOWN_GRACE, "open HTTP connections abandoned");
+                    break Ok(());
+                }
+            },
+        }
+    };
+    let at = deadline_at.unwrap_or_else(|| tokio::time::Instant::now() + SHUTDOWN_GRACE);
+    for (name, mut task) in [
         ("retention", maintenance),
         ("websub", websub),
         ("scheduler", sched),
         ("config watcher", watcher),
         ("categorizer", categorizer_task),
     ] {
-        if let Err(e) = task.await {
-            tracing::error!(error = %e, "{name} task failed");
+        match tokio::time::timeout_at(at, &mut task).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "{name} task failed"),
+            Err(_) => {
+                tracing::warn!(grace = ?SHUTDOWN_GRACE, "{name} abandoned at shutdown");
+                task.abort();
+            }
         }
     }
     service
@@ -302,6 +335,9 @@ pub async fn run_service(
     served.context("HTTP server failed")
 }
 
+/// How long a shutdown waits for open connections and running polls before abandoning them.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `feedsift serve`: binds `[service] listen`, runs until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.service.listen;
@@ -309,7 +345,9 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let listener = TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    eprintln!("feedsift: serving on http://{listen}/ (Ctrl-C to stop)");
+    // The address actually bound (`listen = "127.0.0.1:0"` picks a free port).
+    let bound = listener.local_addr().unwrap_or(listen);
+    eprintln!("feedsift: serving on http://{bound}/ (Ctrl-C to stop)");
     for name in service.config.output_names() {
         eprintln!(
             "  {}",
@@ -618,7 +656,11 @@ pub fn classify_lines(
 /// `feedsift import-opml`: appends the OPML file's new feeds to the config at `config_path`,
 /// validating the result before replacing the file (atomically: a temporary file renamed over
 /// it, which a running `serve` then reloads).
-pub fn import_opml(config_path: &Path, opml_path: &Path) -> anyhow::Result<crate::opml::Imported> {
+pub fn import_opml(
+    config_path: &Path,
+    opml_path: &Path,
+    allow_private: bool,
+) -> anyhow::Result<crate::opml::Imported> {
     let opml = std::fs::read_to_string(opml_path)
         .with_context(|| format!("cannot read {}", opml_path.display()))?;
     let toml = match std::fs::read_to_string(config_path) {
@@ -630,8 +672,27 @@ pub fn import_opml(config_path: &Path, opml_path: &Path) -> anyhow::Result<crate
             )
         }
     };
-    let (text, done) =
-        crate::opml::import(&toml, &opml).with_context(|| opml_path.display().to_string())?;
+    // An imported list is not the admin's own writing: feeds on loopback, private or
+    // link-local addresses are refused unless asked for (`--allow-private`).
+    let refuse = |u: &url::Url| -> Option<String> {
+        if allow_private {
+            return None;
+        }
+        let host = u.host_str()?.trim_matches(['[', ']']);
+        let port = u.port_or_known_default().unwrap_or(80);
+        let addrs: Vec<std::net::IpAddr> = match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => vec![ip],
+            Err(_) => std::net::ToSocketAddrs::to_socket_addrs(&(host, port))
+                .map(|a| a.map(|a| a.ip()).collect())
+                .unwrap_or_default(),
+        };
+        addrs
+            .into_iter()
+            .find(|a| crate::fetch::is_private_address(*a))
+            .map(|a| format!("{host} is a private address ({a}); use --allow-private to import it"))
+    };
+    let (text, done) = crate::opml::import(&toml, &opml, &refuse)
+        .with_context(|| opml_path.display().to_string())?;
     // Never write a config the service would refuse.
     config::parse(&text, config_path)?;
     let tmp = config_path.with_extension("toml.import-tmp");

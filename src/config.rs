@@ -115,6 +115,11 @@ pub struct ServiceConfig {
     pub admin_token: Option<String>,
     /// sled page cache, in bytes (sled's own default is 1 GiB, too much for a small machine).
     pub cache_capacity_bytes: u64,
+    /// Whether feeds may live on loopback, private or link-local addresses. `true` by default:
+    /// `feeds.toml` is the admin's own, and intranet feeds are legitimate. `false` for a service
+    /// whose feed list comes from less trusted hands: such addresses are then refused, checked
+    /// on every redirect hop and at DNS resolution.
+    pub allow_private_addresses: bool,
 }
 
 /// One `[[feed]]`.
@@ -353,6 +358,7 @@ struct RawService {
     websub_hub: Option<Spanned<String>>,
     max_items: Option<Spanned<usize>>,
     cache_capacity_mb: Option<Spanned<u64>>,
+    allow_private_addresses: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -551,6 +557,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
             None => None,
         },
         cache_capacity_bytes,
+        allow_private_addresses: s.allow_private_addresses.unwrap_or(true),
     };
 
     // [[feed]]

@@ -87,6 +87,17 @@ pub enum FetchError {
         /// The URL that answered.
         url: String,
     },
+    /// The URL's host is, or resolves to, a loopback, private or link-local address, and
+    /// `[service] allow_private_addresses` is off.
+    #[error("fetch: {url}: {host} is a private address ({addr}); refused (allow_private_addresses = false)")]
+    PrivateAddress {
+        /// The URL asked for (possibly a redirect target).
+        url: String,
+        /// Its host.
+        host: String,
+        /// The address that is not public.
+        addr: std::net::IpAddr,
+    },
     /// A redirect to something other than http(s) (`file:`, `ftp:`, `javascript:` …): never
     /// followed, so a hostile server cannot make feedsift read local files or other protocols.
     #[error(
@@ -123,6 +134,7 @@ impl FetchError {
             FetchError::TooManyRedirects { .. }
             | FetchError::BadRedirect { .. }
             | FetchError::RedirectScheme { .. } => "redirect",
+            FetchError::PrivateAddress { .. } => "private_address",
             FetchError::Network { .. } => "network",
         }
     }
@@ -212,6 +224,9 @@ pub struct FetchLimits {
     pub max_concurrent: usize,
     /// Most fetches at once to one host.
     pub per_host: usize,
+    /// Whether loopback, private and link-local addresses may be fetched (see
+    /// [`is_private_address`]); when not, they are refused before connecting, on every hop.
+    pub allow_private_addresses: bool,
 }
 
 impl Default for FetchLimits {
@@ -222,6 +237,7 @@ impl Default for FetchLimits {
             max_redirects: 5,
             max_concurrent: 16,
             per_host: 2,
+            allow_private_addresses: true,
         }
     }
 }
@@ -239,7 +255,13 @@ pub struct Fetcher {
 impl Fetcher {
     /// Builds a fetcher.
     pub fn new(user_agent: &str, limits: FetchLimits) -> Result<Fetcher, FetchError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if !limits.allow_private_addresses {
+            // Names are checked where they are resolved for the connection itself, so a DNS
+            // answer cannot differ between a check and the connect.
+            builder = builder.dns_resolver(Arc::new(PublicOnly));
+        }
+        let client = builder
             .user_agent(user_agent)
             .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
             .timeout(limits.timeout)
@@ -318,6 +340,9 @@ impl Fetcher {
         let mut all_permanent = true;
         let mut hops = 0;
         let resp = loop {
+            if !self.limits.allow_private_addresses {
+                check_literal_host(&url)?;
+            }
             let mut req = self.client.get(url.clone()).header(ACCEPT, ACCEPT_FEEDS);
             if let Some(etag) = &validators.etag {
                 req = req.header(IF_NONE_MATCH, etag);
@@ -503,8 +528,105 @@ pub fn freshness(h: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
         .map(|d| d.min(MAX_SERVER_DELAY))
 }
 
+/// Whether `addr` is not a public internet address: loopback, private (RFC 1918, RFC 4193),
+/// link-local, carrier-grade NAT (RFC 6598), unspecified, broadcast, multicast or documentation
+/// ranges — and IPv4 addresses mapped into IPv6 by the same rules.
+pub fn is_private_address(addr: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match addr {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// Refuses a URL whose host is a private IP literal (names are checked by [`PublicOnly`]).
+fn check_literal_host(url: &Url) -> Result<(), FetchError> {
+    let addr = match url.host() {
+        Some(url::Host::Ipv4(a)) => std::net::IpAddr::V4(a),
+        Some(url::Host::Ipv6(a)) => std::net::IpAddr::V6(a),
+        _ => return Ok(()),
+    };
+    if is_private_address(addr) {
+        return Err(FetchError::PrivateAddress {
+            url: url.to_string(),
+            host: url.host_str().unwrap_or_default().to_string(),
+            addr,
+        });
+    }
+    Ok(())
+}
+
+/// A DNS resolver that refuses names resolving to any non-public address (so a public name
+/// pointing at 127.0.0.1 or 169.254.169.254 cannot reach inside).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if let Some(bad) = addrs.iter().find(|a| is_private_address(a.ip())) {
+                let message = format!(
+                    "{host} resolves to a private address ({}); refused (allow_private_addresses = false)",
+                    bad.ip()
+                );
+                return Err(message.into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(addrs.into_iter());
+            Ok(addrs)
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn private_address_ranges() {
+        let cases = [
+            ("127.0.0.1", true),
+            ("10.1.2.3", true),
+            ("172.16.0.1", true),
+            ("172.32.0.1", false),
+            ("192.168.1.1", true),
+            ("169.254.169.254", true),
+            ("100.64.0.1", true),
+            ("100.128.0.1", false),
+            ("0.0.0.0", true),
+            ("224.0.0.1", true),
+            ("8.8.8.8", false),
+            ("::1", true),
+            ("fd00::1", true),
+            ("fe80::1", true),
+            ("::ffff:10.0.0.1", true),
+            ("2606:4700::1111", false),
+        ];
+        for (addr, private) in cases {
+            assert_eq!(is_private_address(addr.parse().unwrap()), private, "{addr}");
+        }
+    }
     use super::*;
     use reqwest::header::HeaderValue;
 

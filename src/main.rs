@@ -73,6 +73,10 @@ enum Command {
     ImportOpml {
         /// The OPML file.
         file: PathBuf,
+        /// Import feeds on loopback, private or link-local addresses too (refused by default:
+        /// an imported list is not the admin's own writing).
+        #[arg(long)]
+        allow_private: bool,
     },
     /// Label items read from stdin, one a line: a title, or {"title", "summary"}.
     Classify {
@@ -185,17 +189,24 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         Command::Serve => rt.block_on(app::serve(config()?))?,
-        Command::ImportOpml { file } => {
-            let done = app::import_opml(&cli.config, &file)?;
+        Command::ImportOpml {
+            file,
+            allow_private,
+        } => {
+            let done = app::import_opml(&cli.config, &file, allow_private)?;
             println!(
-                "{}: {} feeds added, {} already present, {} invalid URLs left out",
+                "{}: {} feeds added, {} already present, {} invalid URLs left out, {} refused",
                 cli.config.display(),
                 done.added.len(),
                 done.skipped.len(),
-                done.invalid.len()
+                done.invalid.len(),
+                done.refused.len()
             );
             for id in &done.added {
                 println!("  + {id}");
+            }
+            for (url, why) in &done.refused {
+                println!("  refused {url}: {why}");
             }
         }
         Command::Train {

@@ -26,6 +26,8 @@ pub struct Imported {
     pub skipped: Vec<String>,
     /// URLs that are not http(s) URLs, left out.
     pub invalid: Vec<String>,
+    /// URLs refused by the caller's address policy (private addresses), with the reason.
+    pub refused: Vec<(String, String)>,
 }
 
 /// Why an import failed.
@@ -97,8 +99,12 @@ fn slug(s: &str) -> String {
 }
 
 /// Appends the new feeds of `opml` to the config text `toml`; returns the new text and what
-/// was done.
-pub fn import(toml: &str, opml: &str) -> Result<(String, Imported), OpmlError> {
+/// was done. `refuse` says why a URL must not be added (an address policy), or `None`.
+pub fn import(
+    toml: &str,
+    opml: &str,
+    refuse: &dyn Fn(&url::Url) -> Option<String>,
+) -> Result<(String, Imported), OpmlError> {
     let mut doc: toml_edit::DocumentMut = toml
         .parse()
         .map_err(|e: toml_edit::TomlError| OpmlError::Config(e.to_string()))?;
@@ -123,10 +129,15 @@ pub fn import(toml: &str, opml: &str) -> Result<(String, Imported), OpmlError> {
             done.skipped.push(o.url);
             continue;
         }
-        if !url::Url::parse(&o.url)
-            .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
-        {
+        let Some(parsed) = url::Url::parse(&o.url)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some())
+        else {
             done.invalid.push(o.url);
+            continue;
+        };
+        if let Some(why) = refuse(&parsed) {
+            done.refused.push((o.url, why));
             continue;
         }
         let base = o
@@ -179,7 +190,7 @@ mod tests {
     #[test]
     fn appends_new_feeds_keeping_comments() {
         let toml = "# my feeds\n[service]\nlisten = \"127.0.0.1:8080\" # keep me\n\n[[feed]]\nid = \"bbc-chinese\"\nurl = \"https://e.com/rss\"\n";
-        let (out, done) = import(toml, OPML).unwrap();
+        let (out, done) = import(toml, OPML, &|_| None).unwrap();
         assert_eq!(done.added, ["bbc-chinese-2", "at-t-news"]);
         assert_eq!(done.skipped, ["https://e.com/rss"]);
         assert_eq!(done.invalid, ["ftp://nope/"]);
@@ -192,20 +203,23 @@ mod tests {
         let c = crate::config::parse(&out, std::path::Path::new("feeds.toml")).unwrap();
         assert_eq!(c.feeds.len(), 3);
         // Importing again adds nothing.
-        let (_, again) = import(&out, OPML).unwrap();
+        let (_, again) = import(&out, OPML, &|_| None).unwrap();
         assert!(again.added.is_empty());
     }
 
     #[test]
     fn broken_input_is_an_error() {
         assert!(matches!(
-            import("", "<opml><body><outline xmlUrl=\"x\"></body>"),
+            import("", "<opml><body><outline xmlUrl=\"x\"></body>", &|_| None),
             Err(OpmlError::Xml { .. })
         ));
         assert!(matches!(
-            import("feed = 1", OPML),
+            import("feed = 1", OPML, &|_| None),
             Err(OpmlError::Config(_))
         ));
-        assert!(matches!(import("[[feed", OPML), Err(OpmlError::Config(_))));
+        assert!(matches!(
+            import("[[feed", OPML, &|_| None),
+            Err(OpmlError::Config(_))
+        ));
     }
 }

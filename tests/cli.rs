@@ -355,4 +355,36 @@ async fn import_opml_appends_feeds_and_keeps_comments() {
         std::fs::read_to_string(dir.path().join("feeds.toml")).unwrap(),
         new
     );
+
+    // Feeds on loopback or private addresses are refused unless asked for.
+    std::fs::write(
+        dir.path().join("inside.opml"),
+        r#"<opml version="1.0"><body><outline text="Router" xmlUrl="http://192.168.1.1/rss"/>
+           <outline text="Local" xmlUrl="http://localhost:8080/feed.xml"/>
+           <outline text="Metadata" xmlUrl="http://[::ffff:169.254.169.254]/latest"/></body></opml>"#,
+    )
+    .unwrap();
+    let out = run(feedsift(dir.path(), &["import-opml", "inside.opml"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("0 feeds added") && said.contains("3 refused"),
+        "{said}"
+    );
+    assert!(
+        said.contains("refused http://192.168.1.1/rss: 192.168.1.1 is a private address"),
+        "{said}"
+    );
+    assert!(said.contains("--allow-private"), "{said}");
+    let out = run(feedsift(
+        dir.path(),
+        &["import-opml", "inside.opml", "--allow-private"],
+    ))
+    .await;
+    assert!(
+        text(&out.stdout)
+            .contains("3 feeds added, 0 already present, 0 invalid URLs left out, 0 refused"),
+        "{}",
+        text(&out.stdout)
+    );
 }

@@ -1,5 +1,6 @@
-//! Crash safety: `feedsift poll --once` killed with SIGKILL at many moments, restarted, must end
-//! with exactly the expected items — none lost behind an advanced ETag, none stored twice.
+//! Crash safety: `feedsift poll --once` and `feedsift serve` killed with SIGKILL at many
+//! moments, restarted, must end with exactly the expected items — none lost behind an advanced
+//! ETag, none stored twice.
 
 mod common;
 
@@ -110,11 +111,16 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    verify(dir.path(), &items).await;
+}
+
+/// Every item of every feed exactly once, every feed's validators set.
+async fn verify(dir: &std::path::Path, items: &[usize]) {
     let expected: usize = items.iter().sum();
 
     // sled releases its lock a moment after the process is gone.
     let store = loop {
-        match feedsift::store::Store::open(&dir.path().join("store"), 16 << 20) {
+        match feedsift::store::Store::open(&dir.join("store"), 16 << 20) {
             Err(feedsift::store::StoreError::Locked { .. }) => {
                 tokio::time::sleep(Duration::from_millis(20)).await
             }
@@ -146,4 +152,83 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
         let st = store.feed_state(&format!("f{f}")).unwrap();
         assert!(st.etag.is_some() && st.last_error.is_none(), "f{f}: {st:?}");
     }
+    let sizes: std::collections::HashMap<_, _> = store.tree_sizes().into_iter().collect();
+    assert_eq!(sizes["items"], expected, "item records");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_serve_loses_nothing_and_duplicates_nothing() {
+    let p = Publisher::start().await;
+    let mut items = [ITEMS; FEEDS];
+    let put = |f: usize, n: usize| {
+        p.put_slow(
+            &format!("/f{f}.rss"),
+            "application/rss+xml",
+            feed(f, n),
+            true,
+            Duration::from_millis(30),
+        )
+    };
+    for (f, n) in items.iter().enumerate() {
+        put(f, *n);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Every feed polled every second: the service is always in the middle of something.
+    let mut cfg = String::from(
+        "[service]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"store\"\nmax_fetches_per_host = 4\nmax_jitter_secs = 0\ndefault_schedule = \"* * * * * *\"\n",
+    );
+    for f in 0..FEEDS {
+        cfg.push_str(&format!(
+            "[[feed]]\nid = \"f{f}\"\nurl = \"{}\"\n",
+            p.url(&format!("/f{f}.rss"))
+        ));
+    }
+    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    let bin = env!("CARGO_BIN_EXE_feedsift");
+    let mut rng = Lcg(0xc0ffee);
+    for round in 0..10 {
+        // Publishers keep publishing between crashes.
+        for f in (round % 3..FEEDS).step_by(3) {
+            items[f] += 2;
+            put(f, items[f]);
+        }
+        let mut child = Command::new(bin)
+            .current_dir(dir.path())
+            .arg("serve")
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(600 + rng.next(1400))).await;
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "serve exited by itself"
+        );
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+    }
+    let served: usize = p
+        .log
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|(_, s)| *s == 200)
+        .count();
+    assert!(
+        served > FEEDS,
+        "serve polled too little to prove anything ({served} full responses)"
+    );
+
+    let out = Command::new(bin)
+        .current_dir(dir.path())
+        .args(["poll", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verify(dir.path(), &items).await;
 }

@@ -275,3 +275,44 @@ async fn hostile_servers_fail_their_feed_alone_and_the_rest_is_stored() {
     assert!(stored >= 3, "{stored}");
     assert!(service.store.items_of_feed("good").unwrap() > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_addresses_are_refused_when_the_admin_says_so() {
+    let p = Publisher::start().await;
+    p.put(
+        "/good.rss",
+        "application/rss+xml",
+        fixture("money.rss"),
+        false,
+    );
+    let port = p.addr.port();
+    let dir = tempfile::tempdir().unwrap();
+    let write = |allow: bool| {
+        let text = format!(
+            "[service]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"store-{allow}\"\nallow_private_addresses = {allow}\n\n\
+             [[feed]]\nid = \"literal\"\nurl = \"http://127.0.0.1:{port}/good.rss\"\n\n\
+             [[feed]]\nid = \"name\"\nurl = \"http://localhost:{port}/good.rss\"\n"
+        );
+        let path = dir.path().join(format!("feeds-{allow}.toml"));
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let refused = Service::open(app::load_config(&write(false), None).unwrap()).unwrap();
+    let summary = app::poll_once(&refused, false).await.unwrap();
+    assert_eq!(summary.failed.len(), 2, "{summary}");
+    for (id, why) in &summary.failed {
+        assert!(
+            why.contains("private address") && why.contains("allow_private_addresses = false"),
+            "{id}: {why}"
+        );
+    }
+    assert!(
+        p.statuses("/good.rss").is_empty(),
+        "a refused feed was fetched"
+    );
+
+    // The default (the admin's own feeds.toml may point at the intranet): fetched.
+    let allowed = Service::open(app::load_config(&write(true), None).unwrap()).unwrap();
+    let summary = app::poll_once(&allowed, false).await.unwrap();
+    assert!(summary.failed.is_empty(), "{summary}");
+}
