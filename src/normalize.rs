@@ -57,6 +57,10 @@ pub enum NormalizeError {
     /// The parser itself panicked on this input.
     #[error("parse: the feed parser crashed on this document: {0}")]
     ParserPanic(String),
+    /// An HTML page where a feed was expected (a site's home page, an error or login page),
+    /// with the feed it advertises (`<link rel="alternate" type="application/rss+xml">`).
+    #[error("parse: this is an HTML page, not a feed{}", .0.as_ref().map(|u| format!("; the page names its feed: {u}")).unwrap_or_default())]
+    HtmlPage(Option<String>),
     /// Elements nested deeper than [`MAX_DEPTH`]: refused unparsed (a stack-exhaustion attack).
     #[error("parse: elements nested {0} deep (more than {MAX_DEPTH}): refused")]
     TooDeep(usize),
@@ -92,7 +96,7 @@ pub fn parse_feed(
     let malformed = text.matches('\u{FFFD}').count();
     if malformed > 5 && malformed * 200 > text.chars().count() {
         return Err(NormalizeError::Encoding {
-            encoding: encoding.name(),
+            encoding,
             malformed,
         });
     }
@@ -109,17 +113,27 @@ pub fn parse_feed(
     let (parsed, xml) = match parse_xml(xml, base, tz) {
         Ok(parsed) => (parsed, std::borrow::Cow::Borrowed(xml)),
         Err(first) => match repair::repair(xml).map(|fixed| (parse_xml(&fixed, base, tz), fixed)) {
+            // A repair that leaves no entry of a document that had some (one cut off in its
+            // first entry) is still the first failure.
+            Some((Ok(parsed), _))
+                if parsed.entries.is_empty() && looks_like_it_has_entries(xml) =>
+            {
+                return Err(first)
+            }
             Some((Ok(parsed), fixed)) => {
                 tracing::debug!(feed = feed_id, error = %first, "parsed after repair");
                 (parsed, std::borrow::Cow::Owned(fixed))
             }
             // `<rss>` with no channel and no items (a feed with nothing in it yet): empty, not
             // broken — there is nothing to lose.
+            _ if looks_like_html(xml) => {
+                return Err(NormalizeError::HtmlPage(advertised_feed(xml, base)))
+            }
             _ if is_empty_rss(xml) => {
                 return Ok(ParsedFeed {
                     title: None,
                     site_link: None,
-                    encoding: encoding.name(),
+                    encoding,
                     hints: PublisherHints::from_document(xml, None),
                     items: Vec::new(),
                 })
@@ -143,7 +157,7 @@ pub fn parse_feed(
     Ok(ParsedFeed {
         title: parsed.title.map(|t| text_of(&t)).filter(|t| !t.is_empty()),
         site_link,
-        encoding: encoding.name(),
+        encoding,
         hints,
         items,
     })
@@ -287,6 +301,40 @@ fn parse_xml(xml: &str, base: &Url, tz: Tz) -> Result<feed_rs::model::Feed, Norm
     Ok(parsed)
 }
 
+/// Whether the document is an HTML page (its first element is `<html>`, or an HTML doctype).
+fn looks_like_html(xml: &str) -> bool {
+    let head: String = xml
+        .chars()
+        .take(2048)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    head.contains("<!doctype html") || head.contains("<html")
+}
+
+/// The feed an HTML page advertises (RSS/Atom autodiscovery), made absolute.
+fn advertised_feed(html: &str, base: &Url) -> Option<String> {
+    let link = regex::Regex::new(r#"(?is)<link\b[^>]*>"#).expect("static regex");
+    let attr = |tag: &str, name: &str| -> Option<String> {
+        let re = regex::Regex::new(&format!(r#"(?is)\b{name}\s*=\s*["']([^"']*)["']"#)).ok()?;
+        re.captures(tag).map(|c| c[1].trim().to_string())
+    };
+    let found = link.find_iter(html).find_map(|m| {
+        let tag = m.as_str();
+        let ty = attr(tag, "type")?.to_ascii_lowercase();
+        let rel = attr(tag, "rel").unwrap_or_default().to_ascii_lowercase();
+        if !rel.split_whitespace().any(|r| r == "alternate")
+            || !matches!(
+                ty.as_str(),
+                "application/rss+xml" | "application/atom+xml" | "application/feed+json"
+            )
+        {
+            return None;
+        }
+        base.join(&attr(tag, "href")?).ok().map(|u| u.to_string())
+    });
+    found
+}
+
 /// An `<rss>` document with no `<channel>` and no entries.
 fn is_empty_rss(xml: &str) -> bool {
     xml.contains("<rss") && !xml.contains("<channel") && !looks_like_it_has_entries(xml)
@@ -422,31 +470,28 @@ fn element_texts<'a>(xml: &'a str, local: &str) -> Vec<&'a str> {
 
 // ---- decoding --------------------------------------------------------------------------------
 
-/// Decodes a body to UTF-8 following the precedence in the module docs. Returns the text and the
-/// encoding used.
-pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Encoding) {
+/// Decodes a body to text and names the encoding used: a byte-order mark first (UTF-8, UTF-16,
+/// UTF-32), then UTF-16/32 recognised by the zero bytes around the first `<`, then the HTTP
+/// `charset`, then the XML declaration, then UTF-8, windows-1252 for undeclared Western text —
+/// only when its non-ASCII bytes stand alone, as accented letters do (`é`, `ç`), not in runs,
+/// as CJK or Cyrillic do — and GB18030 (undeclared Chinese). Cyrillic in an unknown single-byte
+/// charset stays an error rather than becoming mojibake.
+pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static str) {
+    if let Some((text, name)) = decode_utf32(body) {
+        return (text, name);
+    }
     if let Some((enc, bom_len)) = Encoding::for_bom(body) {
         let (text, _) = enc.decode_without_bom_handling(&body[bom_len..]);
-        return (text.into_owned(), enc);
+        return (text.into_owned(), enc.name());
     }
     // UTF-16 without a BOM still starts with `<` as a 16-bit unit.
     if body.starts_with(&[0, b'<']) {
-        return (
-            encoding_rs::UTF_16BE
-                .decode_without_bom_handling(body)
-                .0
-                .into_owned(),
-            encoding_rs::UTF_16BE,
-        );
+        let text = encoding_rs::UTF_16BE.decode_without_bom_handling(body).0;
+        return (text.into_owned(), encoding_rs::UTF_16BE.name());
     }
     if body.starts_with(&[b'<', 0]) {
-        return (
-            encoding_rs::UTF_16LE
-                .decode_without_bom_handling(body)
-                .0
-                .into_owned(),
-            encoding_rs::UTF_16LE,
-        );
+        let text = encoding_rs::UTF_16LE.decode_without_bom_handling(body).0;
+        return (text.into_owned(), encoding_rs::UTF_16LE.name());
     }
     let mut candidates: Vec<&'static Encoding> = Vec::new();
     if let Some(enc) = content_type
@@ -458,7 +503,13 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Enco
     if let Some(enc) = xml_declared_encoding(body).and_then(|l| Encoding::for_label(l.as_bytes())) {
         candidates.push(enc);
     }
+    let declared = !candidates.is_empty();
     candidates.push(encoding_rs::UTF_8);
+    // Undeclared: Latin-script single-byte text before GB18030, which would read `São` as two
+    // CJK characters (its trail bytes include ASCII letters).
+    if !declared && high_bytes_stand_alone(body) {
+        candidates.push(encoding_rs::WINDOWS_1252);
+    }
     candidates.push(encoding_rs::GB18030);
     for enc in &candidates {
         // A label of UTF-16 in a body without a BOM that is really ASCII-compatible is a lie
@@ -467,7 +518,7 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Enco
             continue;
         }
         if let Some(text) = enc.decode_without_bom_handling_and_without_replacement(body) {
-            return (text.into_owned(), enc);
+            return (text.into_owned(), enc.name());
         }
     }
     let enc = candidates[0];
@@ -476,7 +527,58 @@ pub fn decode(body: &[u8], content_type: Option<&str>) -> (String, &'static Enco
     } else {
         enc
     };
-    (enc.decode_without_bom_handling(body).0.into_owned(), enc)
+    (
+        enc.decode_without_bom_handling(body).0.into_owned(),
+        enc.name(),
+    )
+}
+
+/// Whether the bytes ≥ 0x80 look like accented letters in Latin-script text in a single-byte
+/// charset (`S\xe3o Paulo`, `informa\xe7\xf5es`): runs of at most three, no more longer runs than single bytes. CJK in
+/// GBK comes in runs of two per character and usually several characters together; Cyrillic
+/// or Greek in a single-byte charset in runs as long as their words.
+fn high_bytes_stand_alone(body: &[u8]) -> bool {
+    let (mut singles, mut pairs, mut run) = (0usize, 0usize, 0usize);
+    for b in body.iter().chain(std::iter::once(&0u8)) {
+        if *b >= 0x80 {
+            run += 1;
+            continue;
+        }
+        match run {
+            0 => {}
+            1 => singles += 1,
+            // `çõ`, or a few no-break spaces in a row.
+            2 | 3 => pairs += 1,
+            _ => return false,
+        }
+        run = 0;
+    }
+    singles > 0 && pairs <= singles
+}
+
+/// UTF-32 (which encoding_rs, following the WHATWG, does not decode): by BOM, or by the zero
+/// bytes around a leading `<`. Invalid code points become U+FFFD.
+fn decode_utf32(body: &[u8]) -> Option<(String, &'static str)> {
+    let (big_endian, skip) = match body {
+        [0, 0, 0xFE, 0xFF, ..] => (true, 4),
+        [0xFF, 0xFE, 0, 0, ..] => (false, 4),
+        [0, 0, 0, b'<', ..] => (true, 0),
+        [b'<', 0, 0, 0, ..] => (false, 0),
+        _ => return None,
+    };
+    let text = body[skip..]
+        .chunks_exact(4)
+        .map(|c| {
+            let w = [c[0], c[1], c[2], c[3]];
+            let u = if big_endian {
+                u32::from_be_bytes(w)
+            } else {
+                u32::from_le_bytes(w)
+            };
+            char::from_u32(u).unwrap_or('\u{FFFD}')
+        })
+        .collect();
+    Some((text, if big_endian { "UTF-32BE" } else { "UTF-32LE" }))
 }
 
 /// The `charset` parameter of a `Content-Type` header value.
@@ -668,7 +770,7 @@ mod tests {
         // Declared in the prolog only.
         let (t, e) = decode(&gbk, Some("text/xml"));
         assert!(t.contains("中文"), "{t}");
-        assert_eq!(e.name(), "GBK");
+        assert_eq!(e, "GBK");
         // A header that lies (says UTF-8) yields to the prolog.
         let (t, _) = decode(&gbk, Some("text/xml; charset=utf-8"));
         assert!(t.contains("中文"));
@@ -688,6 +790,74 @@ mod tests {
             .flat_map(|u| u.to_be_bytes())
             .collect();
         assert_eq!(decode(&be, None).0, "<rss/>");
+        // UTF-32, with and without a BOM.
+        let mut le = vec![0xFF, 0xFE, 0, 0];
+        le.extend(
+            "<rss>中</rss>"
+                .chars()
+                .flat_map(|c| (c as u32).to_le_bytes()),
+        );
+        assert_eq!(decode(&le, None), ("<rss>中</rss>".to_string(), "UTF-32LE"));
+        let be: Vec<u8> = "<rss/>"
+            .chars()
+            .flat_map(|c| (c as u32).to_be_bytes())
+            .collect();
+        assert_eq!(decode(&be, None), ("<rss/>".to_string(), "UTF-32BE"));
+        // Undeclared Latin-1 (Portuguese) is windows-1252; undeclared KOI8-R is not guessed.
+        let pt = b"<rss><title>S\xe3o Paulo: not\xedcias, informa\xe7\xf5es</title></rss>";
+        assert_eq!(
+            decode(pt, None),
+            (
+                "<rss><title>São Paulo: notícias, informações</title></rss>".to_string(),
+                "windows-1252"
+            )
+        );
+        let (ru, _, _) = encoding_rs::KOI8_R.encode("<rss><title>Новости дня</title></rss>");
+        assert_ne!(decode(&ru, None).1, "windows-1252");
+    }
+
+    #[test]
+    fn dialects_feed_rs_misses_are_read_after_repair() {
+        let base = Url::parse("http://e.com/feed").unwrap();
+        let docs = [
+            // RSS 0.90.
+            "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><channel><title>c</title></channel><item><title>Item title</title><link>http://e.com/1</link></item></rdf:RDF>",
+            // RSS 0.93, no channel version feed-rs knows.
+            "<rss version=\"0.93\"><channel><item><title>Item title</title></item></channel></rss>",
+            // Atom 0.3 with inline XHTML content.
+            "<feed version=\"0.3\" xmlns=\"http://purl.org/atom/ns#\"><entry><title>Item title</title><content type=\"application/xhtml+xml\" mode=\"xml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">Example</div></content></entry></feed>",
+            // Bare ampersands and HTML entities.
+            "<rss version=\"2.0\"><channel><item><title>Item&nbsp;title</title><link>http://e.com/?a=1&b=2</link></item></channel></rss>",
+        ];
+        for doc in docs {
+            let parsed = parse_feed(doc.as_bytes(), None, &base, "f", SH)
+                .unwrap_or_else(|e| panic!("{e}: {doc}"));
+            assert_eq!(parsed.items.len(), 1, "{doc}");
+            assert_eq!(
+                parsed.items[0].title.replace('\u{a0}', " "),
+                "Item title",
+                "{doc}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_html_page_is_named_with_the_feed_it_advertises() {
+        let base = Url::parse("http://news.example.cn/index.html").unwrap();
+        let page = "<!DOCTYPE html><html><head><link rel=\"stylesheet\" href=\"/s.css\"><link rel=\"alternate\" type=\"application/rss+xml\" title=\"RSS\" href=\"/rss/all.xml\"></head><body>news</body></html>";
+        match parse_feed(page.as_bytes(), Some("text/html"), &base, "f", SH) {
+            Err(e @ NormalizeError::HtmlPage(Some(_))) => assert!(
+                e.to_string()
+                    .contains("HTML page, not a feed; the page names its feed: http://news.example.cn/rss/all.xml"),
+                "{e}"
+            ),
+            other => panic!("{:?}", other.map(|p| p.items.len())),
+        }
+        let bare = "<html><body>login</body></html>";
+        assert!(matches!(
+            parse_feed(bare.as_bytes(), None, &base, "f", SH),
+            Err(NormalizeError::HtmlPage(None))
+        ));
     }
 
     #[test]
@@ -739,7 +909,7 @@ mod tests {
                 "x",
                 SH
             ),
-            Err(NormalizeError::Parse(_))
+            Err(NormalizeError::HtmlPage(None))
         ));
         assert!(parse_feed(b"", None, &base, "x", SH).is_err());
         assert!(parse_feed(b"{\"nope\": 1", None, &base, "x", SH).is_err());

@@ -61,6 +61,8 @@ fn class_of(message: &str) -> String {
         "undecodable text"
     } else if m.contains("none could be read") {
         "entries present, none read"
+    } else if m.contains("html page") {
+        "an HTML page, not a feed"
     } else if m.contains("nested") {
         "nested too deep"
     } else if m.contains("no feed root")
@@ -198,7 +200,7 @@ async fn every_corpus_feed_parses_or_fails_cleanly_and_nothing_dangerous_gets_th
     // Measured: see docs/ROBUSTNESS.md; the floor catches a regression in a failure class.
     let share = summary.ok as f64 / docs.len() as f64;
     assert!(
-        share >= 0.93,
+        share >= 0.96,
         "only {:.1}% of the corpus parsed",
         share * 100.0
     );
@@ -376,5 +378,5 @@ fn feedparser_expectations_on_published_fields() {
     );
     assert!(all > 300, "only {all} checks found");
     // Measured: see docs/ROBUSTNESS.md.
-    assert!(ok as f64 / all as f64 >= 0.80, "{ok}/{all}");
+    assert!(ok as f64 / all as f64 >= 0.85, "{ok}/{all}");
 }

@@ -230,6 +230,9 @@ async fn hostile_servers_fail_their_feed_alone_and_the_rest_is_stored() {
     // The trickle is cut by the 3 s timeout; nothing else waits.
     assert!(took < Duration::from_secs(15), "{took:?}");
 
+    for (id, why) in &summary.failed {
+        eprintln!("{id}: {why}");
+    }
     let failed: HashMap<&str, &str> = summary
         .failed
         .iter()
@@ -237,7 +240,7 @@ async fn hostile_servers_fail_their_feed_alone_and_the_rest_is_stored() {
         .collect();
     let expect_failed: &[(&str, &str)] = &[
         ("deep", "nested"),
-        ("html", "parse"),
+        ("html", "an HTML page, not a feed"),
         ("garbage", "not valid UTF-8"),
         ("trickle", "timed out"),
         ("reset", "fetch"),
@@ -273,7 +276,12 @@ async fn hostile_servers_fail_their_feed_alone_and_the_rest_is_stored() {
         assert!(text.len() < 20_000, "{}", text.len());
     }
     assert!(stored >= 3, "{stored}");
-    assert!(service.store.items_of_feed("good").unwrap() > 0);
+    // good, mislabelled and bad-utf8 carry the same stories: whichever was stored first owns them.
+    let owned: u64 = ["good", "mislabelled", "bad-utf8"]
+        .iter()
+        .map(|f| service.store.items_of_feed(f).unwrap())
+        .sum();
+    assert!(owned > 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

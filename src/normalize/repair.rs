@@ -29,6 +29,9 @@ pub fn repair(xml: &str) -> Option<String> {
     let mut root = Root::Unseen;
     // Where the root's start tag ends in `out`, for a `<channel>` to go after it.
     let mut root_end = None;
+    // Elements open at this point of the document, outermost first, with where each starts in
+    // `out`.
+    let mut open: Vec<(String, usize)> = Vec::new();
     let mut rest = xml;
     while let Some(pos) = rest.find(['<', '&']) {
         out.push_str(&rest[..pos]);
@@ -72,14 +75,55 @@ pub fn repair(xml: &str) -> Option<String> {
             out.push_str(&rest[..end]);
             rest = &rest[end..];
         } else {
+            // A `<` that starts no tag (`a < b`) is text.
+            let starts_tag = rest[1..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':' || c == '/');
+            if !starts_tag {
+                out.push_str("&lt;");
+                changed = true;
+                rest = &rest[1..];
+                continue;
+            }
             let end = tag_end(rest);
             let tag = &rest[..end];
+            // A tag cut off by the end of the document or by the next tag is closed.
+            let closed;
+            let tag = if tag.ends_with('>') {
+                tag
+            } else {
+                changed = true;
+                closed = format!("{}>", tag.trim_end());
+                closed.as_str()
+            };
             let was_unseen = root == Root::Unseen;
             let fixed = fix_tag(tag, &mut root);
             if fixed != tag {
                 changed = true;
             }
-            out.push_str(&fixed);
+            let name = tag_name(&fixed).to_string();
+            if fixed.starts_with("</") {
+                match open.iter().rposition(|(n, _)| *n == name) {
+                    // Elements left open inside this one are closed first.
+                    Some(i) => {
+                        for (n, _) in open.drain(i + 1..).rev() {
+                            out.push_str(&format!("</{n}>"));
+                            changed = true;
+                        }
+                        open.pop();
+                        out.push_str(&fixed);
+                    }
+                    // An end tag with no start tag is dropped.
+                    None => changed = true,
+                }
+            } else {
+                let at = out.len();
+                out.push_str(&fixed);
+                if !fixed.ends_with("/>") && !name.is_empty() {
+                    open.push((name, at));
+                }
+            }
             if was_unseen && root != Root::Unseen {
                 root_end = Some(out.len());
             }
@@ -87,6 +131,20 @@ pub fn repair(xml: &str) -> Option<String> {
         }
     }
     out.push_str(rest);
+    // A document cut off (or never closed) gets its open elements closed — except an entry cut
+    // off half-way, which is left out whole: its title or text may be cut too, and the next
+    // poll reads it complete.
+    if let Some(i) = open.iter().position(|(n, _)| {
+        let local = n.rsplit(':').next().unwrap_or(n);
+        local == "item" || local == "entry"
+    }) {
+        out.truncate(open[i].1);
+        open.truncate(i);
+    }
+    for (n, _) in open.drain(..).rev() {
+        out.push_str(&format!("</{n}>"));
+        changed = true;
+    }
     if root == Root::Rss && !out.contains("<channel") && out.contains("<item") {
         if let Some(at) = root_end.filter(|_| !out[..root_end.unwrap_or(0)].ends_with("/>")) {
             let close = out.rfind("</rss>").unwrap_or(out.len());
@@ -150,6 +208,15 @@ fn memchr(needle: u8, hay: &[u8]) -> Option<usize> {
     hay.iter().position(|&b| b == needle)
 }
 
+/// The element name of a start or end tag (`<a:b x="1">` → `a:b`).
+fn tag_name(tag: &str) -> &str {
+    let t = tag.trim_start_matches('<').trim_start_matches('/');
+    let end = t
+        .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        .unwrap_or(t.len());
+    &t[..end]
+}
+
 /// The length of the tag at the start of `s`: up to the first `>` outside quotes (or the first
 /// `>` at all when the quotes never balance).
 fn tag_end(s: &str) -> usize {
@@ -204,6 +271,10 @@ fn entity(s: &str) -> (usize, Option<String>) {
             None => num.parse::<u32>().ok(),
         };
         return match code.and_then(char::from_u32) {
+            // `&#X41;`: XML wants a lower-case x.
+            Some(c) if is_xml_char(c) && num.starts_with('X') => {
+                (len, Some(format!("&#x{};", &num[1..])))
+            }
             Some(c) if is_xml_char(c) => (len, None),
             _ => (len, Some("&#65533;".into())),
         };
@@ -268,11 +339,23 @@ fn fix_tag(tag: &str, root: &mut Root) -> String {
             *root = Root::Rss;
             return fix_rss_root(&fixed);
         }
-        if name.rsplit(':').next() == Some("feed") && fixed.contains("http://purl.org/atom/ns#") {
-            *root = Root::Atom03;
-            return fixed.replace("http://purl.org/atom/ns#", "http://www.w3.org/2005/Atom");
+        let local = name.rsplit(':').next().unwrap_or(name);
+        if local == "feed" {
+            *root = if fixed.contains("http://purl.org/atom/ns#") {
+                Root::Atom03
+            } else {
+                Root::Other
+            };
+            // feed-rs reads a `<feed>` with no namespace as Atom already.
+            return set_default_namespace(&fixed, ATOM_NS, false, |_| true);
         }
         *root = Root::Other;
+        if local == "RDF" {
+            // RSS 0.90's namespace, or none: read as RSS 1.0.
+            return set_default_namespace(&fixed, RSS1_NS, true, |old| {
+                old == "http://my.netscape.com/rdf/simple/0.9/"
+            });
+        }
     }
     let local = name.rsplit(':').next().unwrap_or(name);
     if *root == Root::Atom03 {
@@ -285,8 +368,25 @@ fn fix_tag(tag: &str, root: &mut Root) -> String {
     fix_text_construct(fixed, local)
 }
 
-/// A text construct's `type` mapped onto the three RFC 4287 allows.
+/// A text construct's `type` mapped onto the three RFC 4287 allows; `<content>`'s only where it
+/// names one of them another way (`application/xhtml+xml`, `TEXT`, empty), since a real MIME
+/// type is legitimate there.
 fn fix_text_construct(fixed: String, local: &str) -> String {
+    if local == "content" {
+        if let Some((_, start, end, value)) = attr(&fixed, "type") {
+            let v = value.trim().to_ascii_lowercase();
+            let mapped = match v.as_str() {
+                "" | "text/plain" | "plain" => "text",
+                "application/xhtml+xml" => "xhtml",
+                "text" | "html" | "xhtml" | "text/html" => v.as_str(),
+                _ => value,
+            };
+            if mapped != value {
+                return format!("{}\"{mapped}\"{}", &fixed[..start], &fixed[end..]);
+            }
+        }
+        return fixed;
+    }
     if TEXT_CONSTRUCTS.contains(&local) {
         if let Some((_, start, end, value)) = attr(&fixed, "type") {
             let escaped = attr(&fixed, "mode").is_some_and(|(_, _, _, m)| m == "escaped");
@@ -308,7 +408,29 @@ fn fix_text_construct(fixed: String, local: &str) -> String {
     fixed
 }
 
-/// `<rss>`: a `version` when it has none, no default namespace.
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+const RSS1_NS: &str = "http://purl.org/rss/1.0/";
+
+/// The root's default namespace set to `ns`: added when missing (if `add`), replaced when
+/// `replace` says the present one is a variant to read as `ns`.
+fn set_default_namespace(tag: &str, ns: &str, add: bool, replace: impl Fn(&str) -> bool) -> String {
+    match attr(tag, "xmlns") {
+        Some((_, start, end, old)) if old != ns && replace(old) => {
+            format!("{}\"{ns}\"{}", &tag[..start], &tag[end..])
+        }
+        Some(_) => tag.to_string(),
+        None if !add => tag.to_string(),
+        None => {
+            let at = tag
+                .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
+                .unwrap_or(tag.len());
+            format!("{} xmlns=\"{ns}\"{}", &tag[..at], &tag[at..])
+        }
+    }
+}
+
+/// `<rss>`: a `version` feed-rs reads (2.0 for versions it does not know, such as 0.93 or
+/// 0.94 — RSS 2.0 is their superset) when it has none, no default namespace.
 fn fix_rss_root(tag: &str) -> String {
     let mut t = tag.to_string();
     if let Some((name_start, _, end, _)) = attr(&t, "xmlns") {
@@ -316,9 +438,12 @@ fn fix_rss_root(tag: &str) -> String {
         let from = t[..name_start].trim_end().len();
         t.replace_range(from..end, "");
     }
-    if attr(&t, "version").is_none() {
-        let at = t[..4].len();
-        t.insert_str(at, " version=\"2.0\"");
+    match attr(&t, "version") {
+        None => t.insert_str(4, " version=\"2.0\""),
+        Some((_, start, end, v)) if !matches!(v.trim(), "2.0" | "0.91" | "0.92") => {
+            t.replace_range(start..end, "\"2.0\"");
+        }
+        Some(_) => {}
     }
     t
 }
@@ -367,7 +492,7 @@ mod tests {
                 "<rss version=\"2.0\"><a href=\"/x?a=1&b=2\">&nbsp;&eacute;&#233;&#x41;</a></rss>",
                 Some("<rss version=\"2.0\"><a href=\"/x?a=1&amp;b=2\">&#160;&#233;&#233;&#x41;</a></rss>"),
             ),
-            ("<a>&bogus; &#0;</a>", Some("<a>&amp;bogus; &#65533;</a>")),
+            ("<a>&bogus; &#0; &#X41;</a>", Some("<a>&amp;bogus; &#65533; &#x41;</a>")),
             ("<a><![CDATA[a & b <i>]]></a>", None),
             ("<a><![CDATA[a & b</a>", Some("<a><![CDATA[a & b]]></a>")),
             ("<a><!-- & --></a>", None),
@@ -402,6 +527,58 @@ mod tests {
             .as_deref(),
             Some("<feed version=\"0.3\" xmlns=\"http://www.w3.org/2005/Atom\"><entry><published>2004-01-01T00:00:00Z</published><x:updated>m</x:updated><title type=\"html\" mode=\"escaped\">a &amp;amp; b</title></entry></feed>")
         );
+    }
+
+    #[test]
+    fn roots_read_as_the_dialect_they_meant() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("<rss version=\"0.93\"><channel/></rss>", Some("<rss version=\"2.0\"><channel/></rss>")),
+            ("<rss version=\"0.92\"><channel/></rss>", None),
+            (
+                "<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\"><item/></rdf:RDF>",
+                Some("<rdf:RDF xmlns:rdf=\"r\" xmlns=\"http://purl.org/rss/1.0/\"><item/></rdf:RDF>"),
+            ),
+            ("<rdf:RDF xmlns:rdf=\"r\"><item/></rdf:RDF>", Some("<rdf:RDF xmlns=\"http://purl.org/rss/1.0/\" xmlns:rdf=\"r\"><item/></rdf:RDF>")),
+            ("<feed xmlns=\"http://www.w3.org/2005/atom\"><entry/></feed>", Some("<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>")),
+            ("<feed xmlns=\"http://www.w3.org/2005/Atom\"><entry/></feed>", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(repair(input).as_deref(), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn atom_content_types_named_another_way() {
+        let doc = "<feed><entry><content type=\"application/xhtml+xml\"><div/></content><content type=\"\">x</content><content type=\"image/png\">AAAA</content></entry></feed>";
+        assert_eq!(
+            repair(doc).as_deref(),
+            Some("<feed><entry><content type=\"xhtml\"><div/></content><content type=\"text\">x</content><content type=\"image/png\">AAAA</content></entry></feed>")
+        );
+        let rss090 = "<!--\nc\n-->\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\n<item><title>t</title></item></rdf:RDF>";
+        assert!(repair(rss090)
+            .unwrap()
+            .contains("xmlns=\"http://purl.org/rss/1.0/\""));
+    }
+
+    #[test]
+    fn unclosed_and_cut_off_elements_are_closed() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("<feed><title>t</title></feed", Some("<feed><title>t</title></feed>")),
+            (
+                "<rss version=\"2.0\"><channel><item><title>a</title></item><item><title>b",
+                Some("<rss version=\"2.0\"><channel><item><title>a</title></item></channel></rss>"),
+            ),
+            (
+                "<rss version=\"2.0\"><channel><description>a<br>b</description></channel></rss>",
+                Some("<rss version=\"2.0\"><channel><description>a<br>b</br></description></channel></rss>"),
+            ),
+            ("<a>x</b></a>", Some("<a>x</a>")),
+            ("<a>1 < 2</a>", Some("<a>1 &lt; 2</a>")),
+            ("<a><b/></a>", None),
+        ];
+        for (input, want) in cases {
+            assert_eq!(repair(input).as_deref(), *want, "{input}");
+        }
     }
 
     #[test]
