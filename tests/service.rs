@@ -11,8 +11,11 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Starts `feedsift serve` in `dir` and returns it with the address it bound.
-fn serve(dir: &std::path::Path) -> (Child, String) {
+/// Its log, once it has exited.
+type Log = std::sync::mpsc::Receiver<Result<String, String>>;
+
+/// Starts `feedsift serve` in `dir` and returns it with the address it bound and its log.
+fn serve(dir: &std::path::Path) -> (Child, String, Log) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_feedsift"))
         .current_dir(dir)
         .arg("serve")
@@ -42,16 +45,11 @@ fn serve(dir: &std::path::Path) -> (Child, String) {
         Ok(addr) => addr,
         Err(log) => panic!("serve did not start:\n{log}"),
     };
-    LOGS.lock().unwrap().push(rx);
-    (child, addr)
+    (child, addr, rx)
 }
 
-static LOGS: std::sync::Mutex<Vec<std::sync::mpsc::Receiver<Result<String, String>>>> =
-    std::sync::Mutex::new(Vec::new());
-
-/// The log of the last server started, once it has exited.
-fn last_log() -> String {
-    let rx = LOGS.lock().unwrap().pop().unwrap();
+/// The whole log of a server, once it has exited.
+fn log_of(rx: Log) -> String {
     loop {
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(Err(log)) => return log,
@@ -91,7 +89,7 @@ fn config(dir: &std::path::Path, feeds: &[(&str, String)], extra: &str) {
 async fn five_hundred_slow_clients_do_not_starve_healthz() {
     let dir = tempfile::tempdir().unwrap();
     config(dir.path(), &[], "");
-    let (mut child, addr) = serve(dir.path());
+    let (mut child, addr, _log) = serve(dir.path());
     // 500 clients that send half a request line and then nothing.
     let mut slow = Vec::new();
     for _ in 0..500 {
@@ -140,7 +138,7 @@ async fn sigterm_exits_within_the_grace_period_and_flushes_the_store() {
         &[("good", p.url("/good.rss")), ("hang", p.url("/hang.rss"))],
         "max_jitter_secs = 0\ndefault_schedule = \"* * * * * *\"",
     );
-    let (child, addr) = serve(dir.path());
+    let (child, addr, log) = serve(dir.path());
     // Wait until the good feed is stored and the hanging fetch is in flight.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -173,7 +171,7 @@ async fn sigterm_exits_within_the_grace_period_and_flushes_the_store() {
         .await
         .unwrap();
     let took = started.elapsed();
-    let log = last_log();
+    let log = log_of(log);
     assert!(status.success(), "{status:?}\n{log}");
     // SHUTDOWN_GRACE is 10 s; the hanging fetch would take 60 s.
     assert!(
