@@ -13,7 +13,8 @@
 # Environment: FEEDS (10000), ITEMS (50 per feed), HOSTS (8 loopback addresses), FILL (1: after
 # the cold run every feed publishes ITEMS more, doubling the store — 1,000,000 items at the
 # defaults — before the warm, changed, start-up and HTTP scenarios), DURATION (10 s per HTTP
-# run), CONNECTIONS (64), BENCH_DIR (a fresh temporary directory), KEEP (1: keep BENCH_DIR).
+# run), CONNECTIONS (64), BENCH_DIR (a fresh temporary directory), KEEP (1: keep BENCH_DIR),
+# COMPRESS (1: `compress_store = true`).
 # Needs wrk and nginx for the HTTP rows (installed with apt-get when missing and possible).
 set -euo pipefail
 
@@ -58,6 +59,7 @@ FARM=$(head -1 "$W/farm.url")
 [ -n "$FARM" ] || { cat "$W/farm.log" >&2; exit 1; }
 PORT=$(free_port)
 sed -i "s|^\[service\]|[service]\nlisten = \"127.0.0.1:$PORT\"|" "$W/feeds.toml"
+[ "${COMPRESS:-0}" = 1 ] && sed -i "s|^\[service\]|[service]\ncompress_store = true|" "$W/feeds.toml"
 log "farm at $FARM: $(tail -n +1 "$W/farm.log" | head -1)"
 farm_stat() { curl -s "${FARM}_stats" | python3 -c "import json,sys; print(json.load(sys.stdin)['$1'])"; }
 
@@ -176,7 +178,7 @@ SERVE_RSS=$(awk '/VmHWM/{printf "%.0f", $2/1024}' /proc/$SERVE/status)
 row "serve: peak RSS over start-up, HTTP and paging" "" "" "$SERVE_RSS MB" "" ""
 
 echo
-echo "feedsift load harness — $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $FEEDS feeds × $ITEMS items on $HOSTS hosts"
+echo "feedsift load harness — $(date -u +%Y-%m-%d), $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $FEEDS feeds × $ITEMS items on $HOSTS hosts, compress_store=${COMPRESS:-0}"
 echo
 echo "| scenario | wall | throughput | peak RSS | size | notes |"
 echo "| --- | --- | --- | --- | --- | --- |"

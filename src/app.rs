@@ -56,7 +56,7 @@ impl Service {
         let s = &config.service;
         std::fs::create_dir_all(&s.data_dir)
             .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
-        let store = Store::open(&s.data_dir, s.cache_capacity_bytes)?;
+        let store = Store::open_with(&s.data_dir, s.cache_capacity_bytes, s.compress_store)?;
         let metrics = Arc::new(Metrics::default());
         let fetcher = Fetcher::new(
             &s.user_agent,
@@ -450,7 +450,7 @@ fn open_store(config: &Config) -> Result<Store, StoreError> {
             source: source.into(),
         });
     }
-    Store::open(&s.data_dir, s.cache_capacity_bytes)
+    Store::open_with(&s.data_dir, s.cache_capacity_bytes, s.compress_store)
 }
 
 /// Where the CLI looks for the config when `--config` is not given.

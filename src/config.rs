@@ -120,6 +120,9 @@ pub struct ServiceConfig {
     /// whose feed list comes from less trusted hands: such addresses are then refused, checked
     /// on every redirect hop and at DNS resolution.
     pub allow_private_addresses: bool,
+    /// Whether a new store is written zstd-compressed (smaller on disk, slower to ingest); an
+    /// existing store keeps what it was created with.
+    pub compress_store: bool,
 }
 
 /// One `[[feed]]`.
@@ -359,6 +362,7 @@ struct RawService {
     max_items: Option<Spanned<usize>>,
     cache_capacity_mb: Option<Spanned<u64>>,
     allow_private_addresses: Option<bool>,
+    compress_store: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -558,6 +562,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         },
         cache_capacity_bytes,
         allow_private_addresses: s.allow_private_addresses.unwrap_or(true),
+        compress_store: s.compress_store.unwrap_or(false),
     };
 
     // [[feed]]

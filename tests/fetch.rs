@@ -45,6 +45,24 @@ fn gzip_bomb() -> Vec<u8> {
     .clone()
 }
 
+/// 16 MiB of spaces in brotli (a few KiB), built once.
+fn brotli_bomb() -> Vec<u8> {
+    static BOMB: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    BOMB.get_or_init(|| {
+        use std::io::Write;
+        let mut out = Vec::new();
+        {
+            let mut w = brotli::CompressorWriter::new(&mut out, 4096, 5, 22);
+            let spaces = vec![b' '; 1 << 20];
+            for _ in 0..16 {
+                w.write_all(&spaces).unwrap();
+            }
+        }
+        out
+    })
+    .clone()
+}
+
 async fn handler(State(seen): State<Seen>, uri: Uri, headers: HeaderMap) -> Response {
     seen.lock()
         .unwrap()
@@ -103,6 +121,14 @@ async fn handler(State(seen): State<Seen>, uri: Uri, headers: HeaderMap) -> Resp
                 (header::CONTENT_TYPE, "application/rss+xml"),
             ],
             gzip_bomb(),
+        )
+            .into_response(),
+        "/br-bomb" => (
+            [
+                (header::CONTENT_ENCODING, "br"),
+                (header::CONTENT_TYPE, "application/rss+xml"),
+            ],
+            brotli_bomb(),
         )
             .into_response(),
         "/loop-a" => (StatusCode::FOUND, [(header::LOCATION, "/loop-b")]).into_response(),
@@ -168,6 +194,11 @@ async fn bounds_on_every_fetch() {
     let e = f.fetch(&url("/bomb"), &none).await.unwrap_err();
     assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
     assert_eq!(e.kind(), "too_large");
+    // The same with brotli.
+    let bomb = tokio::task::spawn_blocking(brotli_bomb).await.unwrap();
+    assert!(bomb.len() < 64 * 1024, "{}", bomb.len());
+    let e = f.fetch(&url("/br-bomb"), &none).await.unwrap_err();
+    assert!(matches!(e, FetchError::TooLarge { .. }), "{e}");
 
     // A redirect loop is cut at the limit; a redirect without Location is an error too.
     let e = f.fetch(&url("/loop-a"), &none).await.unwrap_err();
