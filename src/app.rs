@@ -183,16 +183,22 @@ pub async fn poll_once(service: &Service, progress: bool) -> anyhow::Result<Poll
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    let summary = PollSummary::from_reports(&reports);
+    // A store that cannot be written (a full disk, a read-only mount) fails the whole command,
+    // with what the poll got done before it.
     let c = &service.config.service;
     let pruned = service
         .store
         .prune(chrono::Utc::now(), c.retention, c.max_items)
-        .context("applying retention")?;
+        .with_context(|| format!("applying retention (after {summary})"))?;
     if pruned.items > 0 {
         tracing::info!(items = pruned.items, "retention: pruned");
     }
-    service.store.flush().context("flushing the store")?;
-    Ok(PollSummary::from_reports(&reports))
+    service
+        .store
+        .flush()
+        .with_context(|| format!("flushing the store (after {summary})"))?;
+    Ok(summary)
 }
 
 /// Runs the scheduler and the HTTP server on `listener` until `shutdown` turns true, then stops

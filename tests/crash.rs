@@ -232,3 +232,61 @@ async fn sigkill_during_serve_loses_nothing_and_duplicates_nothing() {
     );
     verify(dir.path(), &items).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_fails_the_poll_cleanly_and_the_next_poll_completes_the_store() {
+    let p = Publisher::start().await;
+    let items = [ITEMS; FEEDS];
+    for (f, n) in items.iter().enumerate() {
+        p.put(
+            &format!("/f{f}.rss"),
+            "application/rss+xml",
+            feed(f, *n),
+            true,
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = String::from("[service]\ndata_dir = \"store\"\n");
+    for f in 0..FEEDS {
+        cfg.push_str(&format!(
+            "[[feed]]\nid = \"f{f}\"\nurl = \"{}\"\n",
+            p.url(&format!("/f{f}.rss"))
+        ));
+    }
+    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    let bin = env!("CARGO_BIN_EXE_feedsift");
+    // The disk "fills up" at 1 MiB: RLIMIT_FSIZE makes writes past it fail (EFBIG) the way a
+    // full disk makes them fail (ENOSPC); SIGXFSZ is ignored so the write error is what the
+    // process sees, not a signal.
+    let out = Command::new("bash")
+        .current_dir(dir.path())
+        .args([
+            "-c",
+            &format!("trap '' XFSZ; ulimit -f 1024; exec {bin} poll --once"),
+        ])
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the poll claimed success on a full disk: {err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        err.contains("store") && err.contains("File too large") && err.contains("feeds:"),
+        "{err}"
+    );
+    // Space again: one poll completes the store, nothing lost, nothing twice.
+    let out = Command::new(bin)
+        .current_dir(dir.path())
+        .args(["poll", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    verify(dir.path(), &items).await;
+}
