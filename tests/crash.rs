@@ -39,29 +39,54 @@ impl Lcg {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
-    let p = Publisher::start().await;
-    let mut items = [ITEMS; FEEDS];
-    for (f, n) in items.iter().enumerate() {
-        // A little latency so that kills land in every phase: fetching, parsing, committing.
-        p.put_slow(
-            &format!("/f{f}.rss"),
-            "application/rss+xml",
-            feed(f, *n),
-            true,
-            Duration::from_millis(40),
-        );
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut cfg = String::from("[service]\ndata_dir = \"store\"\nmax_fetches_per_host = 4\n");
+/// Serves feed `f` with `n` items (a strong ETag; `delay` before each answer).
+fn publish(p: &Publisher, f: usize, n: usize, delay: Duration) {
+    p.put_slow(
+        &format!("/f{f}.rss"),
+        "application/rss+xml",
+        feed(f, n),
+        true,
+        delay,
+    );
+}
+
+/// Writes `feeds.toml` for the FEEDS feeds of `p` with `service` as the `[service]` body.
+fn write_config(dir: &std::path::Path, p: &Publisher, service: &str) {
+    let mut cfg = format!("[service]\ndata_dir = \"store\"\n{service}\n");
     for f in 0..FEEDS {
         cfg.push_str(&format!(
             "[[feed]]\nid = \"f{f}\"\nurl = \"{}\"\n",
             p.url(&format!("/f{f}.rss"))
         ));
     }
-    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    std::fs::write(dir.join("feeds.toml"), cfg).unwrap();
+}
+
+/// One `poll --once` that must succeed.
+fn poll_to_completion(dir: &std::path::Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_feedsift"))
+        .current_dir(dir)
+        .args(["poll", "--once"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
+    let p = Publisher::start().await;
+    let mut items = [ITEMS; FEEDS];
+    // A little latency so that kills land in every phase: fetching, parsing, committing.
+    let delay = Duration::from_millis(40);
+    for (f, n) in items.iter().enumerate() {
+        publish(&p, f, *n, delay);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &p, "max_fetches_per_host = 4");
     let bin = env!("CARGO_BIN_EXE_feedsift");
     let mut rng = Lcg(0x5eed);
     let mut killed = 0;
@@ -70,13 +95,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
             // Publishers move on mid-way: a third of the feeds gain five items (new ETags).
             for f in (0..FEEDS).step_by(3) {
                 items[f] += 5;
-                p.put_slow(
-                    &format!("/f{f}.rss"),
-                    "application/rss+xml",
-                    feed(f, items[f]),
-                    true,
-                    Duration::from_millis(40),
-                );
+                publish(&p, f, items[f], delay);
             }
         }
         let mut child = Command::new(bin)
@@ -101,16 +120,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
     );
 
     // A final run that is allowed to finish.
-    let out = Command::new(bin)
-        .current_dir(dir.path())
-        .args(["poll", "--once"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    poll_to_completion(dir.path());
     verify(dir.path(), &items).await;
 }
 
@@ -160,37 +170,24 @@ async fn verify(dir: &std::path::Path, items: &[usize]) {
 async fn sigkill_during_serve_loses_nothing_and_duplicates_nothing() {
     let p = Publisher::start().await;
     let mut items = [ITEMS; FEEDS];
-    let put = |f: usize, n: usize| {
-        p.put_slow(
-            &format!("/f{f}.rss"),
-            "application/rss+xml",
-            feed(f, n),
-            true,
-            Duration::from_millis(30),
-        )
-    };
+    let delay = Duration::from_millis(30);
     for (f, n) in items.iter().enumerate() {
-        put(f, *n);
+        publish(&p, f, *n, delay);
     }
     let dir = tempfile::tempdir().unwrap();
     // Every feed polled every second: the service is always in the middle of something.
-    let mut cfg = String::from(
-        "[service]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"store\"\nmax_fetches_per_host = 4\nmax_jitter_secs = 0\ndefault_schedule = \"* * * * * *\"\n",
+    write_config(
+        dir.path(),
+        &p,
+        "listen = \"127.0.0.1:0\"\nmax_fetches_per_host = 4\nmax_jitter_secs = 0\ndefault_schedule = \"* * * * * *\"",
     );
-    for f in 0..FEEDS {
-        cfg.push_str(&format!(
-            "[[feed]]\nid = \"f{f}\"\nurl = \"{}\"\n",
-            p.url(&format!("/f{f}.rss"))
-        ));
-    }
-    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
     let bin = env!("CARGO_BIN_EXE_feedsift");
     let mut rng = Lcg(0xc0ffee);
     for round in 0..10 {
         // Publishers keep publishing between crashes.
         for f in (round % 3..FEEDS).step_by(3) {
             items[f] += 2;
-            put(f, items[f]);
+            publish(&p, f, items[f], delay);
         }
         let mut child = Command::new(bin)
             .current_dir(dir.path())
@@ -220,16 +217,7 @@ async fn sigkill_during_serve_loses_nothing_and_duplicates_nothing() {
         "serve polled too little to prove anything ({served} full responses)"
     );
 
-    let out = Command::new(bin)
-        .current_dir(dir.path())
-        .args(["poll", "--once"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    poll_to_completion(dir.path());
     verify(dir.path(), &items).await;
 }
 
@@ -238,22 +226,10 @@ async fn a_full_disk_fails_the_poll_cleanly_and_the_next_poll_completes_the_stor
     let p = Publisher::start().await;
     let items = [ITEMS; FEEDS];
     for (f, n) in items.iter().enumerate() {
-        p.put(
-            &format!("/f{f}.rss"),
-            "application/rss+xml",
-            feed(f, *n),
-            true,
-        );
+        publish(&p, f, *n, Duration::ZERO);
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut cfg = String::from("[service]\ndata_dir = \"store\"\n");
-    for f in 0..FEEDS {
-        cfg.push_str(&format!(
-            "[[feed]]\nid = \"f{f}\"\nurl = \"{}\"\n",
-            p.url(&format!("/f{f}.rss"))
-        ));
-    }
-    std::fs::write(dir.path().join("feeds.toml"), cfg).unwrap();
+    write_config(dir.path(), &p, "");
     let bin = env!("CARGO_BIN_EXE_feedsift");
     // The disk "fills up" at 1 MiB: RLIMIT_FSIZE makes writes past it fail (EFBIG) the way a
     // full disk makes them fail (ENOSPC); SIGXFSZ is ignored so the write error is what the
@@ -278,15 +254,6 @@ async fn a_full_disk_fails_the_poll_cleanly_and_the_next_poll_completes_the_stor
         "{err}"
     );
     // Space again: one poll completes the store, nothing lost, nothing twice.
-    let out = Command::new(bin)
-        .current_dir(dir.path())
-        .args(["poll", "--once"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    poll_to_completion(dir.path());
     verify(dir.path(), &items).await;
 }
