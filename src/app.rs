@@ -294,28 +294,26 @@ pub async fn run_service(
         let _ = signalled.wait_for(|s| *s).await;
         tokio::time::Instant::now() + SHUTDOWN_GRACE
     };
-    let http = axum::serve(listener, server::router(state)).with_graceful_shutdown(async move {
+    let http = server::serve_http(listener, server::router(state), async move {
         let _ = shutdown.wait_for(|s| *s).await;
     });
-    let http = std::future::IntoFuture::into_future(http);
     tokio::pin!(http);
     tokio::pin!(deadline);
     let mut deadline_at = None;
-    let served = loop {
+    loop {
         match deadline_at {
             None => tokio::select! {
-                r = &mut http => break r,
+                () = &mut http => break,
                 at = &mut deadline => deadline_at = Some(at),
             },
-            Some(at) => match tokio::time::timeout_at(at, &mut http).await {
-                Ok(r) => break r,
-                Err(_) => {
+            Some(at) => {
+                if tokio::time::timeout_at(at, &mut http).await.is_err() {
                     tracing::warn!(grace = ?SHUTDOWN_GRACE, "open HTTP connections abandoned");
-                    break Ok(());
                 }
-            },
+                break;
+            }
         }
-    };
+    }
     let at = deadline_at.unwrap_or_else(|| tokio::time::Instant::now() + SHUTDOWN_GRACE);
     for (name, mut task) in [
         ("retention", maintenance),
@@ -338,7 +336,7 @@ pub async fn run_service(
         .flush()
         .context("flushing the store on shutdown")?;
     tracing::info!("store flushed; bye");
-    served.context("HTTP server failed")
+    Ok(())
 }
 
 /// How long a shutdown waits for open connections and running polls before abandoning them.

@@ -82,6 +82,58 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Longest a client may take to send a request's headers (slowloris): after it, hyper closes
+/// the connection. Also the longest an idle keep-alive connection waits for its next request.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Largest request head (request line and headers) accepted; a larger one is refused (431).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
+/// open connections to finish (the caller bounds that wait). Like `axum::serve`, plus the
+/// limits it does not set: [`HEADER_READ_TIMEOUT`] and [`MAX_HEADER_BYTES`].
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
 /// Longest a request may take to answer before it gets a 503: a bound on what one client can
 /// hold (a page of 1,000 items from a cold store takes well under a second).
 pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);

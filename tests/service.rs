@@ -217,3 +217,53 @@ async fn an_unwritable_data_directory_is_a_clear_error() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_and_oversized_request_heads_are_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    config(dir.path(), &[], "");
+    let (mut child, addr, _log) = serve(dir.path());
+
+    // A head over 64 KiB: refused, not buffered without end.
+    let mut big = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    let _ = big.write_all(head.as_bytes()).await;
+    let mut buf = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), big.read_to_end(&mut buf)).await;
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 431"),
+        "{}",
+        text.chars().take(200).collect::<String>()
+    );
+
+    // A client that never finishes its head is disconnected after HEADER_READ_TIMEOUT.
+    let started = Instant::now();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(
+        feedsift::server::HEADER_READ_TIMEOUT + Duration::from_secs(10),
+        slow.read_to_end(&mut buf),
+    )
+    .await;
+    assert!(
+        read.is_ok(),
+        "the connection was still open after {:?}",
+        started.elapsed()
+    );
+    assert!(
+        started.elapsed() >= feedsift::server::HEADER_READ_TIMEOUT - Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    // The service is fine.
+    assert_eq!(get(&addr, "/healthz").await.0, 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
