@@ -510,6 +510,17 @@ impl Store {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
             None => None,
         };
+        // One read and one write of each feed's count per commit, not per item.
+        let mut added_per_feed: Vec<(String, u64)> = Vec::new();
+        for item in &new {
+            match added_per_feed
+                .iter_mut()
+                .find(|(f, _)| *f == item.source.feed_id)
+            {
+                Some((_, n)) => *n += 1,
+                None => added_per_feed.push((item.source.feed_id.clone(), 1)),
+            }
+        }
         let result = self.trees().transaction(
             |(
                 items,
@@ -534,9 +545,10 @@ impl Store {
                     if let Some(k) = &item.link_alias {
                         aliases.insert(k.as_bytes(), item.key.as_bytes())?;
                     }
-                    let feed = item.source.feed_id.as_bytes();
-                    let n = counts.get(feed)?.map_or(0, |v| be_u64(&v));
-                    counts.insert(feed, &(n + 1).to_be_bytes())?;
+                }
+                for (feed, added) in &added_per_feed {
+                    let n = counts.get(feed.as_bytes())?.map_or(0, |v| be_u64(&v));
+                    counts.insert(feed.as_bytes(), &(n + added).to_be_bytes())?;
                 }
                 for (item, old) in &batch.updated {
                     items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
