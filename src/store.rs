@@ -878,6 +878,20 @@ mod tests {
         }
     }
 
+    /// Opens the store in `dir` once sled has released the lock of a handle just dropped
+    /// (which can take longer than `open`'s own wait on a loaded machine).
+    fn open_when_free(dir: &Path, compress_new: bool) -> Result<Store, StoreError> {
+        for _ in 0..100 {
+            match Store::open_with(dir, 8 << 20, compress_new) {
+                Err(StoreError::Locked { .. }) => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
+        }
+        Store::open_with(dir, 8 << 20, compress_new)
+    }
+
     fn titles(it: impl Iterator<Item = Result<StoredItem, StoreError>>) -> Vec<String> {
         it.map(|r| r.unwrap().item.title).collect()
     }
@@ -1042,16 +1056,7 @@ mod tests {
                 .unwrap();
             db.flush().unwrap();
         }
-        // sled releases its file lock a moment after the handle is dropped.
-        let e = (0..100)
-            .find_map(|_| match Store::open(dir.path(), 8 << 20) {
-                Err(StoreError::Locked { .. }) => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                }
-                other => Some(other.unwrap_err()),
-            })
-            .unwrap();
+        let e = open_when_free(dir.path(), false).unwrap_err();
         assert!(
             e.to_string().contains("schema version 1") && e.to_string().contains("older feedsift"),
             "{e}"
@@ -1130,15 +1135,7 @@ mod tests {
         let conf = std::fs::read(dir.path().join("conf")).unwrap();
         assert!(String::from_utf8_lossy(&conf).contains("use_compression: true"));
         // Opened later without asking for compression: still the compressed store, readable.
-        let s = (0..100)
-            .find_map(|_| match Store::open_with(dir.path(), 8 << 20, false) {
-                Err(StoreError::Locked { .. }) => {
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                    None
-                }
-                other => Some(other.unwrap()),
-            })
-            .unwrap();
+        let s = open_when_free(dir.path(), false).unwrap();
         assert_eq!(
             s.get("a").unwrap().unwrap().item.title,
             "成都市开展基层矛盾纠纷调解专项行动"

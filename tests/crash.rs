@@ -128,15 +128,7 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
 async fn verify(dir: &std::path::Path, items: &[usize]) {
     let expected: usize = items.iter().sum();
 
-    // sled releases its lock a moment after the process is gone.
-    let store = loop {
-        match feedsift::store::Store::open(&dir.join("store"), 16 << 20) {
-            Err(feedsift::store::StoreError::Locked { .. }) => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let store = common::open_store(&dir.join("store")).await;
     assert_eq!(store.len(), expected, "every item exactly once");
     let mut links: Vec<String> = store
         .newest_first()

@@ -182,14 +182,7 @@ async fn sigterm_exits_within_the_grace_period_and_flushes_the_store() {
     drop(idle);
 
     // Everything stored before the signal is there after it.
-    let store = loop {
-        match feedsift::store::Store::open(&dir.path().join("store"), 8 << 20) {
-            Err(feedsift::store::StoreError::Locked { .. }) => {
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
-            other => break other.unwrap(),
-        }
-    };
+    let store = common::open_store(&dir.path().join("store")).await;
     assert!(store.items_of_feed("good").unwrap() > 0);
     assert!(store.feed_state("good").unwrap().etag.is_some());
 }

@@ -260,6 +260,10 @@ pub fn segments(s: &str) -> Vec<(usize, usize)> {
 /// the pass repeats until nothing changes (at most a few times).
 pub fn clean(title: &str) -> String {
     let mut cur = clean_once(title);
+    // Nothing stripped: nothing exposed either (the common case costs one pass).
+    if cur == title.trim() {
+        return cur;
+    }
     for _ in 0..4 {
         let next = clean_once(&cur);
         if next == cur {

@@ -165,6 +165,19 @@ fn fxhash(b: &[u8]) -> u64 {
     })
 }
 
+/// Opens the store a `feedsift` process just left, once sled has released its file lock (a
+/// moment after the process is gone).
+pub async fn open_store(dir: &Path) -> feedsift::store::Store {
+    loop {
+        match feedsift::store::Store::open(dir, 16 << 20) {
+            Err(feedsift::store::StoreError::Locked { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            other => return other.unwrap(),
+        }
+    }
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(
         Path::new(env!("CARGO_MANIFEST_DIR"))
