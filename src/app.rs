@@ -56,7 +56,9 @@ impl Service {
         let s = &config.service;
         std::fs::create_dir_all(&s.data_dir)
             .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
-        let store = Store::open_with(&s.data_dir, s.cache_capacity_bytes, s.compress_store)?;
+        // The data directory also holds the trained model and other files, whichever store
+        // holds the items.
+        let store = Store::open_configured(s)?;
         let metrics = Arc::new(Metrics::default());
         let fetcher = Fetcher::new(
             &s.user_agent,
@@ -454,7 +456,7 @@ fn open_store(config: &Config) -> Result<Store, StoreError> {
             source: source.into(),
         });
     }
-    Store::open_with(&s.data_dir, s.cache_capacity_bytes, s.compress_store)
+    Store::open_configured(s)
 }
 
 /// Where the CLI looks for the config when `--config` is not given.

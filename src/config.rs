@@ -123,6 +123,12 @@ pub struct ServiceConfig {
     /// Whether a new store is written zstd-compressed (smaller on disk, slower to ingest); an
     /// existing store keeps what it was created with.
     pub compress_store: bool,
+    /// Where items live: `sled` in `data_dir` (the default), or a PostgreSQL database that
+    /// several instances share. `FEEDSIFT_STORE` wins, so a password need not be in the file.
+    pub store: crate::store::StoreSpec,
+    /// How long an instance holds a feed it is polling before another may take it over (only
+    /// matters with several instances on one PostgreSQL). Longer than any poll can take.
+    pub lease: Duration,
 }
 
 /// One `[[feed]]`.
@@ -363,6 +369,8 @@ struct RawService {
     cache_capacity_mb: Option<Spanned<u64>>,
     allow_private_addresses: Option<bool>,
     compress_store: Option<bool>,
+    store: Option<Spanned<String>>,
+    lease_secs: Option<Spanned<u64>>,
 }
 
 #[derive(Deserialize)]
@@ -563,6 +571,32 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         cache_capacity_bytes,
         allow_private_addresses: s.allow_private_addresses.unwrap_or(true),
         compress_store: s.compress_store.unwrap_or(false),
+        store: match std::env::var("FEEDSIFT_STORE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(v) => crate::store::StoreSpec::parse(&v)
+                .map_err(|e| err(0..0, format!("FEEDSIFT_STORE: {e}")))?,
+            None => match &s.store {
+                Some(v) => {
+                    crate::store::StoreSpec::parse(v.get_ref()).map_err(|e| err(v.span(), e.to_string()))?
+                }
+                None => crate::store::StoreSpec::Sled,
+            },
+        },
+        lease: match &s.lease_secs {
+            Some(v) if *v.get_ref() <= fetch_timeout.as_secs() => {
+                return Err(err(
+                    v.span(),
+                    format!(
+                        "`lease_secs` must be longer than `fetch_timeout_secs` ({}), or a slow poll would be taken over while it runs",
+                        fetch_timeout.as_secs()
+                    ),
+                ))
+            }
+            Some(v) => Duration::from_secs(*v.get_ref()),
+            None => fetch_timeout + Duration::from_secs(60),
+        },
     };
 
     // [[feed]]

@@ -20,6 +20,7 @@ pub struct Metrics {
     items_updated: AtomicU64,
     items_duplicate: AtomicU64,
     fires_skipped: AtomicU64,
+    fires_elsewhere: AtomicU64,
     poll_seconds_micros: AtomicU64,
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
@@ -84,6 +85,11 @@ impl Metrics {
     /// Counts a scheduled fire skipped because the feed's previous poll was still running.
     pub fn record_skipped_fire(&self) {
         self.fires_skipped.fetch_add(1, Relaxed);
+    }
+
+    /// Counts a scheduled fire left to another instance (it held or had done the slot).
+    pub fn record_fire_elsewhere(&self) {
+        self.fires_elsewhere.fetch_add(1, Relaxed);
     }
 
     /// Counts one HTTP request to a published feed, and whether it was answered with a 304.
@@ -170,6 +176,11 @@ impl Metrics {
             "feedsift_schedule_skipped_total",
             "Scheduled polls skipped because the previous poll of that feed was still running.",
             &[("", self.fires_skipped.load(Relaxed))],
+        );
+        counter(
+            "feedsift_schedule_elsewhere_total",
+            "Scheduled polls done by another instance sharing the store (PostgreSQL leases).",
+            &[("", self.fires_elsewhere.load(Relaxed))],
         );
         counter(
             "feedsift_feed_requests_total",

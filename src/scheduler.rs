@@ -25,12 +25,20 @@
 //!   (their stored items stay).
 //! - Shutdown stops new fires at once and waits for running polls to finish.
 //!
+//! Several instances on one PostgreSQL store run the same plan (the jitter, the backoff and the
+//! hints all come from shared state) and split the work through leases: each fire *claims* its
+//! feed for its schedule slot ([`crate::store::Backend::claim`]); one instance polls, the
+//! others count the fire as done elsewhere. A fire that finds a live lease of another instance
+//! comes back when that lease expires, and polls the slot then unless the holder finished it —
+//! so a killed instance's feeds are polled by the survivors within one lease.
+//!
 //! Concurrency limits (global, per host) live in the fetcher, which *does* the requests.
 
 use crate::config::{Config, FeedConfig};
 use crate::ingest::{FeedReport, Pipeline, PollStatus};
 use crate::metrics::Metrics;
 use crate::model::FeedState;
+use crate::store::Claim;
 use chrono::{DateTime, Datelike, Timelike, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
@@ -252,7 +260,53 @@ struct Slot {
     generation: u64,
 }
 
-type Entry = Reverse<(DateTime<Utc>, String, u64)>;
+/// A queued fire: when, which feed, the slot's generation, and the schedule slot it polls (the
+/// same as "when" but for a fire retried after another instance's lease).
+type Entry = Reverse<(DateTime<Utc>, String, u64, DateTime<Utc>)>;
+
+/// How a fire ended, reported back to the scheduler loop.
+enum Fired {
+    /// This instance polled the feed (or tried to): re-plan from the new state.
+    Polled,
+    /// Another instance had done the slot, or the claim failed: re-plan.
+    Elsewhere,
+    /// Another instance holds the feed until then: ask again at that time for the same slot.
+    HeldUntil(DateTime<Utc>),
+}
+
+/// This process's name in polling leases: unique per process start.
+fn instance_name() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("feedsift-{}-{:08x}", std::process::id(), nanos)
+}
+
+/// The slot a feed never polled before is polled in at start-up: the last jittered cron time
+/// at or before `now` (instances starting within one slot agree on it, so only one polls),
+/// or `now` when the schedule gives none.
+fn current_slot(plan: &FeedPlan, now: DateTime<Utc>) -> DateTime<Utc> {
+    let jitter = chrono::Duration::from_std(plan.jitter).unwrap_or(chrono::Duration::zero());
+    let mut fires = plan
+        .schedule
+        .after(&(now - jitter).with_timezone(&plan.timezone));
+    let interval = match (fires.next(), fires.next()) {
+        (Some(a), Some(b)) => b - a,
+        _ => return now,
+    };
+    let mut last = None;
+    let mut from = now - jitter - interval - chrono::Duration::seconds(1);
+    for _ in 0..4 {
+        match next_fire(&plan.schedule, plan.timezone, from) {
+            Some(t) if t + jitter <= now => {
+                last = Some(t + jitter);
+                from = t;
+            }
+            _ => break,
+        }
+    }
+    last.unwrap_or(now)
+}
 
 /// The long-running scheduler.
 pub struct Scheduler {
@@ -263,6 +317,10 @@ pub struct Scheduler {
     queue: BinaryHeap<Entry>,
     in_flight: HashSet<String>,
     next_generation: u64,
+    /// This instance's name in leases.
+    owner: String,
+    /// How long a claimed feed stays this instance's (`[service] lease_secs`).
+    lease: Duration,
 }
 
 impl Scheduler {
@@ -276,6 +334,8 @@ impl Scheduler {
             queue: BinaryHeap::new(),
             in_flight: HashSet::new(),
             next_generation: 0,
+            owner: instance_name(),
+            lease: Duration::from_secs(90),
         }
     }
 
@@ -291,14 +351,15 @@ impl Scheduler {
         };
         self.next_generation += 1;
         slot.generation = self.next_generation;
-        let due = if state.last_poll.is_none() {
-            Some(now)
+        let (due, slot_time) = if state.last_poll.is_none() {
+            (Some(now), current_slot(&slot.plan, now))
         } else {
-            plan_next(&slot.plan, &state, now)
+            let t = plan_next(&slot.plan, &state, now);
+            (t, t.unwrap_or(now))
         };
         if let Some(t) = due {
             self.queue
-                .push(Reverse((t, id.to_string(), slot.generation)));
+                .push(Reverse((t, id.to_string(), slot.generation, slot_time)));
         }
         self.board.set(id, due);
     }
@@ -307,6 +368,7 @@ impl Scheduler {
     fn apply(&mut self, config: &Config, now: DateTime<Utc>) {
         let tz = config.service.timezone;
         let max_jitter = config.service.max_jitter;
+        self.lease = config.service.lease;
         let mut keep = HashSet::new();
         let (mut added, mut changed) = (0, 0);
         for feed in config.feeds.iter().filter(|f| f.enabled) {
@@ -357,11 +419,11 @@ impl Scheduler {
     ) {
         let initial = Arc::clone(&config.borrow_and_update());
         self.apply(&initial, Utc::now());
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<String>();
+        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Fired, DateTime<Utc>)>();
         let mut tasks = JoinSet::new();
         loop {
             let wait = match self.queue.peek() {
-                Some(Reverse((due, _, _))) => {
+                Some(Reverse((due, _, _, _))) => {
                     (*due - Utc::now()).to_std().unwrap_or(Duration::ZERO)
                 }
                 None => Duration::from_secs(60),
@@ -379,23 +441,38 @@ impl Scheduler {
                     self.apply(&c, Utc::now());
                     continue;
                 }
-                Some(id) = done_rx.recv() => {
+                Some((id, fired, slot_time)) = done_rx.recv() => {
                     self.in_flight.remove(&id);
-                    self.replan(&id, Utc::now());
+                    match fired {
+                        Fired::Polled => self.replan(&id, Utc::now()),
+                        Fired::Elsewhere => {
+                            self.metrics.record_fire_elsewhere();
+                            self.replan(&id, Utc::now());
+                        }
+                        // The regular next fire is still queued; this one comes back for the
+                        // same slot once the other instance's lease has run out.
+                        Fired::HeldUntil(until) => {
+                            if let Some(slot) = self.slots.get(&id) {
+                                let at = until + chrono::Duration::milliseconds(200);
+                                self.queue.push(Reverse((at, id, slot.generation, slot_time)));
+                            }
+                        }
+                    }
                     continue;
                 }
                 // An admin asked for this feed now: fire it through the queue like any other
                 // fire, so it is still never fetched twice at once.
                 Some(id) = poll_now.recv() => {
                     if let Some(slot) = self.slots.get(&id) {
-                        self.queue.push(Reverse((Utc::now(), id, slot.generation)));
+                        let now = Utc::now();
+                        self.queue.push(Reverse((now, id, slot.generation, now)));
                     }
                     continue;
                 }
                 Some(_) = tasks.join_next(), if !tasks.is_empty() => continue,
             }
             let now = Utc::now();
-            while let Some(Reverse((t, id, generation))) = self.queue.peek().cloned() {
+            while let Some(Reverse((t, id, generation, slot_time))) = self.queue.peek().cloned() {
                 if t > now {
                     break;
                 }
@@ -407,12 +484,16 @@ impl Scheduler {
                     continue;
                 }
                 // The regular next fire stays queued even while this poll runs, so an overrun
-                // shows up as a skipped fire; completion re-plans from the new state.
-                let next = plan_next(&slot.plan, &self.state(&id), t);
-                if let Some(n) = next {
-                    self.queue.push(Reverse((n, id.clone(), generation)));
+                // shows up as a skipped fire; completion re-plans from the new state. A fire
+                // retried after another instance's lease already has its next fire queued.
+                let retry = slot_time != t;
+                if !retry {
+                    let next = plan_next(&slot.plan, &self.state(&id), t);
+                    if let Some(n) = next {
+                        self.queue.push(Reverse((n, id.clone(), generation, n)));
+                    }
+                    self.board.set(&id, next);
                 }
-                self.board.set(&id, next);
                 if !self.in_flight.insert(id.clone()) {
                     tracing::warn!(feed_id = %id, "previous poll still running; skipping this fire");
                     self.metrics.record_skipped_fire();
@@ -421,9 +502,10 @@ impl Scheduler {
                 let feed = slot.feed.clone();
                 let pipeline = Arc::clone(&self.pipeline);
                 let done = done_tx.clone();
+                let (owner, lease) = (self.owner.clone(), self.lease);
                 tasks.spawn(async move {
-                    pipeline.poll(&feed).await;
-                    let _ = done.send(feed.id);
+                    let fired = poll_claimed(&pipeline, &feed, slot_time, owner, lease).await;
+                    let _ = done.send((feed.id, fired, slot_time));
                 });
             }
             if *shutdown.borrow() {
@@ -435,6 +517,47 @@ impl Scheduler {
             "scheduler stopping; waiting for running polls"
         );
         while tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Claims `feed` for `slot` and polls it if the claim is this instance's.
+async fn poll_claimed(
+    pipeline: &Pipeline,
+    feed: &FeedConfig,
+    slot: DateTime<Utc>,
+    owner: String,
+    lease: Duration,
+) -> Fired {
+    let store = pipeline.store().clone();
+    let id = feed.id.clone();
+    let (store2, id2, owner2) = (store.clone(), id.clone(), owner.clone());
+    let claim = tokio::task::spawn_blocking(move || store2.claim(&id2, slot, &owner2, lease)).await;
+    match claim {
+        Ok(Ok(Claim::Mine)) => {
+            pipeline.poll(feed).await;
+            let finished =
+                tokio::task::spawn_blocking(move || store.finish(&id, slot, &owner)).await;
+            if let Ok(Err(e)) = finished {
+                tracing::warn!(feed_id = %feed.id, error = %e, "cannot release the feed's lease");
+            }
+            Fired::Polled
+        }
+        Ok(Ok(Claim::Done)) => {
+            tracing::debug!(feed_id = %feed.id, %slot, "slot already polled by another instance");
+            Fired::Elsewhere
+        }
+        Ok(Ok(Claim::Held(until))) => {
+            tracing::debug!(feed_id = %feed.id, %slot, %until, "feed leased by another instance");
+            Fired::HeldUntil(until)
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(feed_id = %feed.id, error = %e, "cannot claim the feed; skipping this fire");
+            Fired::Elsewhere
+        }
+        Err(e) => {
+            tracing::error!(feed_id = %feed.id, error = %e, "claim task failed");
+            Fired::Elsewhere
+        }
     }
 }
 

@@ -240,7 +240,7 @@ pub fn ingest(
         };
         prepared.push((item, key, sig, core, class));
     }
-    let _guard = store.lock_ingest();
+    let _guard = store.lock_ingest()?;
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();

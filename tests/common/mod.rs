@@ -287,3 +287,75 @@ categories = ["lifestyle"]
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A PostgreSQL database of its own for one test, dropped (with its connections) at the end.
+///
+/// The server comes from `FEEDSIFT_TEST_POSTGRES` (a URL whose role may create databases;
+/// `.ci/run` starts one and sets it). Without it the PostgreSQL half of a test is skipped with a
+/// message on stderr — unless `FEEDSIFT_REQUIRE_POSTGRES=1` (CI sets it), which makes a missing
+/// server a failure: nothing is skipped silently.
+#[allow(dead_code)]
+pub struct PgDatabase {
+    admin: String,
+    name: String,
+    /// The test database's URL.
+    pub url: String,
+}
+
+#[allow(dead_code)]
+impl PgDatabase {
+    /// A fresh database, or `None` (after saying why) when no server is configured.
+    pub fn create(test: &str) -> Option<PgDatabase> {
+        let admin = match std::env::var("FEEDSIFT_TEST_POSTGRES") {
+            Ok(u) if !u.trim().is_empty() => u,
+            _ => {
+                assert!(
+                    std::env::var("FEEDSIFT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "FEEDSIFT_REQUIRE_POSTGRES=1 but FEEDSIFT_TEST_POSTGRES is not set"
+                );
+                eprintln!("SKIPPED postgres half of {test}: set FEEDSIFT_TEST_POSTGRES=postgres://user:pw@127.0.0.1/db to run it");
+                return None;
+            }
+        };
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let name = format!(
+            "feedsift_t{}_{}_{}",
+            std::process::id(),
+            N.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            test.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(30)
+                .collect::<String>()
+        );
+        let admin_url = admin.clone();
+        let db = name.clone();
+        // The `postgres` client runs its own runtime: keep it off any async test's threads.
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin_url, postgres::NoTls)
+                .unwrap_or_else(|e| panic!("cannot reach FEEDSIFT_TEST_POSTGRES: {e}"));
+            c.batch_execute(&format!("CREATE DATABASE {db}"))
+                .unwrap_or_else(|e| panic!("CREATE DATABASE {db}: {e}"));
+        })
+        .join()
+        .expect("create database");
+        let mut url = url::Url::parse(&admin).expect("FEEDSIFT_TEST_POSTGRES is a URL");
+        url.set_path(&format!("/{name}"));
+        Some(PgDatabase {
+            admin,
+            name,
+            url: url.to_string(),
+        })
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut c) = postgres::Client::connect(&admin, postgres::NoTls) {
+                let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
+    }
+}

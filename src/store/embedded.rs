@@ -1,4 +1,4 @@
-//! The store: items, their indexes and feed state on disk, in sled.
+//! The embedded backend: items, their indexes and feed state on disk, in sled.
 //!
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
 //! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
@@ -20,11 +20,12 @@
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
+use super::{Backend, Batch, Claim, IngestGuard, PruneStats, StoreError};
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
@@ -34,80 +35,9 @@ pub const SCHEMA_VERSION: u64 = 3;
 /// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
 const NEAR_TREE: &str = "near_recent";
 
-/// Storage failures. The store is where data must never be lost, so these are reported, not
-/// swallowed.
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The database could not be opened (permissions, disk, a corrupt file).
-    #[error("store: cannot open {path}: {source}")]
-    Open {
-        /// The data directory.
-        path: PathBuf,
-        /// sled's error.
-        source: sled::Error,
-    },
-    /// Another process (usually a running `feedsift serve`) has the database open; sled allows
-    /// one process at a time.
-    #[error(
-        "store: {path} is in use by another feedsift process (one process at a time can open it)"
-    )]
-    Locked {
-        /// The data directory.
-        path: PathBuf,
-    },
-    /// The database was written with another layout.
-    #[error("store: {path} has schema version {found}, this feedsift reads version {SCHEMA_VERSION}; {hint}")]
-    Schema {
-        /// The data directory.
-        path: PathBuf,
-        /// The version found.
-        found: u64,
-        /// What to do about it.
-        hint: &'static str,
-    },
-    /// A read or write failed.
-    #[error("store: {0}")]
-    Sled(#[from] sled::Error),
-    /// A record could not be decoded.
-    #[error("store: record {key} is unreadable: {message}")]
-    Corrupt {
-        /// The record's key.
-        key: String,
-        /// What went wrong.
-        message: String,
-    },
-}
-
-/// What one response changes in the store, decided by the deduplicator.
-#[derive(Debug, Default)]
-pub struct Batch {
-    /// Stories stored for the first time (their `seq` is assigned on commit).
-    pub new: Vec<StoredItem>,
-    /// Stories whose owning feed changed their text: (new version, stored version).
-    pub updated: Vec<(StoredItem, StoredItem)>,
-    /// Copies of stored stories seen in another feed: (story key, the copy).
-    pub also_at: Vec<(String, AlsoAt)>,
-}
-
-impl Batch {
-    /// Whether committing it would write no item.
-    pub fn is_empty(&self) -> bool {
-        self.new.is_empty() && self.updated.is_empty() && self.also_at.is_empty()
-    }
-}
-
-/// What [`Store::prune`] removed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PruneStats {
-    /// Items removed with their index entries.
-    pub items: usize,
-    /// Expired tombstones removed.
-    pub tombstones: usize,
-}
-
 /// A handle on the sled database. Cheap to clone; all clones share one database.
 #[derive(Clone)]
-pub struct Store {
+pub struct SledStore {
     db: sled::Db,
     items: sled::Tree,
     by_date: sled::Tree,
@@ -126,11 +56,14 @@ pub struct Store {
     /// Bumped whenever items change (a commit that writes items, a prune that removes some), so
     /// rendered outputs can be cached until then.
     generation: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Added to sled's id generator: one past the highest sequence number brought in by a
+    /// migration (0 for a store that was never migrated into).
+    seq_floor: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-impl std::fmt::Debug for Store {
+impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
+        f.debug_struct("SledStore")
             .field("items", &self.items.len())
             .finish()
     }
@@ -143,16 +76,7 @@ fn category_byte(c: Category) -> u8 {
 /// `by_date` key: the sort timestamp with its sign bit flipped (so earlier dates sort first),
 /// then the sequence number to keep keys unique and ties in insertion order.
 fn date_key(item: &StoredItem) -> [u8; 16] {
-    let ts = item.sort_date().timestamp_micros() as u64 ^ (1 << 63);
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&ts.to_be_bytes());
-    k[8..].copy_from_slice(&item.seq.to_be_bytes());
-    k
-}
-
-/// An item's position in newest-first order, for paging (`?before=`).
-pub fn page_key(item: &StoredItem) -> [u8; 16] {
-    date_key(item)
+    super::page_key(item)
 }
 
 fn category_key(item: &StoredItem) -> Vec<u8> {
@@ -208,26 +132,18 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
 /// `copies` key: story key ‖ 0 ‖ hash of the copy's feed and link. A prefix scan lists a
 /// story's copies; the same copy seen again maps to the same key.
 fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
-    use sha2::{Digest, Sha256};
-    let mut h = Sha256::new();
-    h.update(copy.source.feed_id.as_bytes());
-    h.update([0]);
-    h.update(copy.link.as_deref().unwrap_or("").as_bytes());
     let mut k = Vec::with_capacity(story.len() + 9);
     k.extend_from_slice(story.as_bytes());
     k.push(0);
-    k.extend_from_slice(&h.finalize()[..8]);
+    k.extend_from_slice(&super::copy_id(copy));
     k
 }
 
-/// Copies recorded per story; more are counted as duplicates but not listed.
-pub const MAX_COPIES: usize = 32;
-
 /// Entries read per band bucket in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
 /// fill one bucket with thousands of look-alikes; re-posts of a story arrive close together.
-const NEAR_PER_BAND: usize = 8;
+pub(super) const NEAR_PER_BAND: usize = 8;
 /// Candidates verified per lookup, most band matches first.
-const NEAR_MAX_CANDIDATES: usize = 12;
+pub(super) const NEAR_MAX_CANDIDATES: usize = 12;
 
 fn be_u64(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
@@ -253,10 +169,10 @@ fn abort(e: StoreError) -> TxError {
     ConflictableTransactionError::Abort(e)
 }
 
-impl Store {
+impl SledStore {
     /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        Store::open_with(dir, cache_bytes, false)
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, cache_bytes, false)
     }
 
     /// [`Store::open`], choosing whether a *new* store is written zstd-compressed (`[service]
@@ -268,7 +184,7 @@ impl Store {
         dir: &Path,
         cache_bytes: u64,
         compress_new: bool,
-    ) -> Result<Store, StoreError> {
+    ) -> Result<SledStore, StoreError> {
         let open_err = |source: sled::Error| {
             if source.to_string().contains("could not acquire lock") {
                 StoreError::Locked {
@@ -323,6 +239,7 @@ impl Store {
                     return Err(StoreError::Schema {
                         path: dir.to_path_buf(),
                         found,
+                        expected: SCHEMA_VERSION,
                         hint,
                     });
                 }
@@ -331,23 +248,23 @@ impl Store {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
             }
         }
-        Store::with_trees(db)
+        SledStore::with_trees(db)
     }
 
     /// A store in a temporary directory that disappears when the last handle is dropped (for
     /// `feedsift eval` and benchmarks).
-    pub fn open_temporary() -> Result<Store, StoreError> {
+    pub fn open_temporary() -> Result<SledStore, StoreError> {
         let db = sled::Config::new()
             .temporary(true)
             .cache_capacity(64 << 20)
             .open()?;
         db.open_tree("meta")?
             .insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
-        Store::with_trees(db)
+        SledStore::with_trees(db)
     }
 
-    fn with_trees(db: sled::Db) -> Result<Store, StoreError> {
-        Ok(Store {
+    fn with_trees(db: sled::Db) -> Result<SledStore, StoreError> {
+        Ok(SledStore {
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
             by_seq: db.open_tree("by_seq")?,
@@ -360,6 +277,11 @@ impl Store {
             feed_counts: db.open_tree("feed_counts")?,
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
+            seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+                db.open_tree("meta")?
+                    .get("seq_floor")?
+                    .map_or(0, |v| be_u64(&v)),
+            )),
             db,
         })
     }
@@ -394,13 +316,33 @@ impl Store {
         )
     }
 
+    /// The items under `keys`, in that order; an index entry whose item is gone is skipped
+    /// (transactions make this impossible for writes, but a reader must not fail on it).
+    fn load_all(&self, keys: Vec<sled::IVec>) -> Result<Vec<StoredItem>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for k in keys {
+            if let Some(item) = self.get(&String::from_utf8_lossy(&k))? {
+                out.push(item);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Backend for SledStore {
+    fn describe(&self) -> String {
+        "sled".to_string()
+    }
+
     /// Taken by the deduplicator around "decide, then commit"; see the field's docs.
-    pub fn lock_ingest(&self) -> MutexGuard<'_, ()> {
-        self.ingest.lock().unwrap_or_else(|p| p.into_inner())
+    fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
+        Ok(IngestGuard::new(
+            self.ingest.lock().unwrap_or_else(|p| p.into_inner()),
+        ))
     }
 
     /// The item stored under `key`, with its copies.
-    pub fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
         let Some(v) = self.items.get(key.as_bytes())? else {
             return Ok(None);
         };
@@ -422,7 +364,7 @@ impl Store {
     /// Just the original title of the item under `key` and its stored index core (empty in
     /// records older than the field): near-duplicate verification reads many candidates and
     /// needs nothing else, so the rest of the record is skipped, not decoded.
-    pub fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
         #[derive(serde::Deserialize)]
         struct Only {
             item: OnlyTitle,
@@ -445,7 +387,7 @@ impl Store {
     }
 
     /// Whether `key` names a stored item, directly or as an alias; reads no record.
-    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
+    fn contains(&self, key: &str) -> Result<bool, StoreError> {
         Ok(
             self.items.contains_key(key.as_bytes())?
                 || self.aliases.contains_key(key.as_bytes())?,
@@ -453,7 +395,7 @@ impl Store {
     }
 
     /// The item `key` names, directly or as an alias of a merged near-duplicate.
-    pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
         if let Some(item) = self.get(key)? {
             return Ok(Some(item));
         }
@@ -464,14 +406,14 @@ impl Store {
     }
 
     /// Whether `key` belonged to an item removed by retention (so it is not stored again).
-    pub fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
         Ok(self.tombstones.contains_key(key.as_bytes())?)
     }
 
     /// Keys of stored items that share near-duplicate bands with `bands`: the newest few of each
     /// bucket, those sharing the most bands first, at most a dozen — a few key reads, never a
     /// scan, however many look-alikes the store holds.
-    pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
         let mut found: Vec<(String, usize, u64)> = Vec::new();
         for (band, hash) in bands.iter().enumerate() {
             let mut prefix = Vec::with_capacity(9);
@@ -496,15 +438,25 @@ impl Store {
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
-    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+    fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
-        let mut seqs = Vec::with_capacity(batch.new.len());
-        for _ in &batch.new {
-            seqs.push(self.db.generate_id()?);
-        }
         let mut new = batch.new;
-        for (item, seq) in new.iter_mut().zip(&seqs) {
-            item.seq = *seq;
+        // Items that bring their sequence number (a store moved here by `feedsift migrate`)
+        // keep it, so readers' cursors stay valid; later numbers are drawn above them.
+        if batch.keep_seq {
+            let preset = new.iter().map(|i| i.seq).max().unwrap_or(0);
+            let meta = self.db.open_tree("meta")?;
+            let floor = self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
+            if preset >= floor {
+                meta.insert("seq_floor", &(preset + 1).to_be_bytes())?;
+                self.seq_floor
+                    .store(preset + 1, std::sync::atomic::Ordering::Release);
+            }
+        } else {
+            for item in new.iter_mut() {
+                item.seq = self.db.generate_id()?
+                    + self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
+            }
         }
         let feed_state = match feed {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
@@ -596,108 +548,94 @@ impl Store {
     }
 
     /// A number that changes whenever stored items do (not when only feed states do).
-    pub fn generation(&self) -> u64 {
+    fn generation(&self) -> u64 {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// Items newest first (by [`StoredItem::sort_date`]). Lazy: a caller that wants 50 reads 50.
-    pub fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.newest_first_before(None)
+    fn page_by_date(
+        &self,
+        category: Option<Category>,
+        before: Option<[u8; 16]>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        let keys: Vec<sled::IVec> = match category {
+            None => {
+                let iter = match before {
+                    Some(b) => self.by_date.range(..b),
+                    None => self.by_date.iter(),
+                };
+                iter.rev()
+                    .take(limit)
+                    .map(|r| r.map(|(_, v)| v))
+                    .collect::<Result<_, _>>()?
+            }
+            Some(category) => {
+                let c = category_byte(category);
+                let mut end = vec![c];
+                match before {
+                    Some(b) => end.extend_from_slice(&b),
+                    None => end = vec![c + 1],
+                }
+                self.by_category
+                    .range(vec![c]..end)
+                    .rev()
+                    .take(limit)
+                    .map(|r| r.map(|(_, v)| v))
+                    .collect::<Result<_, _>>()?
+            }
+        };
+        self.load_all(keys)
     }
 
-    /// Items newest first, strictly older than the position `before` (a [`page_key`]).
-    pub fn newest_first_before(
+    fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
+        if after == Some(u64::MAX) {
+            return Ok(Vec::new());
+        }
+        let from = after.map_or(0, |a| a + 1);
+        let keys = self
+            .by_seq
+            .range(from.to_be_bytes()..)
+            .take(limit)
+            .map(|r| r.map(|(_, v)| v))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.load_all(keys)
+    }
+
+    fn page_by_seq_desc(
         &self,
-        before: Option<[u8; 16]>,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError> {
         let iter = match before {
-            Some(b) => self.by_date.range(..b),
-            None => self.by_date.iter(),
+            Some(b) => self.by_seq.range(..b.to_be_bytes()),
+            None => self.by_seq.iter(),
         };
-        iter.rev().filter_map(move |r| self.load(r.map(|(_, v)| v)))
-    }
-
-    /// Items in insertion order, after sequence number `after` (`None`: from the first).
-    /// Sequence numbers only grow, so a reader that remembers the last one it saw reads every
-    /// item exactly once, across restarts.
-    pub fn after_seq(
-        &self,
-        after: Option<u64>,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        let from = after.map_or(0, |a| a.saturating_add(1));
-        let iter = if after == Some(u64::MAX) {
-            self.by_seq
-                .range(u64::MAX.to_be_bytes()..u64::MAX.to_be_bytes())
-        } else {
-            self.by_seq.range(from.to_be_bytes()..)
-        };
-        iter.filter_map(move |r| self.load(r.map(|(_, v)| v)))
-    }
-
-    /// Items most recently stored first (insertion order, reversed).
-    pub fn newest_inserted(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_seq
-            .iter()
+        let keys = iter
             .rev()
-            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
-    }
-
-    /// Items of one category, newest first, from the category index.
-    pub fn newest_first_in(
-        &self,
-        category: Category,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.newest_first_in_before(category, None)
-    }
-
-    /// Items of one category newest first, strictly older than `before` (a [`page_key`]).
-    pub fn newest_first_in_before(
-        &self,
-        category: Category,
-        before: Option<[u8; 16]>,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        let c = category_byte(category);
-        let mut end = vec![c];
-        match before {
-            Some(b) => end.extend_from_slice(&b),
-            None => end = vec![c + 1],
-        }
-        self.by_category
-            .range(vec![c]..end)
-            .rev()
-            .filter_map(move |r| self.load(r.map(|(_, v)| v)))
-    }
-
-    fn load(
-        &self,
-        entry: Result<sled::IVec, sled::Error>,
-    ) -> Option<Result<StoredItem, StoreError>> {
-        match entry {
-            Err(e) => Some(Err(e.into())),
-            // An index entry whose item is gone is skipped: transactions make this impossible
-            // for writes, but a reader must not fail on it.
-            Ok(key) => self.get(&String::from_utf8_lossy(&key)).transpose(),
-        }
+            .take(limit)
+            .map(|r| r.map(|(_, v)| v))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.load_all(keys)
     }
 
     /// Number of stored items: the sum of the per-feed counts the commits and retention keep
     /// (one small record per feed), not a scan of the items (sled's `len` reads every record,
     /// seconds at a million items — and `/metrics` asks on every scrape).
-    pub fn len(&self) -> usize {
-        self.feed_counts
-            .iter()
-            .values()
-            .map(|v| v.map(|v| be_u64(&v)).unwrap_or(0))
-            .sum::<u64>() as usize
+    fn len(&self) -> Result<u64, StoreError> {
+        let mut n = 0u64;
+        for v in self.feed_counts.iter().values() {
+            n += be_u64(&v?);
+        }
+        Ok(n)
     }
 
     /// Whether the store holds no items.
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.items.is_empty())
     }
 
     /// Number of items first stored from `feed_id` (and not yet pruned).
-    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
+    fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
         Ok(self
             .feed_counts
             .get(feed_id.as_bytes())?
@@ -705,7 +643,7 @@ impl Store {
     }
 
     /// The stored state of a feed (default if never polled).
-    pub fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
+    fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
         match self.feeds.get(feed_id.as_bytes())? {
             Some(v) => serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
                 key: format!("feed {feed_id}"),
@@ -716,7 +654,7 @@ impl Store {
     }
 
     /// Saves the state of a feed on its own (a failed poll, which writes no item).
-    pub fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
+    fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
         self.feeds
             .insert(feed_id.as_bytes(), encode(feed_id, state)?)?;
         Ok(())
@@ -728,15 +666,16 @@ impl Store {
     ///
     /// Age counts from when feedsift first stored an item, not from its published date: a feed
     /// first polled today whose entries are two years old still shows them.
-    pub fn prune(
+    fn prune(
         &self,
         now: DateTime<Utc>,
         retention: Duration,
         max_items: Option<usize>,
     ) -> Result<PruneStats, StoreError> {
-        let _guard = self.lock_ingest();
+        let _guard = self.lock_ingest()?;
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-        let mut excess = max_items.map_or(0, |m| self.len().saturating_sub(m));
+        let stored = self.len()? as usize;
+        let mut excess = max_items.map_or(0, |m| stored.saturating_sub(m));
         let mut doomed = Vec::new();
         // Insertion order is first-seen order.
         for entry in self.by_seq.iter() {
@@ -813,19 +752,67 @@ impl Store {
         Ok(stats)
     }
 
+    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.feeds.iter() {
+            let (k, v) = entry?;
+            let id = String::from_utf8_lossy(&k).into_owned();
+            let state = serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                key: format!("feed {id}"),
+                message: e.to_string(),
+            })?;
+            out.push((id, state));
+        }
+        Ok(out)
+    }
+
+    fn tombstones(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tombstones.iter() {
+            let (k, v) = entry?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), be_u64(&v)));
+        }
+        Ok(out)
+    }
+
+    fn put_tombstones(&self, tombstones: &[(String, u64)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (k, stamp) in tombstones {
+            batch.insert(k.as_bytes(), &stamp.to_be_bytes());
+        }
+        self.tombstones.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// One process holds a sled store (sled locks the directory), and the scheduler never runs a
+    /// feed twice at once, so every claim is this process's own.
+    fn claim(
+        &self,
+        _feed_id: &str,
+        _slot: DateTime<Utc>,
+        _owner: &str,
+        _lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        Ok(Claim::Mine)
+    }
+
+    fn finish(&self, _feed_id: &str, _slot: DateTime<Utc>, _owner: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Writes everything to disk; called on shutdown and at the end of `poll --once`.
-    pub fn flush(&self) -> Result<(), StoreError> {
+    fn flush(&self) -> Result<(), StoreError> {
         self.db.flush()?;
         Ok(())
     }
 
     /// Bytes the database occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(self.db.size_on_disk()?)
     }
 
     /// Entries per tree, for `docs/STORAGE.md` figures and tests of index hygiene.
-    pub fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
+    fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
         vec![
             ("items", self.items.len()),
             ("by_date", self.by_date.len()),
@@ -844,6 +831,7 @@ impl Store {
 mod tests {
     use super::*;
     use crate::model::{Classification, Item, SourceRef};
+    use crate::store::Store;
     use chrono::TimeZone;
 
     fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
@@ -1073,7 +1061,7 @@ mod tests {
             Category::Other,
         );
         {
-            let s = Store::open(dir.path(), 8 << 20).unwrap();
+            let s = SledStore::open(dir.path(), 8 << 20).unwrap();
             s.commit(
                 Batch {
                     new: vec![a.clone()],
@@ -1099,7 +1087,7 @@ mod tests {
                 .unwrap();
             s.db.flush().unwrap();
         }
-        let s = Store::open(dir.path(), 8 << 20).unwrap();
+        let s = SledStore::open(dir.path(), 8 << 20).unwrap();
         assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
         assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
         let schema =

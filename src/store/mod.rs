@@ -1,0 +1,628 @@
+//! The store: items, their indexes, feed state and polling leases, behind one interface.
+//!
+//! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
+//! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
+//! newest first (optionally by category), in insertion order after a cursor, near-duplicate
+//! candidates, feed states, and leases that let several instances share the polling.
+//!
+//! Two backends live behind the [`Backend`] trait, and every store behaviour the project tests
+//! runs against both (`tests/store_suite.rs`):
+//! - [`embedded::SledStore`] (`[service] store = "sled"`, the default): one directory, nothing
+//!   else to run; one process at a time.
+//! - [`pg::PgStore`] (`store = "postgres://…"`): one PostgreSQL shared by any number of
+//!   `feedsift serve` instances (README, "Scaling out"; `docs/STORAGE.md`).
+//!
+//! Guarantees, whatever the backend:
+//! - **One response, one transaction.** A response's new items, updates, merges and the feed
+//!   state that advances its validators are written together or not at all.
+//! - **One story, one record.** Decisions are made under [`Backend::lock_ingest`] (a mutex in
+//!   sled; a PostgreSQL advisory lock shared by every instance), and the item key is the
+//!   primary key besides: a story raced in by two writers is stored once.
+//! - **Cursors mean the same everywhere.** Sequence numbers only grow in commit order, so a
+//!   reader that remembers the last one it saw reads every item exactly once, on any instance.
+//! - The schema version is checked on open; a newer one is a clear error, not a misread.
+
+pub mod embedded;
+pub mod pg;
+
+use crate::model::{AlsoAt, Category, FeedState, StoredItem};
+use chrono::{DateTime, Utc};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use embedded::{SledStore, SCHEMA_VERSION};
+pub use pg::PgStore;
+
+/// Storage failures. The store is where data must never be lost, so these are reported, not
+/// swallowed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database could not be opened (permissions, disk, a corrupt file).
+    #[error("store: cannot open {path}: {source}")]
+    Open {
+        /// The data directory.
+        path: PathBuf,
+        /// sled's error.
+        source: ::sled::Error,
+    },
+    /// Another process (usually a running `feedsift serve`) has the database open; sled allows
+    /// one process at a time.
+    #[error(
+        "store: {path} is in use by another feedsift process (one process at a time can open it)"
+    )]
+    Locked {
+        /// The data directory.
+        path: PathBuf,
+    },
+    /// The database was written with another layout.
+    #[error(
+        "store: {path} has schema version {found}, this feedsift reads version {expected}; {hint}"
+    )]
+    Schema {
+        /// The data directory or database.
+        path: PathBuf,
+        /// The version found.
+        found: u64,
+        /// The version this build reads.
+        expected: u64,
+        /// What to do about it.
+        hint: &'static str,
+    },
+    /// A read or write failed.
+    #[error("store: {0}")]
+    Sled(#[from] ::sled::Error),
+    /// A PostgreSQL connection, query or transaction failed.
+    #[error("store: postgres {what}: {message}")]
+    Postgres {
+        /// What was being done (`connect to …`, `commit`, a query's purpose).
+        what: String,
+        /// The server's or driver's message.
+        message: String,
+    },
+    /// `[service] store` names no backend this build has.
+    #[error("store: {0}")]
+    Spec(String),
+    /// A record could not be decoded.
+    #[error("store: record {key} is unreadable: {message}")]
+    Corrupt {
+        /// The record's key.
+        key: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// What one response changes in the store, decided by the deduplicator.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// Stories stored for the first time (their `seq` is assigned on commit).
+    pub new: Vec<StoredItem>,
+    /// Stories whose owning feed changed their text: (new version, stored version).
+    pub updated: Vec<(StoredItem, StoredItem)>,
+    /// Copies of stored stories seen in another feed: (story key, the copy).
+    pub also_at: Vec<(String, AlsoAt)>,
+    /// `new` items keep the sequence numbers they carry (`feedsift migrate`, so that readers'
+    /// cursors stay valid in the new store); later numbers are drawn above them.
+    pub keep_seq: bool,
+}
+
+impl Batch {
+    /// Whether committing it would write no item.
+    pub fn is_empty(&self) -> bool {
+        self.new.is_empty() && self.updated.is_empty() && self.also_at.is_empty()
+    }
+}
+
+/// What [`Backend::prune`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PruneStats {
+    /// Items removed with their index entries.
+    pub items: usize,
+    /// Expired tombstones removed.
+    pub tombstones: usize,
+}
+
+/// The answer to [`Backend::claim`]: whether this instance polls a feed in a schedule slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// The lease is this instance's until the poll finishes (or the lease expires).
+    Mine,
+    /// Another instance holds a live lease for this feed, until the given time; if it has not
+    /// finished the slot by then (it died), the lease can be taken over.
+    Held(DateTime<Utc>),
+    /// The slot (or a later one) was already polled, by this instance or another.
+    Done,
+}
+
+/// Held while the deduplicator decides and commits; dropping it lets the next writer in.
+pub struct IngestGuard<'a>(#[allow(dead_code)] Box<dyn Held + 'a>);
+
+/// Anything that releases a lock when dropped.
+trait Held {}
+impl<T> Held for T {}
+
+impl<'a> IngestGuard<'a> {
+    /// Wraps a backend's lock guard (anything whose drop releases the lock).
+    pub fn new<T: 'a>(inner: T) -> IngestGuard<'a> {
+        IngestGuard(Box::new(inner))
+    }
+}
+
+/// Copies recorded per story; more are counted as duplicates but not listed.
+pub const MAX_COPIES: usize = 32;
+
+/// An item's position in newest-first order, for paging (`?before=`): the sort timestamp with
+/// its sign bit flipped (so earlier dates sort first as bytes), then the sequence number to
+/// keep positions unique and ties in insertion order. Both backends order by these bytes.
+pub fn page_key(item: &StoredItem) -> [u8; 16] {
+    let ts = item.sort_date().timestamp_micros() as u64 ^ (1 << 63);
+    let mut k = [0u8; 16];
+    k[..8].copy_from_slice(&ts.to_be_bytes());
+    k[8..].copy_from_slice(&item.seq.to_be_bytes());
+    k
+}
+
+/// Identifies one copy of a story (its feed and link), so the same copy seen again is recorded
+/// once.
+pub fn copy_id(copy: &AlsoAt) -> [u8; 8] {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(copy.source.feed_id.as_bytes());
+    h.update([0]);
+    h.update(copy.link.as_deref().unwrap_or("").as_bytes());
+    h.finalize()[..8].try_into().expect("8 bytes")
+}
+
+/// What a storage backend does. Object-safe and synchronous: the pipeline calls it from
+/// blocking threads (parsing and ingest run there), and the PostgreSQL backend runs its
+/// connections on threads of its own, so any caller may block on it briefly.
+pub trait Backend: Send + Sync + 'static {
+    /// `sled` or the PostgreSQL URL without its password, for logs and errors.
+    fn describe(&self) -> String;
+    /// Taken by the deduplicator around "decide, then commit", so that two feeds (or two
+    /// instances) carrying the same new story at the same moment cannot both store it.
+    fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError>;
+    /// The item stored under `key`, with its copies.
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
+    /// Just the original title and stored index core of `key` (near-duplicate verification
+    /// reads many candidates and needs nothing else).
+    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// Whether `key` names a stored item, directly or as an alias.
+    fn contains(&self, key: &str) -> Result<bool, StoreError>;
+    /// The item `key` names, directly or as an alias of a merged near-duplicate.
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
+    /// Whether `key` belonged to an item removed by retention (so it is not stored again).
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError>;
+    /// Keys of stored items sharing near-duplicate bands with `bands`: the newest few of each
+    /// bucket, those sharing the most bands first, at most a dozen.
+    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError>;
+    /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
+    fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError>;
+    /// A number that changes whenever stored items do, so rendered outputs can be cached.
+    fn generation(&self) -> u64;
+    /// Up to `limit` items newest first (by [`page_key`]), strictly older than `before`,
+    /// optionally of one category only.
+    fn page_by_date(
+        &self,
+        category: Option<Category>,
+        before: Option<[u8; 16]>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError>;
+    /// Up to `limit` items in insertion order with a sequence number above `after`.
+    fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError>;
+    /// Up to `limit` items most recently stored first, with a sequence number below `before`.
+    fn page_by_seq_desc(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError>;
+    /// Number of stored items (kept per feed by commits and retention: no scan).
+    fn len(&self) -> Result<u64, StoreError>;
+    /// Whether no item is stored.
+    fn is_empty(&self) -> Result<bool, StoreError>;
+    /// Number of items first stored from `feed_id` (and not yet pruned).
+    fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError>;
+    /// The stored state of a feed (default if never polled).
+    fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError>;
+    /// Saves the state of a feed on its own (a failed poll, which writes no item).
+    fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError>;
+    /// Every feed's state (for `feedsift migrate`).
+    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError>;
+    /// Every tombstone: key and the Unix time it was written (for `feedsift migrate`).
+    fn tombstones(&self) -> Result<Vec<(String, u64)>, StoreError>;
+    /// Writes tombstones as they are (for `feedsift migrate`).
+    fn put_tombstones(&self, tombstones: &[(String, u64)]) -> Result<(), StoreError>;
+    /// Removes items first seen more than `retention` before `now`, then the oldest beyond
+    /// `max_items`, each with all its index entries, leaving a tombstone per key; and forgets
+    /// tombstones older than `retention`. Age counts from when feedsift first stored an item.
+    fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        max_items: Option<usize>,
+    ) -> Result<PruneStats, StoreError>;
+    /// Asks to poll `feed_id` in the schedule slot `slot` as `owner`, holding the feed for
+    /// `lease`. [`Claim::Mine`] at most once per slot while the holder lives; a holder that dies
+    /// loses the lease when it expires. Always `Mine` for a single-process backend.
+    fn claim(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Claim, StoreError>;
+    /// Marks `slot` of `feed_id` polled and releases `owner`'s lease.
+    fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError>;
+    /// Makes what was committed durable (sled: write its log out; PostgreSQL: nothing to do).
+    fn flush(&self) -> Result<(), StoreError>;
+    /// Bytes the store occupies on disk.
+    fn size_on_disk(&self) -> Result<u64, StoreError>;
+    /// Entries per tree or table, for `docs/STORAGE.md` figures and tests of index hygiene.
+    fn tree_sizes(&self) -> Vec<(&'static str, usize)>;
+}
+
+/// Where `[service] store` says items live.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreSpec {
+    /// sled in the data directory (the default).
+    Sled,
+    /// A PostgreSQL database, by `postgres://` URL.
+    Postgres(String),
+}
+
+impl StoreSpec {
+    /// Reads `sled` or a `postgres://` / `postgresql://` URL.
+    pub fn parse(s: &str) -> Result<StoreSpec, StoreError> {
+        let t = s.trim();
+        if t == "sled" {
+            Ok(StoreSpec::Sled)
+        } else if t.starts_with("postgres://") || t.starts_with("postgresql://") {
+            t.parse::<postgres::Config>().map_err(|e| {
+                StoreError::Spec(format!(
+                    "`{}` is not a usable PostgreSQL URL: {e}",
+                    redact(t)
+                ))
+            })?;
+            Ok(StoreSpec::Postgres(t.to_string()))
+        } else {
+            Err(StoreError::Spec(format!(
+                "unknown store `{}`: use \"sled\" or a postgres://user:password@host/database URL",
+                redact(t)
+            )))
+        }
+    }
+}
+
+/// A URL with its password replaced by `***`, for logs and errors.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// A handle on the store, whichever backend holds it. Cheap to clone; all clones share one
+/// database.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<dyn Backend>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend.describe())
+            .finish()
+    }
+}
+
+/// A lazy iterator over pages of items: reads a small page first (most callers want a few
+/// dozen), then larger ones.
+struct Pages<F> {
+    buf: VecDeque<StoredItem>,
+    next_size: usize,
+    fetch: F,
+    done: bool,
+}
+
+impl<F> Iterator for Pages<F>
+where
+    F: FnMut(usize) -> Result<Vec<StoredItem>, StoreError>,
+{
+    type Item = Result<StoredItem, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buf.is_empty() && !self.done {
+            match (self.fetch)(self.next_size) {
+                Ok(page) => {
+                    self.done = page.len() < self.next_size;
+                    self.buf.extend(page);
+                    self.next_size = (self.next_size * 4).min(1024);
+                }
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+        self.buf.pop_front().map(Ok)
+    }
+}
+
+fn pages<F>(fetch: F) -> Pages<F>
+where
+    F: FnMut(usize) -> Result<Vec<StoredItem>, StoreError>,
+{
+    Pages {
+        buf: VecDeque::new(),
+        next_size: 32,
+        fetch,
+        done: false,
+    }
+}
+
+impl Store {
+    /// Wraps a backend.
+    pub fn from_backend(backend: impl Backend) -> Store {
+        Store {
+            backend: Arc::new(backend),
+        }
+    }
+
+    /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`.
+    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(SledStore::open(dir, cache_bytes)?))
+    }
+
+    /// [`Store::open`], choosing whether a *new* store is zstd-compressed
+    /// ([`SledStore::open_with`]).
+    pub fn open_with(
+        dir: &Path,
+        cache_bytes: u64,
+        compress_new: bool,
+    ) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(SledStore::open_with(
+            dir,
+            cache_bytes,
+            compress_new,
+        )?))
+    }
+
+    /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]).
+    pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(PgStore::connect(url)?))
+    }
+
+    /// The store `[service]` configures: sled in `data_dir`, or PostgreSQL.
+    pub fn open_configured(service: &crate::config::ServiceConfig) -> Result<Store, StoreError> {
+        match &service.store {
+            StoreSpec::Sled => Store::open_with(
+                &service.data_dir,
+                service.cache_capacity_bytes,
+                service.compress_store,
+            ),
+            StoreSpec::Postgres(url) => Store::connect_postgres(url),
+        }
+    }
+
+    /// A sled store in a temporary directory that disappears when the last handle is dropped
+    /// (for `feedsift eval` and benchmarks).
+    pub fn open_temporary() -> Result<Store, StoreError> {
+        Ok(Store::from_backend(SledStore::open_temporary()?))
+    }
+
+    /// The backend, for what the wrapper does not re-export.
+    pub fn backend(&self) -> &dyn Backend {
+        &*self.backend
+    }
+
+    /// See [`Backend::describe`].
+    pub fn describe(&self) -> String {
+        self.backend.describe()
+    }
+
+    /// See [`Backend::lock_ingest`].
+    pub fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
+        self.backend.lock_ingest()
+    }
+
+    /// See [`Backend::get`].
+    pub fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        self.backend.get(key)
+    }
+
+    /// See [`Backend::title_of`].
+    pub fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+        self.backend.title_of(key)
+    }
+
+    /// See [`Backend::contains`].
+    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
+        self.backend.contains(key)
+    }
+
+    /// See [`Backend::resolve`].
+    pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        self.backend.resolve(key)
+    }
+
+    /// See [`Backend::is_tombstoned`].
+    pub fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+        self.backend.is_tombstoned(key)
+    }
+
+    /// See [`Backend::near_candidates`].
+    pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+        self.backend.near_candidates(bands)
+    }
+
+    /// See [`Backend::commit`].
+    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+        self.backend.commit(batch, feed)
+    }
+
+    /// See [`Backend::generation`].
+    pub fn generation(&self) -> u64 {
+        self.backend.generation()
+    }
+
+    /// Items newest first (by [`StoredItem::sort_date`]). Lazy: read in pages as consumed.
+    pub fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.newest_first_before(None)
+    }
+
+    /// Items newest first, strictly older than the position `before` (a [`page_key`]).
+    pub fn newest_first_before(
+        &self,
+        before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.by_date(None, before)
+    }
+
+    /// Items of one category, newest first.
+    pub fn newest_first_in(
+        &self,
+        category: Category,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.by_date(Some(category), None)
+    }
+
+    /// Items of one category newest first, strictly older than `before` (a [`page_key`]).
+    pub fn newest_first_in_before(
+        &self,
+        category: Category,
+        before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.by_date(Some(category), before)
+    }
+
+    fn by_date(
+        &self,
+        category: Option<Category>,
+        mut before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        pages(move |n| {
+            let page = self.backend.page_by_date(category, before, n)?;
+            if let Some(last) = page.last() {
+                before = Some(page_key(last));
+            }
+            Ok(page)
+        })
+    }
+
+    /// Items in insertion order, after sequence number `after` (`None`: from the first).
+    /// Sequence numbers only grow, so a reader that remembers the last one it saw reads every
+    /// item exactly once, across restarts and across instances.
+    pub fn after_seq(
+        &self,
+        mut after: Option<u64>,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        pages(move |n| {
+            let page = self.backend.page_by_seq(after, n)?;
+            if let Some(last) = page.last() {
+                after = Some(last.seq);
+            }
+            Ok(page)
+        })
+    }
+
+    /// Items most recently stored first (insertion order, reversed).
+    pub fn newest_inserted(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let mut before: Option<u64> = None;
+        pages(move |n| {
+            if before == Some(0) {
+                return Ok(Vec::new());
+            }
+            let page = self.backend.page_by_seq_desc(before, n)?;
+            if let Some(last) = page.last() {
+                before = Some(last.seq);
+            }
+            Ok(page)
+        })
+    }
+
+    /// Number of stored items (0, logged, when the store cannot say).
+    pub fn len(&self) -> usize {
+        match self.backend.len() {
+            Ok(n) => n as usize,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot count stored items");
+                0
+            }
+        }
+    }
+
+    /// Whether the store holds no items (true, logged, when the store cannot say).
+    pub fn is_empty(&self) -> bool {
+        self.backend.is_empty().unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "cannot read the store");
+            true
+        })
+    }
+
+    /// See [`Backend::items_of_feed`].
+    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
+        self.backend.items_of_feed(feed_id)
+    }
+
+    /// See [`Backend::feed_state`].
+    pub fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
+        self.backend.feed_state(feed_id)
+    }
+
+    /// See [`Backend::put_feed_state`].
+    pub fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
+        self.backend.put_feed_state(feed_id, state)
+    }
+
+    /// See [`Backend::prune`].
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        max_items: Option<usize>,
+    ) -> Result<PruneStats, StoreError> {
+        self.backend.prune(now, retention, max_items)
+    }
+
+    /// See [`Backend::claim`].
+    pub fn claim(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        self.backend.claim(feed_id, slot, owner, lease)
+    }
+
+    /// See [`Backend::finish`].
+    pub fn finish(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+    ) -> Result<(), StoreError> {
+        self.backend.finish(feed_id, slot, owner)
+    }
+
+    /// See [`Backend::flush`].
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.backend.flush()
+    }
+
+    /// See [`Backend::size_on_disk`].
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.backend.size_on_disk()
+    }
+
+    /// See [`Backend::tree_sizes`].
+    pub fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
+        self.backend.tree_sizes()
+    }
+}

@@ -1,0 +1,1132 @@
+//! The PostgreSQL backend: the same store in one database that several `feedsift serve`
+//! instances share.
+//!
+//! What keeps instances consistent is PostgreSQL itself, never an in-memory check:
+//! - the item key is the primary key and new items are inserted `ON CONFLICT DO NOTHING`, so a
+//!   story raced in by two instances is stored once;
+//! - decisions ("is this a near-duplicate of a stored story?") are made under a session-level
+//!   advisory lock every instance takes ([`INGEST_LOCK`]), so two instances cannot both decide
+//!   that the same decorated story is new;
+//! - sequence numbers are drawn inside the commit transaction after taking a transaction-level
+//!   advisory lock ([`SEQ_LOCK`]), so they become visible in the order they were drawn and an
+//!   `/api/items?after=` cursor never skips an item committed late;
+//! - polling leases are rows of `feedsift_leases`, claimed with one atomic upsert whose
+//!   conditions are "this slot not yet polled" and "no live lease held by another instance";
+//!   lease times are the database's clock, so instances' clocks do not have to agree.
+//!
+//! The driver is the synchronous `postgres` crate. Each connection lives on a thread of its own
+//! and is handed work through a channel, so the store can be called from any thread — a
+//! blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
+//! that drops is re-opened for the next call.
+//!
+//! Migrations are numbered, run in one transaction under an advisory lock on start (so several
+//! instances starting at once migrate once), and a database written by a newer feedsift is
+//! refused with a clear error.
+
+use super::{page_key, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError};
+use crate::model::{AlsoAt, Category, FeedState, StoredItem};
+use chrono::{DateTime, Utc};
+use postgres::{Client, NoTls};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+/// The schema this build reads and writes: the number of [`MIGRATIONS`].
+pub const PG_SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
+
+/// Advisory lock key held (per session) while an ingest decides and commits.
+pub const INGEST_LOCK: i64 = 0x6665_6564_7369_0001;
+/// Advisory lock key held (per transaction) while a commit draws sequence numbers.
+pub const SEQ_LOCK: i64 = 0x6665_6564_7369_0002;
+/// Advisory lock key held while migrations run.
+const MIGRATE_LOCK: i64 = 0x6665_6564_7369_0003;
+
+/// Connections in the pool (besides the one that holds the ingest lock).
+const POOL_SIZE: usize = 4;
+/// How long [`Backend::generation`] may answer from memory: other instances' commits show in
+/// cached outputs at most this late.
+const GENERATION_TTL: Duration = Duration::from_millis(500);
+
+/// The migrations, in order; migration `n` (1-based) brings the schema to version `n`.
+/// Never edit a released one: add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: the layout of sled schema 3, as tables.
+    r#"
+    CREATE TABLE feedsift_items (
+        key text PRIMARY KEY,
+        seq bigint NOT NULL UNIQUE,
+        date_key bytea NOT NULL,
+        category smallint NOT NULL,
+        feed_id text NOT NULL,
+        first_seen_us bigint NOT NULL,
+        record bytea NOT NULL
+    );
+    CREATE INDEX feedsift_items_by_date ON feedsift_items (date_key);
+    CREATE INDEX feedsift_items_by_category ON feedsift_items (category, date_key);
+    CREATE TABLE feedsift_near (
+        band smallint NOT NULL,
+        hash bigint NOT NULL,
+        seq bigint NOT NULL,
+        key text NOT NULL,
+        PRIMARY KEY (band, hash, seq)
+    );
+    CREATE INDEX feedsift_near_by_seq ON feedsift_near (seq);
+    CREATE TABLE feedsift_aliases (alias text PRIMARY KEY, target text NOT NULL);
+    CREATE INDEX feedsift_aliases_by_target ON feedsift_aliases (target);
+    CREATE TABLE feedsift_copies (
+        story text NOT NULL,
+        copy_id bytea NOT NULL,
+        record bytea NOT NULL,
+        PRIMARY KEY (story, copy_id)
+    );
+    CREATE TABLE feedsift_tombstones (key text PRIMARY KEY, stamp bigint NOT NULL);
+    CREATE TABLE feedsift_feeds (feed_id text PRIMARY KEY, state bytea NOT NULL);
+    CREATE TABLE feedsift_feed_counts (feed_id text PRIMARY KEY, n bigint NOT NULL);
+    CREATE TABLE feedsift_leases (
+        feed_id text PRIMARY KEY,
+        owner text,
+        expires timestamptz,
+        slot timestamptz,
+        done_slot timestamptz
+    );
+    CREATE SEQUENCE feedsift_seq START 1;
+    INSERT INTO feedsift_meta (k, v) VALUES ('generation', 0);
+    "#,
+];
+
+type Job = Box<dyn FnOnce(Result<&mut Client, String>) + Send>;
+
+/// One connection on its own thread.
+struct Worker {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl Worker {
+    fn spawn(config: postgres::Config, name: String) -> Result<Worker, StoreError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        // The first connection is made before returning, so a wrong URL or password fails
+        // `connect` at once with the server's message.
+        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
+        std::thread::Builder::new()
+            .name(name)
+            .spawn(move || {
+                let mut client = match config.connect(NoTls) {
+                    Ok(c) => {
+                        let _ = ready_tx.send(Ok(()));
+                        Some(c)
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(message(&e)));
+                        return;
+                    }
+                };
+                while let Ok(job) = rx.recv() {
+                    if client.as_ref().is_none_or(|c| c.is_closed()) {
+                        client = match config.connect(NoTls) {
+                            Ok(c) => Some(c),
+                            Err(e) => {
+                                job(Err(format!("reconnecting: {}", message(&e))));
+                                continue;
+                            }
+                        };
+                    }
+                    match client.as_mut() {
+                        Some(c) => job(Ok(c)),
+                        None => job(Err("no connection".into())),
+                    }
+                }
+            })
+            .map_err(|e| StoreError::Postgres {
+                what: "starting a connection thread".into(),
+                message: e.to_string(),
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Worker { jobs: tx }),
+            Ok(Err(m)) => Err(StoreError::Postgres {
+                what: "connect".into(),
+                message: m,
+            }),
+            Err(_) => Err(StoreError::Postgres {
+                what: "connect".into(),
+                message: "connection thread ended".into(),
+            }),
+        }
+    }
+
+    /// Runs `f` on this worker's connection and waits for its result.
+    fn run<R, F>(&self, what: &str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(1);
+        let job: Job = Box::new(move |c| {
+            let r = match c {
+                Ok(c) => f(c),
+                Err(m) => Err(StoreError::Postgres {
+                    what: String::new(),
+                    message: m,
+                }),
+            };
+            let _ = tx.send(r);
+        });
+        let fail = |m: &str| StoreError::Postgres {
+            what: what.to_string(),
+            message: m.to_string(),
+        };
+        self.jobs
+            .send(job)
+            .map_err(|_| fail("connection thread ended"))?;
+        match rx.recv() {
+            Ok(Err(StoreError::Postgres { what: w, message })) if w.is_empty() => {
+                Err(fail(&message))
+            }
+            Ok(r) => r,
+            Err(_) => Err(fail("connection thread ended")),
+        }
+    }
+}
+
+/// The server's message (with its detail) rather than the driver's generic "db error".
+fn message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
+}
+
+fn pg(what: &'static str) -> impl Fn(postgres::Error) -> StoreError {
+    move |e| StoreError::Postgres {
+        what: what.to_string(),
+        message: message(&e),
+    }
+}
+
+/// A fixed set of workers; a caller takes an idle one, or waits for one.
+struct Pool {
+    idle: Mutex<Vec<Worker>>,
+    freed: Condvar,
+}
+
+impl Pool {
+    fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+    {
+        let worker = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            loop {
+                if let Some(w) = idle.pop() {
+                    break w;
+                }
+                idle = self.freed.wait(idle).unwrap_or_else(|p| p.into_inner());
+            }
+        };
+        let r = worker.run(what, f);
+        self.idle
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(worker);
+        self.freed.notify_one();
+        r
+    }
+}
+
+/// A handle on a feedsift database in PostgreSQL. Several processes may hold one each.
+pub struct PgStore {
+    url: String,
+    pool: Pool,
+    /// The connection that takes [`INGEST_LOCK`], behind a local mutex: within the process the
+    /// mutex queues ingests; across processes the advisory lock does.
+    lock_conn: Mutex<Worker>,
+    /// Commits and prunes made by this process since the cached value was read.
+    local_generation: AtomicU64,
+    cached_generation: Mutex<(Option<Instant>, u64)>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &super::redact(&self.url))
+            .finish()
+    }
+}
+
+/// Releases the advisory ingest lock when dropped.
+struct PgIngestGuard<'a> {
+    conn: MutexGuard<'a, Worker>,
+}
+
+impl Drop for PgIngestGuard<'_> {
+    fn drop(&mut self) {
+        let r = self.conn.run("releasing the ingest lock", |c| {
+            c.query_one("SELECT pg_advisory_unlock($1)", &[&INGEST_LOCK])
+                .map(|row| row.get::<_, bool>(0))
+                .map_err(pg("releasing the ingest lock"))
+        });
+        match r {
+            Ok(true) => {}
+            // The connection dropped while the lock was held, which released it early: exact
+            // duplicates are still refused by the primary key; a near-duplicate racing in from
+            // another instance in that window may have been stored as a story of its own.
+            Ok(false) => tracing::warn!("the ingest lock was lost before it was released"),
+            Err(e) => tracing::warn!(error = %e, "cannot release the ingest lock"),
+        }
+    }
+}
+
+fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+fn category_code(c: Category) -> i16 {
+    Category::ALL.iter().position(|x| *x == c).unwrap_or(3) as i16
+}
+
+/// The select list that reads an item with its copies in one round trip.
+const ITEM_COLUMNS: &str = "i.key, i.record, \
+    (SELECT array_agg(c.record) FROM feedsift_copies c WHERE c.story = i.key)";
+
+fn item_from_row(row: &postgres::Row) -> Result<StoredItem, StoreError> {
+    let key: String = row.get(0);
+    let record: Vec<u8> = row.get(1);
+    let copies: Option<Vec<Vec<u8>>> = row.get(2);
+    let mut item: StoredItem = decode(&key, &record)?;
+    for c in copies.unwrap_or_default() {
+        item.also_at
+            .push(decode::<AlsoAt>(&format!("copy of {key}"), &c)?);
+    }
+    item.also_at.sort_by_key(|a| a.seen);
+    Ok(item)
+}
+
+fn items_from_rows(rows: Vec<postgres::Row>) -> Result<Vec<StoredItem>, StoreError> {
+    rows.iter().map(item_from_row).collect()
+}
+
+/// Brings the database to [`PG_SCHEMA_VERSION`], or refuses one written by a newer feedsift.
+fn migrate(c: &mut Client, url: &str) -> Result<(), StoreError> {
+    let mut tx = c.transaction().map_err(pg("migration"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+        .map_err(pg("migration lock"))?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS feedsift_meta (k text PRIMARY KEY, v bigint NOT NULL)",
+    )
+    .map_err(pg("creating feedsift_meta"))?;
+    let found = tx
+        .query_opt("SELECT v FROM feedsift_meta WHERE k = 'schema'", &[])
+        .map_err(pg("reading the schema version"))?
+        .map_or(0, |r| r.get::<_, i64>(0) as u64);
+    if found > PG_SCHEMA_VERSION {
+        return Err(StoreError::Schema {
+            path: super::redact(url).into(),
+            found,
+            expected: PG_SCHEMA_VERSION,
+            hint: "it was written by a newer feedsift: upgrade feedsift",
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
+            what: format!("migration {}", i + 1),
+            message: message(&e),
+        })?;
+        tracing::info!(version = i + 1, "postgres store migrated");
+    }
+    tx.execute(
+        "INSERT INTO feedsift_meta (k, v) VALUES ('schema', $1)
+         ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
+        &[&(PG_SCHEMA_VERSION as i64)],
+    )
+    .map_err(pg("recording the schema version"))?;
+    tx.commit().map_err(pg("migration commit"))
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a `postgres://user:password@host:port/db` URL;
+    /// `?sslmode=disable` and libpq-style parameters are read), runs pending migrations and
+    /// opens the connection pool.
+    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+        let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
+            StoreError::Spec(format!("`{}`: {e}", super::redact(url)))
+        })?;
+        if config.get_application_name().is_none() {
+            config.application_name("feedsift");
+        }
+        config.connect_timeout(Duration::from_secs(10));
+        let connect_err = |e: StoreError| match e {
+            StoreError::Postgres { message, .. } => StoreError::Postgres {
+                what: format!("connect to {}", super::redact(url)),
+                message,
+            },
+            e => e,
+        };
+        let lock_conn =
+            Worker::spawn(config.clone(), "feedsift-pg-lock".into()).map_err(connect_err)?;
+        let owned_url = url.to_string();
+        lock_conn.run("migration", move |c| migrate(c, &owned_url))?;
+        let mut idle = Vec::with_capacity(POOL_SIZE);
+        for i in 0..POOL_SIZE {
+            idle.push(
+                Worker::spawn(config.clone(), format!("feedsift-pg-{i}")).map_err(connect_err)?,
+            );
+        }
+        Ok(PgStore {
+            url: url.to_string(),
+            pool: Pool {
+                idle: Mutex::new(idle),
+                freed: Condvar::new(),
+            },
+            lock_conn: Mutex::new(lock_conn),
+            local_generation: AtomicU64::new(0),
+            cached_generation: Mutex::new((None, 0)),
+        })
+    }
+
+    fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+    {
+        self.pool.run(what, f)
+    }
+
+    /// Removes `doomed` items and everything that points at them, leaving tombstones; one
+    /// transaction.
+    fn remove(&self, doomed: Vec<StoredItem>, stamp: u64) -> Result<(), StoreError> {
+        self.run("prune", move |c| {
+            let mut tx = c.transaction().map_err(pg("prune"))?;
+            let keys: Vec<String> = doomed.iter().map(|i| i.key.clone()).collect();
+            let seqs: Vec<i64> = doomed.iter().map(|i| i.seq as i64).collect();
+            let mut tomb_keys = keys.clone();
+            for item in &doomed {
+                tomb_keys.extend(item.also_at.iter().filter_map(|a| a.key.clone()));
+            }
+            let mut per_feed: Vec<(String, i64)> = Vec::new();
+            for item in &doomed {
+                match per_feed.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
+                    Some((_, n)) => *n += 1,
+                    None => per_feed.push((item.source.feed_id.clone(), 1)),
+                }
+            }
+            let (feeds, counts): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
+            tx.execute("DELETE FROM feedsift_items WHERE key = ANY($1)", &[&keys])
+                .map_err(pg("prune items"))?;
+            tx.execute("DELETE FROM feedsift_near WHERE seq = ANY($1)", &[&seqs])
+                .map_err(pg("prune near index"))?;
+            tx.execute(
+                "DELETE FROM feedsift_copies WHERE story = ANY($1)",
+                &[&keys],
+            )
+            .map_err(pg("prune copies"))?;
+            tx.execute(
+                "DELETE FROM feedsift_aliases WHERE target = ANY($1)",
+                &[&keys],
+            )
+            .map_err(pg("prune aliases"))?;
+            tx.execute(
+                "INSERT INTO feedsift_tombstones (key, stamp) SELECT k, $2 FROM unnest($1::text[]) k
+                 ON CONFLICT (key) DO UPDATE SET stamp = EXCLUDED.stamp",
+                &[&tomb_keys, &(stamp as i64)],
+            )
+            .map_err(pg("prune tombstones"))?;
+            tx.execute(
+                "UPDATE feedsift_feed_counts f SET n = GREATEST(f.n - d.n, 0)
+                 FROM unnest($1::text[], $2::int8[]) AS d(feed_id, n) WHERE f.feed_id = d.feed_id",
+                &[&feeds, &counts],
+            )
+            .map_err(pg("prune counts"))?;
+            tx.execute(
+                "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
+                &[],
+            )
+            .map_err(pg("prune generation"))?;
+            tx.commit().map_err(pg("prune commit"))
+        })?;
+        self.local_generation.fetch_add(1, Ordering::Release);
+        Ok(())
+    }
+}
+
+/// `before` for "from the newest": greater than every 16-byte page key.
+const AFTER_EVERY_KEY: [u8; 17] = [0xff; 17];
+
+impl Backend for PgStore {
+    fn describe(&self) -> String {
+        super::redact(&self.url)
+    }
+
+    fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
+        let conn = self.lock_conn.lock().unwrap_or_else(|p| p.into_inner());
+        conn.run("taking the ingest lock", |c| {
+            c.execute("SELECT pg_advisory_lock($1)", &[&INGEST_LOCK])
+                .map_err(pg("taking the ingest lock"))
+        })?;
+        Ok(IngestGuard::new(PgIngestGuard { conn }))
+    }
+
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        let key = key.to_string();
+        self.run("get", move |c| {
+            let sql = format!("SELECT {ITEM_COLUMNS} FROM feedsift_items i WHERE i.key = $1");
+            match c.query_opt(&sql, &[&key]).map_err(pg("get"))? {
+                Some(row) => item_from_row(&row).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Only {
+            item: OnlyTitle,
+            #[serde(default)]
+            core: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct OnlyTitle {
+            title: String,
+        }
+        let key = key.to_string();
+        self.run("title_of", move |c| {
+            match c
+                .query_opt("SELECT record FROM feedsift_items WHERE key = $1", &[&key])
+                .map_err(pg("title_of"))?
+            {
+                Some(row) => {
+                    let o: Only = decode(&key, &row.get::<_, Vec<u8>>(0))?;
+                    Ok(Some((o.item.title, o.core)))
+                }
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn contains(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        self.run("contains", move |c| {
+            c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM feedsift_items WHERE key = $1)
+                     OR EXISTS (SELECT 1 FROM feedsift_aliases WHERE alias = $1)",
+                &[&key],
+            )
+            .map(|r| r.get(0))
+            .map_err(pg("contains"))
+        })
+    }
+
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        let key = key.to_string();
+        self.run("resolve", move |c| {
+            let sql = format!(
+                "SELECT {ITEM_COLUMNS} FROM feedsift_items i
+                 WHERE i.key = $1
+                    OR i.key = (SELECT target FROM feedsift_aliases WHERE alias = $1)
+                 ORDER BY (i.key = $1) DESC LIMIT 1"
+            );
+            match c.query_opt(&sql, &[&key]).map_err(pg("resolve"))? {
+                Some(row) => item_from_row(&row).map(Some),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+        let key = key.to_string();
+        self.run("is_tombstoned", move |c| {
+            c.query_one(
+                "SELECT EXISTS (SELECT 1 FROM feedsift_tombstones WHERE key = $1)",
+                &[&key],
+            )
+            .map(|r| r.get(0))
+            .map_err(pg("is_tombstoned"))
+        })
+    }
+
+    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+        let hashes: Vec<i64> = bands.iter().map(|h| *h as i64).collect();
+        let rows = self.run("near_candidates", move |c| {
+            c.query(
+                "SELECT n.key, n.seq FROM unnest($1::int8[]) WITH ORDINALITY AS b(hash, band)
+                 CROSS JOIN LATERAL (
+                     SELECT key, seq FROM feedsift_near
+                     WHERE band = b.band - 1 AND hash = b.hash
+                     ORDER BY seq DESC LIMIT $2
+                 ) n",
+                &[&hashes, &(super::embedded::NEAR_PER_BAND as i64)],
+            )
+            .map_err(pg("near_candidates"))
+        })?;
+        let mut found: Vec<(String, usize, i64)> = Vec::new();
+        for row in rows {
+            let k: String = row.get(0);
+            let seq: i64 = row.get(1);
+            match found.iter_mut().find(|(x, _, _)| *x == k) {
+                Some(f) => f.1 += 1,
+                None => found.push((k, 1, seq)),
+            }
+        }
+        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+        Ok(found
+            .into_iter()
+            .take(super::embedded::NEAR_MAX_CANDIDATES)
+            .map(|(k, _, _)| k)
+            .collect())
+    }
+
+    fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+        let writes_items = !batch.is_empty();
+        let feed_state = match feed {
+            Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
+            None => None,
+        };
+        // Everything but the sequence numbers is encoded before the transaction.
+        let updated: Vec<(StoredItem, Vec<u8>, StoredItem)> = batch
+            .updated
+            .into_iter()
+            .map(|(n, o)| encode(&n.key, &n).map(|b| (n, b, o)))
+            .collect::<Result<_, _>>()?;
+        let mut copies = Vec::with_capacity(batch.also_at.len());
+        for (story, copy) in batch.also_at {
+            let rec = encode(&story, &copy)?;
+            copies.push((story, super::copy_id(&copy).to_vec(), copy.key, rec));
+        }
+        let mut new = batch.new;
+        let keep_seq = batch.keep_seq;
+        self.run("commit", move |c| {
+            let mut tx = c.transaction().map_err(pg("commit"))?;
+            if !new.is_empty() {
+                // Sequence numbers are drawn under a lock held to the end of the transaction:
+                // numbers become visible in the order they were drawn.
+                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
+                    .map_err(pg("commit: sequence lock"))?;
+                if keep_seq {
+                    let max = new.iter().map(|i| i.seq).max().unwrap_or(0) as i64;
+                    tx.execute(
+                        "SELECT setval('feedsift_seq', GREATEST($1, (SELECT last_value FROM feedsift_seq)))",
+                        &[&max],
+                    )
+                    .map_err(pg("commit: sequence"))?;
+                } else {
+                    let rows = tx
+                        .query(
+                            "SELECT nextval('feedsift_seq') FROM generate_series(1, $1::int8)",
+                            &[&(new.len() as i64)],
+                        )
+                        .map_err(pg("commit: sequence"))?;
+                    for (item, row) in new.iter_mut().zip(rows) {
+                        item.seq = row.get::<_, i64>(0) as u64;
+                    }
+                }
+                let mut keys = Vec::with_capacity(new.len());
+                let mut seqs = Vec::with_capacity(new.len());
+                let mut date_keys = Vec::with_capacity(new.len());
+                let mut cats = Vec::with_capacity(new.len());
+                let mut feeds = Vec::with_capacity(new.len());
+                let mut firsts = Vec::with_capacity(new.len());
+                let mut records = Vec::with_capacity(new.len());
+                for item in &new {
+                    keys.push(item.key.clone());
+                    seqs.push(item.seq as i64);
+                    date_keys.push(page_key(item).to_vec());
+                    cats.push(category_code(item.class.category));
+                    feeds.push(item.source.feed_id.clone());
+                    firsts.push(item.first_seen.timestamp_micros());
+                    records.push(encode(&item.key, item)?);
+                }
+                // A key stored meanwhile by another writer stays as it is: one story, one
+                // record. Only what was inserted gets index entries and counts.
+                let inserted: Vec<String> = tx
+                    .query(
+                        "INSERT INTO feedsift_items (key, seq, date_key, category, feed_id, first_seen_us, record)
+                         SELECT * FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::int2[], $5::text[], $6::int8[], $7::bytea[])
+                         ON CONFLICT (key) DO NOTHING RETURNING key",
+                        &[&keys, &seqs, &date_keys, &cats, &feeds, &firsts, &records],
+                    )
+                    .map_err(pg("commit: items"))?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                let mut nb = Vec::new();
+                let mut nh = Vec::new();
+                let mut ns = Vec::new();
+                let mut nk = Vec::new();
+                let mut alias = Vec::new();
+                let mut target = Vec::new();
+                let mut per_feed: Vec<(String, i64)> = Vec::new();
+                for item in new.iter().filter(|i| inserted.contains(&i.key)) {
+                    for (band, hash) in item.near.iter().enumerate() {
+                        nb.push(band as i16);
+                        nh.push(*hash as i64);
+                        ns.push(item.seq as i64);
+                        nk.push(item.key.clone());
+                    }
+                    if let Some(a) = &item.link_alias {
+                        alias.push(a.clone());
+                        target.push(item.key.clone());
+                    }
+                    match per_feed.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
+                        Some((_, n)) => *n += 1,
+                        None => per_feed.push((item.source.feed_id.clone(), 1)),
+                    }
+                }
+                tx.execute(
+                    "INSERT INTO feedsift_near (band, hash, seq, key)
+                     SELECT * FROM unnest($1::int2[], $2::int8[], $3::int8[], $4::text[])
+                     ON CONFLICT DO NOTHING",
+                    &[&nb, &nh, &ns, &nk],
+                )
+                .map_err(pg("commit: near index"))?;
+                tx.execute(
+                    "INSERT INTO feedsift_aliases (alias, target)
+                     SELECT * FROM unnest($1::text[], $2::text[])
+                     ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
+                    &[&alias, &target],
+                )
+                .map_err(pg("commit: aliases"))?;
+                let (pf, pn): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
+                tx.execute(
+                    "INSERT INTO feedsift_feed_counts (feed_id, n)
+                     SELECT * FROM unnest($1::text[], $2::int8[])
+                     ON CONFLICT (feed_id) DO UPDATE SET n = feedsift_feed_counts.n + EXCLUDED.n",
+                    &[&pf, &pn],
+                )
+                .map_err(pg("commit: counts"))?;
+            }
+            for (item, record, old) in &updated {
+                tx.execute(
+                    "UPDATE feedsift_items SET record = $2, date_key = $3, category = $4 WHERE key = $1",
+                    &[
+                        &item.key,
+                        record,
+                        &page_key(item).to_vec(),
+                        &category_code(item.class.category),
+                    ],
+                )
+                .map_err(pg("commit: update"))?;
+                if item.near != old.near {
+                    tx.execute("DELETE FROM feedsift_near WHERE seq = $1", &[&(old.seq as i64)])
+                        .map_err(pg("commit: update near index"))?;
+                    let bands: Vec<i16> = (0..item.near.len() as i16).collect();
+                    let hashes: Vec<i64> = item.near.iter().map(|h| *h as i64).collect();
+                    tx.execute(
+                        "INSERT INTO feedsift_near (band, hash, seq, key)
+                         SELECT b, h, $3, $4 FROM unnest($1::int2[], $2::int8[]) AS x(b, h)
+                         ON CONFLICT DO NOTHING",
+                        &[&bands, &hashes, &(item.seq as i64), &item.key],
+                    )
+                    .map_err(pg("commit: update near index"))?;
+                }
+            }
+            for (story, copy_id, copy_key, record) in &copies {
+                // Recorded once per copy, and only for a story still stored.
+                let n = tx
+                    .execute(
+                        "INSERT INTO feedsift_copies (story, copy_id, record)
+                         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM feedsift_items WHERE key = $1)
+                         ON CONFLICT DO NOTHING",
+                        &[story, copy_id, record],
+                    )
+                    .map_err(pg("commit: copies"))?;
+                if let (1, Some(k)) = (n, copy_key) {
+                    tx.execute(
+                        "INSERT INTO feedsift_aliases (alias, target) VALUES ($1, $2)
+                         ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
+                        &[k, story],
+                    )
+                    .map_err(pg("commit: copy alias"))?;
+                }
+            }
+            if let Some((id, state)) = &feed_state {
+                tx.execute(
+                    "INSERT INTO feedsift_feeds (feed_id, state) VALUES ($1, $2)
+                     ON CONFLICT (feed_id) DO UPDATE SET state = EXCLUDED.state",
+                    &[id, state],
+                )
+                .map_err(pg("commit: feed state"))?;
+            }
+            if writes_items {
+                tx.execute(
+                    "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
+                    &[],
+                )
+                .map_err(pg("commit: generation"))?;
+            }
+            tx.commit().map_err(pg("commit"))
+        })?;
+        if writes_items {
+            self.local_generation.fetch_add(1, Ordering::Release);
+        }
+        Ok(())
+    }
+
+    fn generation(&self) -> u64 {
+        let local = self.local_generation.load(Ordering::Acquire);
+        let mut cached = self
+            .cached_generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let fresh = cached.0.is_some_and(|t| t.elapsed() < GENERATION_TTL);
+        if !fresh {
+            let r = self.run("generation", |c| {
+                c.query_one("SELECT v FROM feedsift_meta WHERE k = 'generation'", &[])
+                    .map(|r| r.get::<_, i64>(0) as u64)
+                    .map_err(pg("generation"))
+            });
+            match r {
+                Ok(v) => *cached = (Some(Instant::now()), v),
+                Err(e) => tracing::warn!(error = %e, "cannot read the store generation"),
+            }
+        }
+        // The shared counter counts every instance's commits; the local one makes this
+        // process's own commits visible at once.
+        cached.1.wrapping_add(local)
+    }
+
+    fn page_by_date(
+        &self,
+        category: Option<Category>,
+        before: Option<[u8; 16]>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        let before = before.map_or(AFTER_EVERY_KEY.to_vec(), |b| b.to_vec());
+        let limit = limit as i64;
+        self.run("page_by_date", move |c| {
+            let rows = match category {
+                None => c.query(
+                    &format!(
+                        "SELECT {ITEM_COLUMNS} FROM feedsift_items i WHERE i.date_key < $1
+                         ORDER BY i.date_key DESC LIMIT $2"
+                    ),
+                    &[&before, &limit],
+                ),
+                Some(cat) => c.query(
+                    &format!(
+                        "SELECT {ITEM_COLUMNS} FROM feedsift_items i
+                         WHERE i.category = $3 AND i.date_key < $1
+                         ORDER BY i.date_key DESC LIMIT $2"
+                    ),
+                    &[&before, &limit, &category_code(cat)],
+                ),
+            }
+            .map_err(pg("page_by_date"))?;
+            items_from_rows(rows)
+        })
+    }
+
+    fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
+        let after = match after {
+            None => -1i64,
+            Some(a) if a >= i64::MAX as u64 => return Ok(Vec::new()),
+            Some(a) => a as i64,
+        };
+        let limit = limit as i64;
+        self.run("page_by_seq", move |c| {
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {ITEM_COLUMNS} FROM feedsift_items i WHERE i.seq > $1
+                         ORDER BY i.seq LIMIT $2"
+                    ),
+                    &[&after, &limit],
+                )
+                .map_err(pg("page_by_seq"))?;
+            items_from_rows(rows)
+        })
+    }
+
+    fn page_by_seq_desc(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<StoredItem>, StoreError> {
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let limit = limit as i64;
+        self.run("page_by_seq_desc", move |c| {
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {ITEM_COLUMNS} FROM feedsift_items i WHERE i.seq < $1
+                         ORDER BY i.seq DESC LIMIT $2"
+                    ),
+                    &[&before, &limit],
+                )
+                .map_err(pg("page_by_seq_desc"))?;
+            items_from_rows(rows)
+        })
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        self.run("len", |c| {
+            c.query_one(
+                "SELECT COALESCE(SUM(n), 0)::int8 FROM feedsift_feed_counts",
+                &[],
+            )
+            .map(|r| r.get::<_, i64>(0).max(0) as u64)
+            .map_err(pg("len"))
+        })
+    }
+
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        self.run("is_empty", |c| {
+            c.query_one("SELECT NOT EXISTS (SELECT 1 FROM feedsift_items)", &[])
+                .map(|r| r.get(0))
+                .map_err(pg("is_empty"))
+        })
+    }
+
+    fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
+        let id = feed_id.to_string();
+        self.run("items_of_feed", move |c| {
+            Ok(c.query_opt(
+                "SELECT n FROM feedsift_feed_counts WHERE feed_id = $1",
+                &[&id],
+            )
+            .map_err(pg("items_of_feed"))?
+            .map_or(0, |r| r.get::<_, i64>(0).max(0) as u64))
+        })
+    }
+
+    fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
+        let id = feed_id.to_string();
+        self.run("feed_state", move |c| {
+            match c
+                .query_opt(
+                    "SELECT state FROM feedsift_feeds WHERE feed_id = $1",
+                    &[&id],
+                )
+                .map_err(pg("feed_state"))?
+            {
+                Some(r) => decode(&format!("feed {id}"), &r.get::<_, Vec<u8>>(0)),
+                None => Ok(FeedState::default()),
+            }
+        })
+    }
+
+    fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
+        let id = feed_id.to_string();
+        let bytes = encode(feed_id, state)?;
+        self.run("put_feed_state", move |c| {
+            c.execute(
+                "INSERT INTO feedsift_feeds (feed_id, state) VALUES ($1, $2)
+                 ON CONFLICT (feed_id) DO UPDATE SET state = EXCLUDED.state",
+                &[&id, &bytes],
+            )
+            .map(|_| ())
+            .map_err(pg("put_feed_state"))
+        })
+    }
+
+    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+        let rows = self.run("feed_states", |c| {
+            c.query(
+                "SELECT feed_id, state FROM feedsift_feeds ORDER BY feed_id",
+                &[],
+            )
+            .map_err(pg("feed_states"))
+        })?;
+        rows.iter()
+            .map(|r| {
+                let id: String = r.get(0);
+                let state = decode(&format!("feed {id}"), &r.get::<_, Vec<u8>>(1))?;
+                Ok((id, state))
+            })
+            .collect()
+    }
+
+    fn tombstones(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        let rows = self.run("tombstones", |c| {
+            c.query(
+                "SELECT key, stamp FROM feedsift_tombstones ORDER BY key",
+                &[],
+            )
+            .map_err(pg("tombstones"))
+        })?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+            .collect())
+    }
+
+    fn put_tombstones(&self, tombstones: &[(String, u64)]) -> Result<(), StoreError> {
+        let (keys, stamps): (Vec<String>, Vec<i64>) = tombstones
+            .iter()
+            .map(|(k, s)| (k.clone(), *s as i64))
+            .unzip();
+        self.run("put_tombstones", move |c| {
+            c.execute(
+                "INSERT INTO feedsift_tombstones (key, stamp) SELECT * FROM unnest($1::text[], $2::int8[])
+                 ON CONFLICT (key) DO UPDATE SET stamp = EXCLUDED.stamp",
+                &[&keys, &stamps],
+            )
+            .map(|_| ())
+            .map_err(pg("put_tombstones"))
+        })
+    }
+
+    fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        max_items: Option<usize>,
+    ) -> Result<PruneStats, StoreError> {
+        let _guard = self.lock_ingest()?;
+        let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+        let mut excess =
+            max_items.map_or(0, |m| (self.len().unwrap_or(0) as usize).saturating_sub(m));
+        let mut stats = PruneStats::default();
+        let stamp = now.timestamp().max(0) as u64;
+        // Insertion order is first-seen order: read from the oldest until an item is kept.
+        let mut after = None;
+        'pages: loop {
+            let page = self.page_by_seq(after, 256)?;
+            let full = page.len() == 256;
+            let mut doomed = Vec::new();
+            let mut stop = false;
+            for item in page {
+                after = Some(item.seq);
+                if item.first_seen < cutoff || excess > 0 {
+                    excess = excess.saturating_sub(1);
+                    doomed.push(item);
+                } else {
+                    stop = true;
+                    break;
+                }
+            }
+            if !doomed.is_empty() {
+                stats.items += doomed.len();
+                self.remove(doomed, stamp)?;
+            }
+            if stop || !full {
+                break 'pages;
+            }
+        }
+        let tomb_cutoff = cutoff.timestamp().max(0);
+        stats.tombstones = self.run("prune tombstones", move |c| {
+            c.execute(
+                "DELETE FROM feedsift_tombstones WHERE stamp < $1",
+                &[&tomb_cutoff],
+            )
+            .map_err(pg("prune tombstones"))
+        })? as usize;
+        Ok(stats)
+    }
+
+    fn claim(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        lease: Duration,
+    ) -> Result<Claim, StoreError> {
+        let (id, owner) = (feed_id.to_string(), owner.to_string());
+        let lease_secs = lease.as_secs_f64();
+        self.run("claim", move |c| {
+            // One statement, so two instances claiming at once cannot both win: the row lock
+            // taken by the upsert orders them, and the second sees the first's lease.
+            let won = c
+                .query_opt(
+                    "INSERT INTO feedsift_leases (feed_id, owner, expires, slot)
+                     VALUES ($1, $2, now() + make_interval(secs => $4), $3)
+                     ON CONFLICT (feed_id) DO UPDATE
+                        SET owner = EXCLUDED.owner, expires = EXCLUDED.expires, slot = EXCLUDED.slot
+                      WHERE (feedsift_leases.done_slot IS NULL OR feedsift_leases.done_slot < EXCLUDED.slot)
+                        AND (feedsift_leases.owner IS NULL OR feedsift_leases.owner = EXCLUDED.owner
+                             OR feedsift_leases.expires < now())
+                     RETURNING owner",
+                    &[&id, &owner, &slot, &lease_secs],
+                )
+                .map_err(pg("claim"))?;
+            if won.is_some() {
+                return Ok(Claim::Mine);
+            }
+            let row = c
+                .query_one(
+                    "SELECT done_slot, expires FROM feedsift_leases WHERE feed_id = $1",
+                    &[&id],
+                )
+                .map_err(pg("claim"))?;
+            let done: Option<DateTime<Utc>> = row.get(0);
+            let expires: Option<DateTime<Utc>> = row.get(1);
+            if done.is_some_and(|d| d >= slot) {
+                Ok(Claim::Done)
+            } else {
+                Ok(Claim::Held(expires.unwrap_or_else(Utc::now)))
+            }
+        })
+    }
+
+    fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError> {
+        let (id, owner) = (feed_id.to_string(), owner.to_string());
+        self.run("finish", move |c| {
+            c.execute(
+                "UPDATE feedsift_leases SET
+                    done_slot = GREATEST(COALESCE(done_slot, $2), $2),
+                    expires = CASE WHEN owner = $3 THEN now() ELSE expires END,
+                    owner = CASE WHEN owner = $3 THEN NULL ELSE owner END
+                 WHERE feed_id = $1",
+                &[&id, &slot, &owner],
+            )
+            .map(|_| ())
+            .map_err(pg("finish"))
+        })
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        // Every commit is a PostgreSQL transaction, durable when it returns.
+        Ok(())
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.run("size_on_disk", |c| {
+            c.query_one(
+                "SELECT (SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0)::int8
+                   FROM pg_class c WHERE c.relname LIKE 'feedsift\\_%' AND c.relkind = 'r')",
+                &[],
+            )
+            .map(|r| r.get::<_, i64>(0).max(0) as u64)
+            .map_err(pg("size_on_disk"))
+        })
+    }
+
+    fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
+        const TABLES: [(&str, &str); 8] = [
+            ("items", "feedsift_items"),
+            ("near", "feedsift_near"),
+            ("aliases", "feedsift_aliases"),
+            ("copies", "feedsift_copies"),
+            ("tombstones", "feedsift_tombstones"),
+            ("feeds", "feedsift_feeds"),
+            ("feed_counts", "feedsift_feed_counts"),
+            ("leases", "feedsift_leases"),
+        ];
+        TABLES
+            .iter()
+            .map(|(name, table)| {
+                let sql = format!("SELECT count(*) FROM {table}");
+                let n = self
+                    .run("tree_sizes", move |c| {
+                        c.query_one(&sql, &[])
+                            .map(|r| r.get::<_, i64>(0) as usize)
+                            .map_err(pg("tree_sizes"))
+                    })
+                    .unwrap_or(0);
+                (*name, n)
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,756 @@
+//! One store test suite, run against both backends: sled (always) and PostgreSQL (when
+//! `FEEDSIFT_TEST_POSTGRES` names a server; `.ci/run` starts one and requires it).
+//!
+//! Every behaviour the rest of the project relies on is here once: dedup identity and
+//! near-duplicates through the real deduplicator, updates moving their index entries, copies
+//! and aliases, retention with tombstones, cursors, feed state, what survives a reopen, the same
+//! story raced in by two writers, and migration-style commits that keep sequence numbers.
+//! PostgreSQL-only behaviour (leases between instances, schema versions) follows at the end.
+
+mod common;
+
+use chrono::{TimeZone, Utc};
+use feedsift::dedup::{self, DedupSettings};
+use feedsift::model::{AlsoAt, Category, Classification, FeedState, Item, SourceRef, StoredItem};
+use feedsift::store::{Batch, Claim, Store, StoreError};
+use std::time::Duration;
+
+/// Opens the backend under test, and opens it again as a restarted process (sled) or another
+/// instance (PostgreSQL) would.
+trait Backend {
+    fn open(&self) -> Store;
+    /// A second, independent handle: sled allows one process, so it is the same database
+    /// reopened after the first handle is dropped; PostgreSQL gets a new connection pool.
+    fn reopen(&self) -> Store;
+    /// Whether two handles may be open at once (several instances).
+    fn shared(&self) -> bool;
+}
+
+struct Sled(tempfile::TempDir);
+
+impl Backend for Sled {
+    fn open(&self) -> Store {
+        for _ in 0..200 {
+            match Store::open(self.0.path(), 8 << 20) {
+                Err(StoreError::Locked { .. }) => std::thread::sleep(Duration::from_millis(20)),
+                other => return other.expect("open sled store"),
+            }
+        }
+        panic!("sled store stayed locked");
+    }
+    fn reopen(&self) -> Store {
+        self.open()
+    }
+    fn shared(&self) -> bool {
+        false
+    }
+}
+
+struct Pg(common::PgDatabase);
+
+impl Backend for Pg {
+    fn open(&self) -> Store {
+        Store::connect_postgres(&self.0.url).expect("connect to the test database")
+    }
+    fn reopen(&self) -> Store {
+        self.open()
+    }
+    fn shared(&self) -> bool {
+        true
+    }
+}
+
+fn source(feed: &str) -> SourceRef {
+    SourceRef {
+        feed_id: feed.into(),
+        title: feed.to_uppercase(),
+        url: format!("http://{feed}.example.cn/rss"),
+    }
+}
+
+fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
+    let item = Item {
+        guid: Some(key.into()),
+        published: Some(Utc.with_ymd_and_hms(2024, 1, day, 0, 0, 0).unwrap()),
+        ..Item::titled("f", title)
+    };
+    StoredItem {
+        key: key.into(),
+        seq: 0,
+        first_seen: Utc.with_ymd_and_hms(2024, 2, day, 0, 0, 0).unwrap(),
+        changed: None,
+        digest: item.content_digest(),
+        source: source("f"),
+        clean_title: title.into(),
+        core: String::new(),
+        near: dedup::near::signature(title),
+        item,
+        class: Classification {
+            category: cat,
+            confidence: 0.5,
+            runner_up: None,
+            regions: vec![],
+        },
+        also_at: vec![],
+        link_alias: None,
+    }
+}
+
+fn other() -> Classification {
+    Classification {
+        category: Category::Other,
+        confidence: 0.5,
+        runner_up: None,
+        regions: vec![],
+    }
+}
+
+fn titles(it: impl Iterator<Item = Result<StoredItem, StoreError>>) -> Vec<String> {
+    it.map(|r| r.unwrap().item.title).collect()
+}
+
+fn new_batch(items: Vec<StoredItem>) -> Batch {
+    Batch {
+        new: items,
+        ..Batch::default()
+    }
+}
+
+fn commit_update_and_indexes(b: &dyn Backend) {
+    let s = b.open();
+    let a = stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle);
+    let bb = stored("b", "北向资金增持", 3, Category::Finance);
+    let state = FeedState {
+        etag: Some("\"1\"".into()),
+        ..Default::default()
+    };
+    let g0 = s.generation();
+    s.commit(new_batch(vec![a.clone(), bb]), Some(("f", &state)))
+        .unwrap();
+    assert_eq!(s.len(), 2);
+    let g1 = s.generation();
+    assert_ne!(g0, g1, "items changed");
+    s.commit(Batch::default(), Some(("f", &state))).unwrap();
+    assert_eq!(s.generation(), g1, "a feed state alone changes no output");
+    assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"1\""));
+    assert_eq!(
+        titles(s.newest_first()),
+        ["北向资金增持", "巴西龟的饲养方法"]
+    );
+    assert_eq!(
+        titles(s.newest_first_in(Category::Lifestyle)),
+        ["巴西龟的饲养方法"]
+    );
+    assert_eq!(s.items_of_feed("f").unwrap(), 2);
+    let a_stored = s.get("a").unwrap().unwrap();
+    assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+
+    // An edit that moves the date and the category: the indexes follow, none left stale.
+    let mut edited = stored("a", "完全不同的另一个标题", 5, Category::Other);
+    edited.seq = a_stored.seq;
+    s.commit(
+        Batch {
+            updated: vec![(edited, a_stored)],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        titles(s.newest_first()),
+        ["完全不同的另一个标题", "北向资金增持"]
+    );
+    assert!(titles(s.newest_first_in(Category::Lifestyle)).is_empty());
+    assert_eq!(
+        titles(s.newest_first_in(Category::Other)),
+        ["完全不同的另一个标题"]
+    );
+    assert!(s.near_candidates(&a.near).unwrap().is_empty());
+    assert_eq!(s.len(), 2, "an update is not a new item");
+}
+
+fn paging_by_date_and_category(b: &dyn Backend) {
+    let s = b.open();
+    let items: Vec<StoredItem> = (1..=28)
+        .map(|d| {
+            let cat = if d % 2 == 0 {
+                Category::Finance
+            } else {
+                Category::Other
+            };
+            stored(&format!("k{d}"), &format!("第{d}号消息的标题内容"), d, cat)
+        })
+        .collect();
+    s.commit(new_batch(items), None).unwrap();
+    let all: Vec<StoredItem> = s.newest_first().map(|r| r.unwrap()).collect();
+    assert_eq!(all.len(), 28);
+    assert!(all.windows(2).all(|w| w[0].sort_date() >= w[1].sort_date()));
+    // `before` continues exactly where a page ended.
+    let tenth = feedsift::store::page_key(&all[9]);
+    let rest: Vec<String> = titles(s.newest_first_before(Some(tenth)));
+    assert_eq!(rest.len(), 18);
+    assert_eq!(rest[0], all[10].item.title);
+    let fin: Vec<StoredItem> = s
+        .newest_first_in(Category::Finance)
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(fin.len(), 14);
+    let k = feedsift::store::page_key(&fin[4]);
+    assert_eq!(
+        s.newest_first_in_before(Category::Finance, Some(k)).count(),
+        9
+    );
+}
+
+fn also_at_and_aliases(b: &dyn Backend) {
+    let s = b.open();
+    s.commit(
+        new_batch(vec![stored(
+            "a",
+            "巴西龟的饲养方法",
+            1,
+            Category::Lifestyle,
+        )]),
+        None,
+    )
+    .unwrap();
+    let copy = AlsoAt {
+        source: source("g"),
+        link: Some("http://g/1".into()),
+        title: "每日焦点!巴西龟的饲养方法".into(),
+        key: Some("g-key".into()),
+        seen: Utc.with_ymd_and_hms(2024, 2, 2, 0, 0, 0).unwrap(),
+    };
+    for _ in 0..2 {
+        s.commit(
+            Batch {
+                also_at: vec![("a".into(), copy.clone())],
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+    }
+    let a = s.get("a").unwrap().unwrap();
+    assert_eq!(
+        a.also_at,
+        vec![copy.clone()],
+        "the same copy is recorded once"
+    );
+    assert!(s.contains("g-key").unwrap());
+    assert_eq!(s.resolve("g-key").unwrap().unwrap().key, "a");
+    assert!(s.resolve("nothing").unwrap().is_none());
+    // A copy of a story that is not stored (pruned meanwhile) is not recorded.
+    s.commit(
+        Batch {
+            also_at: vec![("gone".into(), copy)],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert!(s.get("gone").unwrap().is_none());
+}
+
+fn prune_by_age_and_count(b: &dyn Backend) {
+    let s = b.open();
+    let entry = |d: u32| Item {
+        guid: Some(format!("p{d}")),
+        ..Item::titled("f", &story_title(d as usize))
+    };
+    let items: Vec<StoredItem> = (1..=6)
+        .map(|d| {
+            let key = dedup::canonical_key(&entry(d));
+            let mut i = stored(&key, &story_title(d as usize), d, Category::Other);
+            i.link_alias = Some(format!("alias{d}"));
+            i
+        })
+        .collect();
+    let key1 = items[0].key.clone();
+    let first = items[0].clone();
+    s.commit(new_batch(items), None).unwrap();
+    let now = Utc.with_ymd_and_hms(2024, 2, 10, 0, 0, 0).unwrap();
+    // Age: first seen Feb 1..6; retention 6.5 days before Feb 10 removes Feb 1..3.
+    let stats = s
+        .prune(now, Duration::from_secs(6 * 86_400 + 43_200), None)
+        .unwrap();
+    assert_eq!(stats.items, 3);
+    assert_eq!(s.len(), 3);
+    assert_eq!(s.items_of_feed("f").unwrap(), 3);
+    assert!(s.get(&key1).unwrap().is_none());
+    assert!(!s.contains("alias1").unwrap(), "aliases go with their item");
+    assert!(s.is_tombstoned(&key1).unwrap());
+    assert!(s.near_candidates(&first.near).unwrap().is_empty());
+    // Count: at most 2 kept, the oldest go.
+    let stats = s
+        .prune(now, Duration::from_secs(365 * 86_400), Some(2))
+        .unwrap();
+    assert_eq!(stats.items, 1);
+    assert_eq!(titles(s.after_seq(None)).len(), 2);
+    assert_eq!(s.len(), 2);
+    // The ingest path refuses a tombstoned key.
+    let counts = dedup::ingest(
+        &s,
+        &source("f"),
+        vec![entry(1)],
+        &|_| other(),
+        &DedupSettings::default(),
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!((counts.new, counts.duplicate), (0, 1));
+}
+
+fn cursors_read_each_item_once(b: &dyn Backend) {
+    let s = b.open();
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    for round in 0..5 {
+        let batch: Vec<StoredItem> = (0..7)
+            .map(|i| {
+                stored(
+                    &format!("c{round}-{i}"),
+                    &format!("游标测试第{round}轮第{i}条"),
+                    1 + i,
+                    Category::Other,
+                )
+            })
+            .collect();
+        s.commit(new_batch(batch), None).unwrap();
+        for item in s.after_seq(cursor) {
+            let item = item.unwrap();
+            assert!(
+                cursor.is_none_or(|c| item.seq > c),
+                "sequence numbers only grow"
+            );
+            cursor = Some(item.seq);
+            seen.push(item.key);
+        }
+    }
+    assert_eq!(seen.len(), 35);
+    let mut dedup = seen.clone();
+    dedup.sort();
+    dedup.dedup();
+    assert_eq!(dedup.len(), 35, "no item twice");
+    let newest: Vec<String> = s.newest_inserted().map(|r| r.unwrap().key).collect();
+    let mut rev = seen.clone();
+    rev.reverse();
+    assert_eq!(newest, rev);
+    assert_eq!(s.after_seq(Some(u64::MAX)).count(), 0);
+    // The cursor means the same to another handle (a restarted process, another instance).
+    drop(s);
+    let t = b.reopen();
+    let mid: Vec<String> = t
+        .after_seq(Some(t.get("c2-0").unwrap().unwrap().seq))
+        .map(|r| r.unwrap().key)
+        .collect();
+    assert_eq!(mid, seen[15..]);
+}
+
+fn feed_state_and_reopen(b: &dyn Backend) {
+    let s = b.open();
+    assert_eq!(s.feed_state("never").unwrap(), FeedState::default());
+    let state = FeedState {
+        etag: Some("W/\"x\"".into()),
+        consecutive_failures: 3,
+        last_error: Some("HTTP 503".into()),
+        ..Default::default()
+    };
+    s.put_feed_state("f", &state).unwrap();
+    s.commit(
+        new_batch(vec![stored("r", "重启以后仍然在", 2, Category::Finance)]),
+        None,
+    )
+    .unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let t = b.reopen();
+    assert_eq!(t.feed_state("f").unwrap(), state);
+    assert_eq!(t.len(), 1);
+    assert_eq!(t.get("r").unwrap().unwrap().item.title, "重启以后仍然在");
+    let states = t.backend().feed_states().unwrap();
+    assert_eq!(states, vec![("f".to_string(), state)]);
+}
+
+fn dedup_identity_and_decorated_titles(b: &dyn Backend) {
+    let s = b.open();
+    let settings = DedupSettings::default();
+    let now = Utc::now();
+    let classify = |_: &Item| other();
+    let item = |feed: &str, guid: &str, title: &str, body: &str| Item {
+        guid: Some(guid.into()),
+        link: Some(format!("http://{feed}.example.cn/{guid}.html")),
+        summary: Some(body.into()),
+        ..Item::titled(feed, title)
+    };
+    let c = dedup::ingest(
+        &s,
+        &source("a"),
+        vec![item(
+            "a",
+            "1",
+            "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
+            "正文",
+        )],
+        &classify,
+        &settings,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(c.new, 1);
+    // The same story under another decoration, from another feed: a copy, not a story.
+    let c = dedup::ingest(
+        &s,
+        &source("b"),
+        vec![item(
+            "b",
+            "9",
+            "江苏省委常委会召开会议研究部署下半年工作|环球快资讯",
+            "正文",
+        )],
+        &classify,
+        &settings,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!((c.new, c.duplicate), (0, 1));
+    assert_eq!(s.len(), 1);
+    let story = s.newest_first().next().unwrap().unwrap();
+    assert_eq!(story.also_at.len(), 1);
+    assert_eq!(story.also_at[0].source.feed_id, "b");
+    // Re-polled unchanged: nothing; edited by its owner: an update.
+    let again = dedup::ingest(
+        &s,
+        &source("a"),
+        vec![item(
+            "a",
+            "1",
+            "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
+            "正文",
+        )],
+        &classify,
+        &settings,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!((again.new, again.updated, again.duplicate), (0, 0, 1));
+    let edit = dedup::ingest(
+        &s,
+        &source("a"),
+        vec![item(
+            "a",
+            "1",
+            "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
+            "更正后的正文",
+        )],
+        &classify,
+        &settings,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(edit.updated, 1);
+    assert_eq!(s.len(), 1);
+    // An unrelated story is new.
+    let other = dedup::ingest(
+        &s,
+        &source("b"),
+        vec![item(
+            "b",
+            "10",
+            "Fed holds rates steady as inflation cools",
+            "body",
+        )],
+        &classify,
+        &settings,
+        None,
+        now,
+    )
+    .unwrap();
+    assert_eq!(other.new, 1);
+    assert_eq!(s.len(), 2);
+}
+
+/// The same stories arrive from two feeds through two writers at the same moment — two
+/// threads on one handle (sled: one process) or two handles (PostgreSQL: two instances).
+fn the_same_story_raced_in_is_stored_once(b: &dyn Backend) {
+    let first = b.open();
+    let second = if b.shared() {
+        b.reopen()
+    } else {
+        first.clone()
+    };
+    const STORIES: usize = 40;
+    let run = |s: Store, feed: &'static str, decorate: fn(&str) -> String| {
+        std::thread::spawn(move || {
+            for i in 0..STORIES {
+                let title = story_title(i);
+                dedup::ingest(
+                    &s,
+                    &source(feed),
+                    vec![Item {
+                        guid: Some(format!("{feed}-{i}")),
+                        ..Item::titled(feed, &decorate(&title))
+                    }],
+                    &|_| other(),
+                    &DedupSettings::default(),
+                    Some(&FeedState::default()),
+                    Utc::now(),
+                )
+                .unwrap();
+            }
+        })
+    };
+    let x = run(first.clone(), "x", |t| format!("【环球报资讯】{t}"));
+    let y = run(second, "y", |t| format!("{t}_当前独家"));
+    x.join().unwrap();
+    y.join().unwrap();
+    assert_eq!(first.len(), STORIES);
+    let stored: Vec<StoredItem> = first.after_seq(None).map(|r| r.unwrap()).collect();
+    assert_eq!(stored.len(), STORIES);
+    assert!(
+        stored.iter().all(|s| s.also_at.len() == 1),
+        "each story records the other feed's copy"
+    );
+}
+
+/// A title of 16 pseudo-random CJK characters: unrelated stories share no near-duplicate bands.
+fn story_title(i: usize) -> String {
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (0..16)
+        .map(|_| {
+            x ^= x >> 29;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            char::from_u32(0x4E00 + (x % 0x51A5) as u32).unwrap()
+        })
+        .collect()
+}
+
+fn migration_batches_keep_sequence_numbers(b: &dyn Backend) {
+    let s = b.open();
+    let mut items: Vec<StoredItem> = (0..3)
+        .map(|i| {
+            stored(
+                &format!("m{i}"),
+                &format!("迁移过来的第{i}条"),
+                1 + i,
+                Category::Other,
+            )
+        })
+        .collect();
+    for (i, item) in items.iter_mut().enumerate() {
+        item.seq = 1000 + 10 * i as u64;
+    }
+    s.commit(
+        Batch {
+            new: items,
+            keep_seq: true,
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    s.backend()
+        .put_tombstones(&[("old-key".to_string(), 1_700_000_000)])
+        .unwrap();
+    assert!(s.is_tombstoned("old-key").unwrap());
+    assert_eq!(
+        s.backend().tombstones().unwrap(),
+        vec![("old-key".to_string(), 1_700_000_000)]
+    );
+    assert_eq!(s.get("m1").unwrap().unwrap().seq, 1010);
+    s.commit(
+        new_batch(vec![stored(
+            "after",
+            "迁移之后的新条目",
+            9,
+            Category::Other,
+        )]),
+        None,
+    )
+    .unwrap();
+    assert!(
+        s.get("after").unwrap().unwrap().seq > 1020,
+        "new numbers are drawn above"
+    );
+    let keys: Vec<String> = s.after_seq(Some(1010)).map(|r| r.unwrap().key).collect();
+    assert_eq!(keys, ["m2", "after"]);
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => {
+        mod sled_backend {
+            $(
+                #[test]
+                fn $name() {
+                    super::$name(&super::Sled(tempfile::tempdir().unwrap()));
+                }
+            )*
+        }
+        mod postgres_backend {
+            $(
+                #[test]
+                fn $name() {
+                    if let Some(db) = super::common::PgDatabase::create(stringify!($name)) {
+                        super::$name(&super::Pg(db));
+                    }
+                }
+            )*
+        }
+    };
+}
+
+suite!(
+    commit_update_and_indexes,
+    paging_by_date_and_category,
+    also_at_and_aliases,
+    prune_by_age_and_count,
+    cursors_read_each_item_once,
+    feed_state_and_reopen,
+    dedup_identity_and_decorated_titles,
+    the_same_story_raced_in_is_stored_once,
+    migration_batches_keep_sequence_numbers,
+);
+
+// ---- PostgreSQL only: what several instances need of each other ----
+
+fn pg(test: &str) -> Option<(common::PgDatabase, Store)> {
+    let db = common::PgDatabase::create(test)?;
+    let s = Store::connect_postgres(&db.url).expect("connect");
+    Some((db, s))
+}
+
+#[test]
+fn leases_one_instance_per_slot_and_takeover_after_expiry() {
+    let Some((db, a)) = pg("leases") else { return };
+    let b = Store::connect_postgres(&db.url).unwrap();
+    let slot1 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let slot2 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0).unwrap();
+    let lease = Duration::from_secs(60);
+    assert_eq!(a.claim("f", slot1, "A", lease).unwrap(), Claim::Mine);
+    assert!(matches!(
+        b.claim("f", slot1, "B", lease).unwrap(),
+        Claim::Held(_)
+    ));
+    // A later slot cannot be taken while A's poll runs either: one poll per feed at a time.
+    assert!(matches!(
+        b.claim("f", slot2, "B", lease).unwrap(),
+        Claim::Held(_)
+    ));
+    a.finish("f", slot1, "A").unwrap();
+    assert_eq!(
+        b.claim("f", slot1, "B", lease).unwrap(),
+        Claim::Done,
+        "polled once per slot"
+    );
+    assert_eq!(b.claim("f", slot2, "B", lease).unwrap(), Claim::Mine);
+    b.finish("f", slot2, "B").unwrap();
+    assert_eq!(
+        a.claim("f", slot1, "A", lease).unwrap(),
+        Claim::Done,
+        "an older slot stays done"
+    );
+
+    // A holder that dies: its lease runs out and the same slot is taken over.
+    let slot3 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
+    assert_eq!(
+        a.claim("g", slot3, "A", Duration::from_millis(300))
+            .unwrap(),
+        Claim::Mine
+    );
+    match b.claim("g", slot3, "B", lease).unwrap() {
+        Claim::Held(until) => assert!(until <= Utc::now() + chrono::Duration::seconds(1)),
+        other => panic!("expected Held, got {other:?}"),
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        b.claim("g", slot3, "B", lease).unwrap(),
+        Claim::Mine,
+        "taken over"
+    );
+    // The dead holder's late finish does not release B's lease.
+    a.finish("g", slot3, "A").unwrap();
+    let slot4 = slot3 + chrono::Duration::minutes(5);
+    assert!(matches!(
+        a.claim("g", slot4, "A", lease).unwrap(),
+        Claim::Held(_)
+    ));
+}
+
+#[test]
+fn concurrent_claims_have_one_winner() {
+    let Some((db, _s)) = pg("claims") else { return };
+    let slot = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let url = db.url.clone();
+            std::thread::spawn(move || {
+                let s = Store::connect_postgres(&url).unwrap();
+                (0..50)
+                    .filter(|f| {
+                        s.claim(
+                            &format!("feed{f}"),
+                            slot,
+                            &format!("i{i}"),
+                            Duration::from_secs(60),
+                        )
+                        .unwrap()
+                            == Claim::Mine
+                    })
+                    .count()
+            })
+        })
+        .collect();
+    let won: usize = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(won, 50, "each feed claimed by exactly one instance");
+}
+
+#[test]
+fn a_newer_schema_is_refused_and_bad_urls_are_named() {
+    let Some((db, s)) = pg("schema") else { return };
+    drop(s);
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    c.execute("UPDATE feedsift_meta SET v = 99 WHERE k = 'schema'", &[])
+        .unwrap();
+    drop(c);
+    let e = Store::connect_postgres(&db.url).unwrap_err().to_string();
+    assert!(
+        e.contains("schema version 99") && e.contains("newer feedsift"),
+        "{e}"
+    );
+
+    // A wrong password or database: the server's message, the URL without its password.
+    let mut bad = url::Url::parse(&db.url).unwrap();
+    bad.set_path("/feedsift_no_such_database");
+    let _ = bad.set_password(Some("s3cret"));
+    let e = Store::connect_postgres(bad.as_str())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("connect to") && e.contains("feedsift_no_such_database"),
+        "{e}"
+    );
+    assert!(!e.contains("s3cret"), "the password is not printed: {e}");
+}
+
+#[test]
+fn store_specs_are_validated() {
+    use feedsift::store::StoreSpec;
+    assert_eq!(StoreSpec::parse("sled").unwrap(), StoreSpec::Sled);
+    assert!(matches!(
+        StoreSpec::parse("postgres://u:p@127.0.0.1/db").unwrap(),
+        StoreSpec::Postgres(_)
+    ));
+    let e = StoreSpec::parse("mysql://u:hunter2@h/db")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("unknown store") && !e.contains("hunter2"), "{e}");
+    let e = StoreSpec::parse("postgres://u:p@h:notaport/db")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("not a usable PostgreSQL URL"), "{e}");
+}
