@@ -707,3 +707,31 @@ pub fn import_opml(
         .with_context(|| format!("cannot replace {}", config_path.display()))?;
     Ok(done)
 }
+
+/// `feedsift migrate --from … --to …`: [`crate::migrate::migrate`] with a progress bar on a
+/// terminal (quiet otherwise).
+pub fn migrate(from: &str, to: &str) -> anyhow::Result<crate::migrate::Report> {
+    use crate::migrate::{migrate, Endpoint};
+    let (from, to) = (Endpoint::parse(from)?, Endpoint::parse(to)?);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let b = indicatif::ProgressBar::new(0);
+        b.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} migrating [{bar:30}] {pos}/{len} items ({per_sec}, {eta} left)",
+            )
+            .expect("static template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let report = migrate(&from, &to, &|done, total| {
+        if let Some(b) = &bar {
+            b.set_length(total.max(done));
+            b.set_position(done);
+        }
+    });
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    Ok(report?)
+}

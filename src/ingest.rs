@@ -83,9 +83,16 @@ impl Pipeline {
         metrics: Arc<Metrics>,
     ) -> Pipeline {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        // A store reached over the network spends most of an ingest waiting for round trips,
+        // not computing: let more run at once, or the cores idle while the database answers.
+        let permits = if store.decides_before_locking() {
+            cores * 4
+        } else {
+            cores
+        };
         Pipeline {
             fetcher,
-            cpu: Semaphore::new(cores),
+            cpu: Semaphore::new(permits),
             store,
             categorizer: std::sync::RwLock::new(categorizer),
             dedup: std::sync::RwLock::new(DedupSettings::default()),

@@ -19,12 +19,13 @@
 //!   absolute URLs, timestamps.
 //! - [`dedup`] — which entries are new stories, edits or copies (exact keys, decorated-title
 //!   near-duplicates); one store batch per response.
-//! - [`store`] — items, indexes and feed state in sled; one transaction per response; retention.
+//! - [`store`] — items, indexes, feed state and polling leases behind one trait: sled (embedded,
+//!   the default) or PostgreSQL (several instances); one transaction per response; retention.
 //! - [`categorize`] — the trained model's label, confidence and runner-up, and the regions named.
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
 //! - [`server`] — the HTTP face (axum): feeds, index page, health, metrics.
 //!
-//! Around them: [`app`] (the CLI commands), [`demo`] (bundled sample feeds), [`metrics`]
+//! Around them: [`app`] (the CLI commands), [`migrate`] (moving a store between backends), [`demo`] (bundled sample feeds), [`metrics`]
 //! (Prometheus counters), [`text`] (small text helpers), [`regions`] (China's administrative
 //! divisions) and [`jsonl`] (labelled data files).
 
@@ -39,6 +40,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod jsonl;
 pub mod metrics;
+pub mod migrate;
 pub mod model;
 pub mod normalize;
 pub mod opml;

@@ -78,6 +78,16 @@ enum Command {
         #[arg(long)]
         allow_private: bool,
     },
+    /// Move a whole store to another backend (e.g. sled to PostgreSQL), keeping cursors valid;
+    /// counts are verified at the end.
+    Migrate {
+        /// The store to read: sled:DIR or postgres://user:password@host/database.
+        #[arg(long)]
+        from: String,
+        /// The empty store to fill: postgres://… or sled:DIR.
+        #[arg(long)]
+        to: String,
+    },
     /// Label items read from stdin, one a line: a title, or {"title", "summary"}.
     Classify {
         /// Show the features that weighed most, and any override that applied.
@@ -189,6 +199,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out.flush()?;
         }
         Command::Serve => rt.block_on(app::serve(config()?))?,
+        Command::Migrate { from, to } => {
+            let r = app::migrate(&from, &to)?;
+            println!(
+                "migrated {} items, {} copies, {} feed states, {} tombstones in {:.1} s ({:.0} items/s); counts verified",
+                r.counts.items,
+                r.counts.copies,
+                r.counts.feeds,
+                r.counts.tombstones,
+                r.elapsed.as_secs_f64(),
+                r.counts.items as f64 / r.elapsed.as_secs_f64().max(1e-9)
+            );
+        }
         Command::ImportOpml {
             file,
             allow_private,

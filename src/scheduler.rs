@@ -534,7 +534,33 @@ async fn poll_claimed(
     let claim = tokio::task::spawn_blocking(move || store2.claim(&id2, slot, &owner2, lease)).await;
     match claim {
         Ok(Ok(Claim::Mine)) => {
-            pipeline.poll(feed).await;
+            // The lease is renewed every third of its length while the poll runs, so a slow
+            // poll keeps it, and a dead instance loses it within one lease.
+            let renew = {
+                let (store, id, owner) = (store.clone(), id.clone(), owner.clone());
+                async move {
+                    loop {
+                        tokio::time::sleep(lease / 3).await;
+                        let (store, id2, owner) = (store.clone(), id.clone(), owner.clone());
+                        match tokio::task::spawn_blocking(move || store.renew(&id2, &owner, lease))
+                            .await
+                        {
+                            Ok(Ok(true)) => {}
+                            Ok(Ok(false)) => {
+                                tracing::warn!(feed_id = %id, "lease lost while polling (taken over after a stall)")
+                            }
+                            Ok(Err(e)) => {
+                                tracing::warn!(feed_id = %id, error = %e, "cannot renew the feed's lease")
+                            }
+                            Err(_) => {}
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                _ = pipeline.poll(feed) => {}
+                _ = renew => {}
+            }
             let finished =
                 tokio::task::spawn_blocking(move || store.finish(&id, slot, &owner)).await;
             if let Ok(Err(e)) = finished {

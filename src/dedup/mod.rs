@@ -181,8 +181,10 @@ fn find_with_core(
         return Ok(Found::Tombstoned);
     }
     if !sig.is_empty() {
-        for k in store.near_candidates(sig)? {
-            let Some((other, other_core)) = store.title_of(&k)? else {
+        let candidates = store.near_candidates(sig)?;
+        let titles = store.titles_of(&candidates)?;
+        for (k, found) in candidates.iter().zip(titles) {
+            let Some((other, other_core)) = found else {
                 continue;
             };
             let other_core = if other_core.is_empty() {
@@ -192,7 +194,7 @@ fn find_with_core(
             };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other_core == core || near::same_story(&other, &item.title) {
-                if let Some(story) = store.get(&k)? {
+                if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
                 }
             }
@@ -224,7 +226,7 @@ pub fn ingest(
     // store does not hold under their key are probably new stories: they are classified here
     // too (a copy of another feed's story is classified for nothing; that costs less than
     // classifying inside the lock).
-    let mut prepared = Vec::with_capacity(items.len());
+    let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
     for item in items {
         let key = canonical_key(&item);
         let sig = signature_for(settings, &item.title);
@@ -240,7 +242,63 @@ pub fn ingest(
         };
         prepared.push((item, key, sig, core, class));
     }
-    let _guard = store.lock_ingest()?;
+    // Decided under the lock (sled: reads are fast, and its transactions would make reads
+    // outside the lock wait anyway), or decided first and re-checked under the lock against
+    // what other writers committed meanwhile (PostgreSQL: many round trips, concurrent reads).
+    let (batch, counts, _guard) = if store.decides_before_locking() {
+        let snapshot = store.high_water()?;
+        let (batch, counts) = decide(store, source, prepared.clone(), classify, now)?;
+        let guard = store.lock_ingest()?;
+        let since: Vec<StoredItem> = store.after_seq(snapshot).collect::<Result<_, _>>()?;
+        if since
+            .iter()
+            .any(|c| batch.new.iter().any(|n| conflicts(n, c)))
+        {
+            // A story of this response was stored meanwhile: decide again, now under the lock.
+            let (batch, counts) = decide(store, source, prepared, classify, now)?;
+            (batch, counts, guard)
+        } else {
+            (batch, counts, guard)
+        }
+    } else {
+        let guard = store.lock_ingest()?;
+        let (batch, counts) = decide(store, source, prepared, classify, now)?;
+        (batch, counts, guard)
+    };
+    if !batch.is_empty() || state.is_some() {
+        store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
+    }
+    Ok(counts)
+}
+
+/// An entry ready for deciding: the item, its key, band hashes, index core and (when probably
+/// new) its classification.
+type Prepared = (Item, String, Vec<u64>, String, Option<Classification>);
+
+/// Whether the new story `n` might be the same as `c`, stored by another writer meanwhile:
+/// then deciding before locking was not enough.
+fn conflicts(n: &StoredItem, c: &StoredItem) -> bool {
+    let n_alias = n.link_alias.as_deref();
+    let c_alias = c.link_alias.as_deref();
+    n.key == c.key
+        || n_alias == Some(c.key.as_str())
+        || c_alias == Some(n.key.as_str())
+        || (n_alias.is_some() && n_alias == c_alias)
+        || c.also_at
+            .iter()
+            .any(|a| a.key.as_deref() == Some(n.key.as_str()))
+        || (n.near.iter().zip(&c.near).any(|(x, y)| x == y)
+            && near::same_story(&n.item.title, &c.item.title))
+}
+
+/// Decides what each prepared entry is: the batch to commit and the counts to report.
+fn decide(
+    store: &Store,
+    source: &SourceRef,
+    prepared: Vec<Prepared>,
+    classify: &dyn Fn(&Item) -> Classification,
+    now: DateTime<Utc>,
+) -> Result<(Batch, Counts), StoreError> {
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();
@@ -326,10 +384,7 @@ pub fn ingest(
             }
         }
     }
-    if !batch.is_empty() || state.is_some() {
-        store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
-    }
-    Ok(counts)
+    Ok((batch, counts))
 }
 
 #[cfg(test)]

@@ -189,6 +189,23 @@ pub trait Backend: Send + Sync + 'static {
     /// Just the original title and stored index core of `key` (near-duplicate verification
     /// reads many candidates and needs nothing else).
     fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// [`Backend::title_of`] for several keys at once (one round trip where that matters).
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+        keys.iter().map(|k| self.title_of(k)).collect()
+    }
+    /// Whether the deduplicator should make its lookups *before* taking the ingest lock and
+    /// re-check them under it against what was committed meanwhile ([`Backend::high_water`]):
+    /// right where lookups are round trips that can run concurrently (PostgreSQL); wrong where
+    /// reads outside the lock would wait for commits anyway (sled's transactions take a
+    /// process-wide lock).
+    fn decides_before_locking(&self) -> bool {
+        false
+    }
+    /// The highest sequence number committed so far (`None`: no item yet): what a writer read
+    /// before this point, it can re-check against what came after.
+    fn high_water(&self) -> Result<Option<u64>, StoreError> {
+        Ok(self.page_by_seq_desc(None, 1)?.first().map(|i| i.seq))
+    }
     /// Whether `key` names a stored item, directly or as an alias.
     fn contains(&self, key: &str) -> Result<bool, StoreError>;
     /// The item `key` names, directly or as an alias of a merged near-duplicate.
@@ -253,6 +270,10 @@ pub trait Backend: Send + Sync + 'static {
         owner: &str,
         lease: Duration,
     ) -> Result<Claim, StoreError>;
+    /// Extends `owner`'s lease on `feed_id` to `lease` from now, while its poll runs (a poll may
+    /// wait for the fetcher's limits and the ingest lock far longer than the fetch itself).
+    /// `false` when the lease is no longer `owner`'s.
+    fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
     /// Marks `slot` of `feed_id` polled and releases `owner`'s lease.
     fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError>;
     /// Makes what was committed durable (sled: write its log out; PostgreSQL: nothing to do).
@@ -441,6 +462,21 @@ impl Store {
         self.backend.title_of(key)
     }
 
+    /// See [`Backend::titles_of`].
+    pub fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+        self.backend.titles_of(keys)
+    }
+
+    /// See [`Backend::decides_before_locking`].
+    pub fn decides_before_locking(&self) -> bool {
+        self.backend.decides_before_locking()
+    }
+
+    /// See [`Backend::high_water`].
+    pub fn high_water(&self) -> Result<Option<u64>, StoreError> {
+        self.backend.high_water()
+    }
+
     /// See [`Backend::contains`].
     pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
         self.backend.contains(key)
@@ -599,6 +635,11 @@ impl Store {
         lease: Duration,
     ) -> Result<Claim, StoreError> {
         self.backend.claim(feed_id, slot, owner, lease)
+    }
+
+    /// See [`Backend::renew`].
+    pub fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+        self.backend.renew(feed_id, owner, lease)
     }
 
     /// See [`Backend::finish`].

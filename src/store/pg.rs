@@ -26,7 +26,8 @@
 use super::{page_key, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError};
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls};
+use postgres::{Client, NoTls, Row, Statement};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -95,7 +96,79 @@ const MIGRATIONS: &[&str] = &[
     "#,
 ];
 
-type Job = Box<dyn FnOnce(Result<&mut Client, String>) + Send>;
+type Job = Box<dyn FnOnce(Result<&mut Conn, String>) + Send>;
+
+/// A connection with its prepared statements: each statement is parsed once per connection,
+/// so a query costs one round trip, not two.
+pub(crate) struct Conn {
+    client: Client,
+    cache: HashMap<String, Statement>,
+}
+
+type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
+
+impl Conn {
+    fn new(client: Client) -> Conn {
+        Conn {
+            client,
+            cache: HashMap::new(),
+        }
+    }
+
+    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(st) = self.cache.get(sql) {
+            return Ok(st.clone());
+        }
+        let st = self.client.prepare(sql)?;
+        self.cache.insert(sql.to_string(), st.clone());
+        Ok(st)
+    }
+
+    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query(&st, params)
+    }
+
+    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_one(&st, params)
+    }
+
+    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.query_opt(&st, params)
+    }
+
+    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
+        let st = self.statement(sql)?;
+        self.client.execute(&st, params)
+    }
+
+    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
+        self.client.batch_execute(sql)
+    }
+
+    /// Runs `f` in a transaction opened by `begin` (one round trip: `BEGIN` and whatever
+    /// must come first); commits when it succeeds, rolls back when it fails.
+    fn transaction<R>(
+        &mut self,
+        what: &'static str,
+        begin: &str,
+        f: impl FnOnce(&mut Conn) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
+        self.client.batch_execute(begin).map_err(pg(what))?;
+        match f(self) {
+            Ok(r) => {
+                self.client.batch_execute("COMMIT").map_err(pg(what))?;
+                Ok(r)
+            }
+            Err(e) => {
+                let _ = self.client.batch_execute("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
 
 /// One connection on its own thread.
 struct Worker {
@@ -114,7 +187,7 @@ impl Worker {
                 let mut client = match config.connect(NoTls) {
                     Ok(c) => {
                         let _ = ready_tx.send(Ok(()));
-                        Some(c)
+                        Some(Conn::new(c))
                     }
                     Err(e) => {
                         let _ = ready_tx.send(Err(message(&e)));
@@ -122,9 +195,9 @@ impl Worker {
                     }
                 };
                 while let Ok(job) = rx.recv() {
-                    if client.as_ref().is_none_or(|c| c.is_closed()) {
+                    if client.as_ref().is_none_or(|c| c.client.is_closed()) {
                         client = match config.connect(NoTls) {
-                            Ok(c) => Some(c),
+                            Ok(c) => Some(Conn::new(c)),
                             Err(e) => {
                                 job(Err(format!("reconnecting: {}", message(&e))));
                                 continue;
@@ -158,7 +231,7 @@ impl Worker {
     fn run<R, F>(&self, what: &str, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(1);
         let job: Job = Box::new(move |c| {
@@ -216,7 +289,7 @@ impl Pool {
     fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
         let worker = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
@@ -320,40 +393,41 @@ fn items_from_rows(rows: Vec<postgres::Row>) -> Result<Vec<StoredItem>, StoreErr
 }
 
 /// Brings the database to [`PG_SCHEMA_VERSION`], or refuses one written by a newer feedsift.
-fn migrate(c: &mut Client, url: &str) -> Result<(), StoreError> {
-    let mut tx = c.transaction().map_err(pg("migration"))?;
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
-        .map_err(pg("migration lock"))?;
-    tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS feedsift_meta (k text PRIMARY KEY, v bigint NOT NULL)",
-    )
-    .map_err(pg("creating feedsift_meta"))?;
-    let found = tx
-        .query_opt("SELECT v FROM feedsift_meta WHERE k = 'schema'", &[])
-        .map_err(pg("reading the schema version"))?
-        .map_or(0, |r| r.get::<_, i64>(0) as u64);
-    if found > PG_SCHEMA_VERSION {
-        return Err(StoreError::Schema {
-            path: super::redact(url).into(),
-            found,
-            expected: PG_SCHEMA_VERSION,
-            hint: "it was written by a newer feedsift: upgrade feedsift",
-        });
-    }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-        tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
-            what: format!("migration {}", i + 1),
-            message: message(&e),
-        })?;
-        tracing::info!(version = i + 1, "postgres store migrated");
-    }
-    tx.execute(
-        "INSERT INTO feedsift_meta (k, v) VALUES ('schema', $1)
+fn migrate(c: &mut Conn, url: &str) -> Result<(), StoreError> {
+    c.transaction("migration", "BEGIN", |tx| {
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
+            .map_err(pg("migration lock"))?;
+        tx.batch_execute(
+            "CREATE TABLE IF NOT EXISTS feedsift_meta (k text PRIMARY KEY, v bigint NOT NULL)",
+        )
+        .map_err(pg("creating feedsift_meta"))?;
+        let found = tx
+            .query_opt("SELECT v FROM feedsift_meta WHERE k = 'schema'", &[])
+            .map_err(pg("reading the schema version"))?
+            .map_or(0, |r| r.get::<_, i64>(0) as u64);
+        if found > PG_SCHEMA_VERSION {
+            return Err(StoreError::Schema {
+                path: super::redact(url).into(),
+                found,
+                expected: PG_SCHEMA_VERSION,
+                hint: "it was written by a newer feedsift: upgrade feedsift",
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
+                what: format!("migration {}", i + 1),
+                message: message(&e),
+            })?;
+            tracing::info!(version = i + 1, "postgres store migrated");
+        }
+        tx.execute(
+            "INSERT INTO feedsift_meta (k, v) VALUES ('schema', $1)
          ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-        &[&(PG_SCHEMA_VERSION as i64)],
-    )
-    .map_err(pg("recording the schema version"))?;
-    tx.commit().map_err(pg("migration commit"))
+            &[&(PG_SCHEMA_VERSION as i64)],
+        )
+        .map_err(pg("recording the schema version"))?;
+        Ok(())
+    })
 }
 
 impl PgStore {
@@ -400,7 +474,7 @@ impl PgStore {
     fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
-        F: FnOnce(&mut Client) -> Result<R, StoreError> + Send + 'static,
+        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
         self.pool.run(what, f)
     }
@@ -409,53 +483,54 @@ impl PgStore {
     /// transaction.
     fn remove(&self, doomed: Vec<StoredItem>, stamp: u64) -> Result<(), StoreError> {
         self.run("prune", move |c| {
-            let mut tx = c.transaction().map_err(pg("prune"))?;
-            let keys: Vec<String> = doomed.iter().map(|i| i.key.clone()).collect();
-            let seqs: Vec<i64> = doomed.iter().map(|i| i.seq as i64).collect();
-            let mut tomb_keys = keys.clone();
-            for item in &doomed {
-                tomb_keys.extend(item.also_at.iter().filter_map(|a| a.key.clone()));
-            }
-            let mut per_feed: Vec<(String, i64)> = Vec::new();
-            for item in &doomed {
-                match per_feed.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
-                    Some((_, n)) => *n += 1,
-                    None => per_feed.push((item.source.feed_id.clone(), 1)),
+            c.transaction("prune", "BEGIN", |tx| {
+                let keys: Vec<String> = doomed.iter().map(|i| i.key.clone()).collect();
+                let seqs: Vec<i64> = doomed.iter().map(|i| i.seq as i64).collect();
+                let mut tomb_keys = keys.clone();
+                for item in &doomed {
+                    tomb_keys.extend(item.also_at.iter().filter_map(|a| a.key.clone()));
                 }
-            }
-            let (feeds, counts): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
-            tx.execute("DELETE FROM feedsift_items WHERE key = ANY($1)", &[&keys])
-                .map_err(pg("prune items"))?;
-            tx.execute("DELETE FROM feedsift_near WHERE seq = ANY($1)", &[&seqs])
-                .map_err(pg("prune near index"))?;
-            tx.execute(
-                "DELETE FROM feedsift_copies WHERE story = ANY($1)",
-                &[&keys],
-            )
-            .map_err(pg("prune copies"))?;
-            tx.execute(
-                "DELETE FROM feedsift_aliases WHERE target = ANY($1)",
-                &[&keys],
-            )
-            .map_err(pg("prune aliases"))?;
-            tx.execute(
+                let mut per_feed: Vec<(String, i64)> = Vec::new();
+                for item in &doomed {
+                    match per_feed.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
+                        Some((_, n)) => *n += 1,
+                        None => per_feed.push((item.source.feed_id.clone(), 1)),
+                    }
+                }
+                let (feeds, counts): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
+                tx.execute("DELETE FROM feedsift_items WHERE key = ANY($1)", &[&keys])
+                    .map_err(pg("prune items"))?;
+                tx.execute("DELETE FROM feedsift_near WHERE seq = ANY($1)", &[&seqs])
+                    .map_err(pg("prune near index"))?;
+                tx.execute(
+                    "DELETE FROM feedsift_copies WHERE story = ANY($1)",
+                    &[&keys],
+                )
+                .map_err(pg("prune copies"))?;
+                tx.execute(
+                    "DELETE FROM feedsift_aliases WHERE target = ANY($1)",
+                    &[&keys],
+                )
+                .map_err(pg("prune aliases"))?;
+                tx.execute(
                 "INSERT INTO feedsift_tombstones (key, stamp) SELECT k, $2 FROM unnest($1::text[]) k
                  ON CONFLICT (key) DO UPDATE SET stamp = EXCLUDED.stamp",
                 &[&tomb_keys, &(stamp as i64)],
             )
             .map_err(pg("prune tombstones"))?;
-            tx.execute(
-                "UPDATE feedsift_feed_counts f SET n = GREATEST(f.n - d.n, 0)
+                tx.execute(
+                    "UPDATE feedsift_feed_counts f SET n = GREATEST(f.n - d.n, 0)
                  FROM unnest($1::text[], $2::int8[]) AS d(feed_id, n) WHERE f.feed_id = d.feed_id",
-                &[&feeds, &counts],
-            )
-            .map_err(pg("prune counts"))?;
-            tx.execute(
-                "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
-                &[],
-            )
-            .map_err(pg("prune generation"))?;
-            tx.commit().map_err(pg("prune commit"))
+                    &[&feeds, &counts],
+                )
+                .map_err(pg("prune counts"))?;
+                tx.execute(
+                    "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
+                    &[],
+                )
+                .map_err(pg("prune generation"))?;
+                Ok(())
+            })
         })?;
         self.local_generation.fetch_add(1, Ordering::Release);
         Ok(())
@@ -513,6 +588,49 @@ impl Backend for PgStore {
                 }
                 None => Ok(None),
             }
+        })
+    }
+
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+        #[derive(serde::Deserialize)]
+        struct Only {
+            item: OnlyTitle,
+            #[serde(default)]
+            core: String,
+        }
+        #[derive(serde::Deserialize)]
+        struct OnlyTitle {
+            title: String,
+        }
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = keys.to_vec();
+        let rows = self.run("titles_of", move |c| {
+            c.query(
+                "SELECT key, record FROM feedsift_items WHERE key = ANY($1)",
+                &[&wanted],
+            )
+            .map_err(pg("titles_of"))
+        })?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key: String = row.get(0);
+            let o: Only = decode(&key, &row.get::<_, Vec<u8>>(1))?;
+            found.insert(key, (o.item.title, o.core));
+        }
+        Ok(keys.iter().map(|k| found.remove(k)).collect())
+    }
+
+    fn decides_before_locking(&self) -> bool {
+        true
+    }
+
+    fn high_water(&self) -> Result<Option<u64>, StoreError> {
+        self.run("high_water", |c| {
+            c.query_one("SELECT MAX(seq) FROM feedsift_items", &[])
+                .map(|r| r.get::<_, Option<i64>>(0).map(|v| v as u64))
+                .map_err(pg("high_water"))
         })
     }
 
@@ -608,12 +726,11 @@ impl Backend for PgStore {
         let mut new = batch.new;
         let keep_seq = batch.keep_seq;
         self.run("commit", move |c| {
-            let mut tx = c.transaction().map_err(pg("commit"))?;
+            // Sequence numbers are drawn under a lock held to the end of the transaction:
+            // numbers become visible in the order they were drawn.
+            let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({SEQ_LOCK})");
+            c.transaction("commit", &begin, |tx| {
             if !new.is_empty() {
-                // Sequence numbers are drawn under a lock held to the end of the transaction:
-                // numbers become visible in the order they were drawn.
-                tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SEQ_LOCK])
-                    .map_err(pg("commit: sequence lock"))?;
                 if keep_seq {
                     let max = new.iter().map(|i| i.seq).max().unwrap_or(0) as i64;
                     tx.execute(
@@ -766,7 +883,8 @@ impl Backend for PgStore {
                 )
                 .map_err(pg("commit: generation"))?;
             }
-            tx.commit().map_err(pg("commit"))
+            Ok(())
+            })
         })?;
         if writes_items {
             self.local_generation.fetch_add(1, Ordering::Release);
@@ -1067,6 +1185,20 @@ impl Backend for PgStore {
             } else {
                 Ok(Claim::Held(expires.unwrap_or_else(Utc::now)))
             }
+        })
+    }
+
+    fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+        let (id, owner) = (feed_id.to_string(), owner.to_string());
+        let lease_secs = lease.as_secs_f64();
+        self.run("renew", move |c| {
+            c.execute(
+                "UPDATE feedsift_leases SET expires = now() + make_interval(secs => $3)
+                 WHERE feed_id = $1 AND owner = $2",
+                &[&id, &owner, &lease_secs],
+            )
+            .map(|n| n == 1)
+            .map_err(pg("renew"))
         })
     }
 
