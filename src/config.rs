@@ -928,6 +928,9 @@ mod tests {
             ("[[output]]\nname = \"x\"\nmax_age = \"soon\"\n", "feeds.toml:3:11: max_age `soon`: expected an age"),
             ("[service\n", "feeds.toml:1:9:"),
             ("[[feed]]\nurl = \"https://e.com/\"\n", "missing field `id`"),
+            ("[service]\nstore = \"mysql://u:pw@h/db\"\n", "feeds.toml:2:9: store: unknown store `mysql://u:***@h/db`"),
+            ("[service]\nstore = \"postgres://u@h:99999/db\"\n", "feeds.toml:2:9: store: `postgres://u@h:99999/db` is not a usable PostgreSQL URL"),
+            ("[service]\nfetch_timeout_secs = 30\nlease_secs = 20\n", "feeds.toml:3:14: `lease_secs` must be longer than `fetch_timeout_secs` (30)"),
         ];
         for (text, want) in cases {
             let got = check(text).expect_err(text);
@@ -936,6 +939,30 @@ mod tests {
                 "config {text:?}\n  got:  {got}\n  want: {want}"
             );
         }
+    }
+
+    #[test]
+    fn store_and_lease() {
+        let c = parse("", Path::new("feeds.toml")).unwrap();
+        if std::env::var_os("FEEDSIFT_STORE").is_none() {
+            assert_eq!(c.service.store, crate::store::StoreSpec::Sled);
+        }
+        assert_eq!(
+            c.service.lease,
+            Duration::from_secs(90),
+            "fetch timeout + 60 s"
+        );
+        let c = parse(
+            "[service]\nstore = \"postgres://u:p@db.internal/feeds\"\nlease_secs = 45\n",
+            Path::new("feeds.toml"),
+        )
+        .unwrap();
+        if std::env::var_os("FEEDSIFT_STORE").is_none() {
+            assert!(
+                matches!(c.service.store, crate::store::StoreSpec::Postgres(ref u) if u.contains("db.internal"))
+            );
+        }
+        assert_eq!(c.service.lease, Duration::from_secs(45));
     }
 
     #[test]

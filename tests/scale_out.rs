@@ -128,10 +128,17 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn write_instance_config(dir: &Path, i: usize, farm_port: u16, listen: u16) -> std::path::PathBuf {
+fn write_instance_config(
+    dir: &Path,
+    i: usize,
+    farm_port: u16,
+    listen: u16,
+    schedule: &str,
+) -> std::path::PathBuf {
     let mut cfg = format!(
         "[service]\nlisten = \"127.0.0.1:{listen}\"\ndata_dir = \"data{i}\"\nuser_agent = \"inst{i}\"\n\
-         default_schedule = \"*/{PERIOD} * * * * *\"\nmax_jitter_secs = 0\nfetch_timeout_secs = 3\n\
+         public_url = \"http://feeds.test/\"\n\
+         default_schedule = \"{schedule}\"\nmax_jitter_secs = 0\nfetch_timeout_secs = 3\n\
          lease_secs = 5\nmax_concurrent_fetches = 32\nmax_fetches_per_host = 8\ntimezone = \"UTC\"\n\n"
     );
     for n in 0..FEEDS {
@@ -184,7 +191,8 @@ async fn three_instances_share_the_polling_and_survive_a_kill() {
     until_after_boundary(500).await;
     let mut inst = Instances(Vec::new());
     for (i, port) in ports.iter().enumerate() {
-        let cfg = write_instance_config(dir.path(), i, farm_port, *port);
+        let schedule = format!("*/{PERIOD} * * * * *");
+        let cfg = write_instance_config(dir.path(), i, farm_port, *port, &schedule);
         let child = Command::new(env!("CARGO_BIN_EXE_feedsift"))
             .current_dir(dir.path())
             .args(["--config", cfg.to_str().unwrap(), "serve"])
@@ -460,4 +468,28 @@ async fn migrate_moves_a_sled_store_to_postgres_and_exports_match() {
     std::fs::rename(&back, &store_dir).unwrap();
     let round_trip = run(vec!["export".into(), "merged".into()], None).await;
     assert_eq!(text(&round_trip.stdout), text(&sled_export.stdout));
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        "[service]\nstore = \"postgres://feedsift:s3cret@127.0.0.1:1/feedsift\"\n\
+         [[feed]]\nid = \"a\"\nurl = \"http://127.0.0.1:9/a.rss\"\n",
+    )
+    .unwrap();
+    for args in [&["poll", "--once"][..], &["serve"][..]] {
+        let out = feedsift(dir.path(), args).output().unwrap();
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(
+            err.contains("postgres connect to postgres://feedsift:***@127.0.0.1:1/feedsift"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            !err.contains("s3cret"),
+            "{args:?}: the password leaked: {err}"
+        );
+    }
 }

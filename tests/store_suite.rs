@@ -240,6 +240,16 @@ fn also_at_and_aliases(b: &dyn Backend) {
     assert!(s.contains("g-key").unwrap());
     assert_eq!(s.resolve("g-key").unwrap().unwrap().key, "a");
     assert!(s.resolve("nothing").unwrap().is_none());
+    // Two new stories of one response sharing one link (feeds whose entries all link to their
+    // home page): both stored, the alias names one of them.
+    let mut x = stored("x", "首页链接相同的第一条", 3, Category::Other);
+    let mut y = stored("y", "首页链接相同的第二条", 4, Category::Other);
+    x.link_alias = Some("home".into());
+    y.link_alias = Some("home".into());
+    s.commit(new_batch(vec![x, y]), None).unwrap();
+    assert!(s.get("x").unwrap().is_some() && s.get("y").unwrap().is_some());
+    let via = s.resolve("home").unwrap().unwrap().key;
+    assert!(via == "x" || via == "y", "{via}");
     // A copy of a story that is not stored (pruned meanwhile) is not recorded.
     s.commit(
         Batch {

@@ -809,8 +809,10 @@ impl Backend for PgStore {
                 )
                 .map_err(pg("commit: near index"))?;
                 tx.execute(
+                    // Several entries may share one link: one row per alias (the statement may
+                    // not update a row twice).
                     "INSERT INTO feedsift_aliases (alias, target)
-                     SELECT * FROM unnest($1::text[], $2::text[])
+                     SELECT DISTINCT ON (a) a, t FROM unnest($1::text[], $2::text[]) AS x(a, t)
                      ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
                     &[&alias, &target],
                 )
@@ -849,24 +851,35 @@ impl Backend for PgStore {
                     .map_err(pg("commit: update near index"))?;
                 }
             }
-            for (story, copy_id, copy_key, record) in &copies {
-                // Recorded once per copy, and only for a story still stored.
-                let n = tx
-                    .execute(
-                        "INSERT INTO feedsift_copies (story, copy_id, record)
-                         SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM feedsift_items WHERE key = $1)
-                         ON CONFLICT DO NOTHING",
-                        &[story, copy_id, record],
-                    )
-                    .map_err(pg("commit: copies"))?;
-                if let (1, Some(k)) = (n, copy_key) {
-                    tx.execute(
-                        "INSERT INTO feedsift_aliases (alias, target) VALUES ($1, $2)
-                         ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
-                        &[k, story],
-                    )
-                    .map_err(pg("commit: copy alias"))?;
+            if !copies.is_empty() {
+                // Recorded once per copy, and only for a story still stored; a recorded copy's
+                // own key becomes an alias of the story.
+                let (mut stories, mut ids, mut records, mut keys) =
+                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+                for (story, copy_id, copy_key, record) in &copies {
+                    stories.push(story.clone());
+                    ids.push(copy_id.clone());
+                    records.push(record.clone());
+                    keys.push(copy_key.clone());
                 }
+                tx.execute(
+                    "WITH x AS (
+                         SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])
+                             AS x(story, copy_id, record, alias)
+                     ), c AS (
+                         INSERT INTO feedsift_copies (story, copy_id, record)
+                         SELECT story, copy_id, record FROM x
+                         WHERE EXISTS (SELECT 1 FROM feedsift_items i WHERE i.key = x.story)
+                         ON CONFLICT DO NOTHING RETURNING story, copy_id
+                     )
+                     INSERT INTO feedsift_aliases (alias, target)
+                     SELECT DISTINCT ON (x.alias) x.alias, x.story
+                     FROM x JOIN c ON c.story = x.story AND c.copy_id = x.copy_id
+                     WHERE x.alias IS NOT NULL
+                     ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
+                    &[&stories, &ids, &records, &keys],
+                )
+                .map_err(pg("commit: copies"))?;
             }
             if let Some((id, state)) = &feed_state {
                 tx.execute(
