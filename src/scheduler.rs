@@ -345,6 +345,13 @@ impl Scheduler {
 
     /// Plans `id` afresh (new generation) from its stored state.
     fn replan(&mut self, id: &str, now: DateTime<Utc>) {
+        self.replan_after(id, now, now);
+    }
+
+    /// Plans `id` afresh from its stored state: its first slot after `after` (`now` for a
+    /// poll that just ended; the slot just settled for a retried fire, so that a slot that
+    /// began while the retry waited is still polled, late, rather than skipped).
+    fn replan_after(&mut self, id: &str, now: DateTime<Utc>, after: DateTime<Utc>) {
         let state = self.state(id);
         let Some(slot) = self.slots.get_mut(id) else {
             return;
@@ -354,7 +361,7 @@ impl Scheduler {
         let (due, slot_time) = if state.last_poll.is_none() {
             (Some(now), current_slot(&slot.plan, now))
         } else {
-            let t = plan_next(&slot.plan, &state, now);
+            let t = plan_next(&slot.plan, &state, after);
             (t, t.unwrap_or(now))
         };
         if let Some(t) = due {
@@ -419,7 +426,9 @@ impl Scheduler {
     ) {
         let initial = Arc::clone(&config.borrow_and_update());
         self.apply(&initial, Utc::now());
-        let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(String, Fired, DateTime<Utc>)>();
+        // (feed, outcome, slot, whether the fire was a retry of an owed slot)
+        let (done_tx, mut done_rx) =
+            mpsc::unbounded_channel::<(String, Fired, DateTime<Utc>, bool)>();
         let mut tasks = JoinSet::new();
         loop {
             let wait = match self.queue.peek() {
@@ -441,13 +450,15 @@ impl Scheduler {
                     self.apply(&c, Utc::now());
                     continue;
                 }
-                Some((id, fired, slot_time)) = done_rx.recv() => {
+                Some((id, fired, slot_time, retried)) = done_rx.recv() => {
                     self.in_flight.remove(&id);
+                    let now = Utc::now();
+                    let after = if retried { slot_time } else { now };
                     match fired {
-                        Fired::Polled => self.replan(&id, Utc::now()),
+                        Fired::Polled => self.replan_after(&id, now, after),
                         Fired::Elsewhere => {
                             self.metrics.record_fire_elsewhere();
-                            self.replan(&id, Utc::now());
+                            self.replan_after(&id, now, after);
                         }
                         // The regular next fire is still queued; this one comes back for the
                         // same slot once the other instance's lease has run out.
@@ -480,13 +491,16 @@ impl Scheduler {
                 let Some(slot) = self.slots.get(&id) else {
                     continue;
                 };
-                if slot.generation != generation {
+                // A fire for a slot still owed (retried after another instance's lease, or a
+                // start-up poll) is kept whatever was re-planned since: a re-plan schedules the
+                // *next* slot, and this one must still be polled once.
+                let retry = slot_time != t;
+                if slot.generation != generation && !retry {
                     continue;
                 }
                 // The regular next fire stays queued even while this poll runs, so an overrun
-                // shows up as a skipped fire; completion re-plans from the new state. A fire
-                // retried after another instance's lease already has its next fire queued.
-                let retry = slot_time != t;
+                // shows up as a skipped fire; completion re-plans from the new state. A retried
+                // fire already has its next fire queued.
                 if !retry {
                     let next = plan_next(&slot.plan, &self.state(&id), t);
                     if let Some(n) = next {
@@ -495,17 +509,30 @@ impl Scheduler {
                     self.board.set(&id, next);
                 }
                 if !self.in_flight.insert(id.clone()) {
+                    if retry {
+                        // The feed is busy with another slot's claim or poll: ask again shortly.
+                        let again = now + chrono::Duration::seconds(1);
+                        self.queue.push(Reverse((again, id, generation, slot_time)));
+                        continue;
+                    }
                     tracing::warn!(feed_id = %id, "previous poll still running; skipping this fire");
                     self.metrics.record_skipped_fire();
                     continue;
                 }
+                // A slot owed since before the latest fire time is settled as that latest slot:
+                // one late poll covers both, instead of one for each.
+                let slot_time = if retry {
+                    slot_time.max(current_slot(&slot.plan, now))
+                } else {
+                    slot_time
+                };
                 let feed = slot.feed.clone();
                 let pipeline = Arc::clone(&self.pipeline);
                 let done = done_tx.clone();
                 let (owner, lease) = (self.owner.clone(), self.lease);
                 tasks.spawn(async move {
                     let fired = poll_claimed(&pipeline, &feed, slot_time, owner, lease).await;
-                    let _ = done.send((feed.id, fired, slot_time));
+                    let _ = done.send((feed.id, fired, slot_time, retry));
                 });
             }
             if *shutdown.borrow() {

@@ -160,8 +160,8 @@ pub fn find(store: &Store, item: &Item, key: &str, sig: &[u64]) -> Result<Found,
 }
 
 /// [`find`] with the item's index core already derived.
-fn find_with_core(
-    store: &Store,
+fn find_with_core<L: Lookup + ?Sized>(
+    store: &L,
     item: &Item,
     key: &str,
     sig: &[u64],
@@ -226,20 +226,17 @@ pub fn ingest(
     // store does not hold under their key are probably new stories: they are classified here
     // too (a copy of another feed's story is classified for nothing; that costs less than
     // classifying inside the lock).
+    let keys: Vec<String> = items.iter().map(canonical_key).collect();
+    let known = store.contains_many(&keys)?;
     let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
-    for item in items {
-        let key = canonical_key(&item);
+    for ((item, key), known) in items.into_iter().zip(keys).zip(known) {
         let sig = signature_for(settings, &item.title);
         let core = if sig.is_empty() {
             String::new()
         } else {
             title::index_core(&item.title)
         };
-        let class = if store.contains(&key)? {
-            None
-        } else {
-            Some(classify(&item))
-        };
+        let class = if known { None } else { Some(classify(&item)) };
         prepared.push((item, key, sig, core, class));
     }
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
@@ -247,7 +244,8 @@ pub fn ingest(
     // what other writers committed meanwhile (PostgreSQL: many round trips, concurrent reads).
     let (batch, counts, _guard) = if store.decides_before_locking() {
         let snapshot = store.high_water()?;
-        let (batch, counts) = decide(store, source, prepared.clone(), classify, now)?;
+        let ahead = Prefetched::load(store, &prepared)?;
+        let (batch, counts) = decide(&ahead, source, prepared.clone(), classify, now)?;
         let guard = store.lock_ingest()?;
         let since: Vec<StoredItem> = store.after_seq(snapshot).collect::<Result<_, _>>()?;
         if since
@@ -291,9 +289,125 @@ fn conflicts(n: &StoredItem, c: &StoredItem) -> bool {
             && near::same_story(&n.item.title, &c.item.title))
 }
 
+/// What deciding reads from the store: the store itself, or a response's lookups made ahead
+/// of time in a few round trips ([`Prefetched`]).
+trait Lookup {
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError>;
+    fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError>;
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError>;
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
+}
+
+impl Lookup for Store {
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        Store::resolve(self, key)
+    }
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+        Store::is_tombstoned(self, key)
+    }
+    fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
+        Store::near_candidates(self, sig)
+    }
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+        Store::titles_of(self, keys)
+    }
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        Store::get(self, key)
+    }
+}
+
+/// A response's lookups, made in five round trips whatever its length (every key and link key
+/// resolved at once, tombstones, near-duplicate candidates of every title, their titles); what
+/// it does not hold is asked of the store.
+struct Prefetched<'a> {
+    store: &'a Store,
+    resolved: std::collections::HashMap<String, Option<StoredItem>>,
+    tombstoned: std::collections::HashSet<String>,
+    near: std::collections::HashMap<Vec<u64>, Vec<String>>,
+    titles: std::collections::HashMap<String, Option<(String, String)>>,
+}
+
+impl<'a> Prefetched<'a> {
+    fn load(store: &'a Store, prepared: &[Prepared]) -> Result<Prefetched<'a>, StoreError> {
+        let mut keys: Vec<String> = Vec::with_capacity(prepared.len() * 2);
+        for (item, key, ..) in prepared {
+            keys.push(key.clone());
+            if let Some(lk) = link_key(item) {
+                keys.push(lk);
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        let resolved = keys
+            .iter()
+            .cloned()
+            .zip(store.resolve_many(&keys)?)
+            .collect();
+        let own: Vec<String> = prepared.iter().map(|p| p.1.clone()).collect();
+        let tombstoned = own
+            .iter()
+            .zip(store.tombstoned_many(&own)?)
+            .filter(|(_, t)| *t)
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut sigs: Vec<Vec<u64>> = prepared
+            .iter()
+            .map(|p| p.2.clone())
+            .filter(|s| !s.is_empty())
+            .collect();
+        sigs.sort();
+        sigs.dedup();
+        let found = store.near_candidates_many(&sigs)?;
+        let mut candidates: Vec<String> = found.iter().flatten().cloned().collect();
+        candidates.sort();
+        candidates.dedup();
+        let titles = candidates
+            .iter()
+            .cloned()
+            .zip(store.titles_of(&candidates)?)
+            .collect();
+        Ok(Prefetched {
+            store,
+            resolved,
+            tombstoned,
+            near: sigs.into_iter().zip(found).collect(),
+            titles,
+        })
+    }
+}
+
+impl Lookup for Prefetched<'_> {
+    fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        match self.resolved.get(key) {
+            Some(found) => Ok(found.clone()),
+            None => self.store.resolve(key),
+        }
+    }
+    fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self.tombstoned.contains(key))
+    }
+    fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
+        match self.near.get(sig) {
+            Some(found) => Ok(found.clone()),
+            None => self.store.near_candidates(sig),
+        }
+    }
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+        if keys.iter().all(|k| self.titles.contains_key(k)) {
+            Ok(keys.iter().map(|k| self.titles[k].clone()).collect())
+        } else {
+            self.store.titles_of(keys)
+        }
+    }
+    fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
+        self.store.get(key)
+    }
+}
+
 /// Decides what each prepared entry is: the batch to commit and the counts to report.
-fn decide(
-    store: &Store,
+fn decide<L: Lookup + ?Sized>(
+    store: &L,
     source: &SourceRef,
     prepared: Vec<Prepared>,
     classify: &dyn Fn(&Item) -> Classification,

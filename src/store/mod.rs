@@ -193,6 +193,22 @@ pub trait Backend: Send + Sync + 'static {
     fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
         keys.iter().map(|k| self.title_of(k)).collect()
     }
+    /// [`Backend::contains`] for several keys at once.
+    fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        keys.iter().map(|k| self.contains(k)).collect()
+    }
+    /// [`Backend::resolve`] for several keys at once.
+    fn resolve_many(&self, keys: &[String]) -> Result<Vec<Option<StoredItem>>, StoreError> {
+        keys.iter().map(|k| self.resolve(k)).collect()
+    }
+    /// [`Backend::is_tombstoned`] for several keys at once.
+    fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        keys.iter().map(|k| self.is_tombstoned(k)).collect()
+    }
+    /// [`Backend::near_candidates`] for several titles' band hashes at once.
+    fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
+        sigs.iter().map(|s| self.near_candidates(s)).collect()
+    }
     /// Whether the deduplicator should make its lookups *before* taking the ingest lock and
     /// re-check them under it against what was committed meanwhile ([`Backend::high_water`]):
     /// right where lookups are round trips that can run concurrently (PostgreSQL); wrong where
@@ -465,6 +481,26 @@ impl Store {
     /// See [`Backend::titles_of`].
     pub fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
         self.backend.titles_of(keys)
+    }
+
+    /// See [`Backend::contains_many`].
+    pub fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        self.backend.contains_many(keys)
+    }
+
+    /// See [`Backend::resolve_many`].
+    pub fn resolve_many(&self, keys: &[String]) -> Result<Vec<Option<StoredItem>>, StoreError> {
+        self.backend.resolve_many(keys)
+    }
+
+    /// See [`Backend::tombstoned_many`].
+    pub fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        self.backend.tombstoned_many(keys)
+    }
+
+    /// See [`Backend::near_candidates_many`].
+    pub fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
+        self.backend.near_candidates_many(sigs)
     }
 
     /// See [`Backend::decides_before_locking`].

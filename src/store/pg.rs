@@ -376,9 +376,14 @@ const ITEM_COLUMNS: &str = "i.key, i.record, \
     (SELECT array_agg(c.record) FROM feedsift_copies c WHERE c.story = i.key)";
 
 fn item_from_row(row: &postgres::Row) -> Result<StoredItem, StoreError> {
-    let key: String = row.get(0);
-    let record: Vec<u8> = row.get(1);
-    let copies: Option<Vec<Vec<u8>>> = row.get(2);
+    item_from_row_at(row, 0)
+}
+
+/// An item from [`ITEM_COLUMNS`] starting at column `at`.
+fn item_from_row_at(row: &postgres::Row, at: usize) -> Result<StoredItem, StoreError> {
+    let key: String = row.get(at);
+    let record: Vec<u8> = row.get(at + 1);
+    let copies: Option<Vec<Vec<u8>>> = row.get(at + 2);
     let mut item: StoredItem = decode(&key, &record)?;
     for c in copies.unwrap_or_default() {
         item.also_at
@@ -676,34 +681,122 @@ impl Backend for PgStore {
     }
 
     fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
-        let hashes: Vec<i64> = bands.iter().map(|h| *h as i64).collect();
+        Ok(self
+            .near_candidates_many(&[bands.to_vec()])?
+            .pop()
+            .unwrap_or_default())
+    }
+
+    fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
+        let (mut which, mut bands, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, sig) in sigs.iter().enumerate() {
+            for (band, hash) in sig.iter().enumerate() {
+                which.push(i as i32);
+                bands.push(band as i16);
+                hashes.push(*hash as i64);
+            }
+        }
+        if which.is_empty() {
+            return Ok(vec![Vec::new(); sigs.len()]);
+        }
+        let per_band = super::embedded::NEAR_PER_BAND as i64;
         let rows = self.run("near_candidates", move |c| {
             c.query(
-                "SELECT n.key, n.seq FROM unnest($1::int8[]) WITH ORDINALITY AS b(hash, band)
+                "SELECT b.i, n.key, n.seq
+                 FROM unnest($1::int4[], $2::int2[], $3::int8[]) AS b(i, band, hash)
                  CROSS JOIN LATERAL (
                      SELECT key, seq FROM feedsift_near
-                     WHERE band = b.band - 1 AND hash = b.hash
-                     ORDER BY seq DESC LIMIT $2
+                     WHERE band = b.band AND hash = b.hash
+                     ORDER BY seq DESC LIMIT $4
                  ) n",
-                &[&hashes, &(super::embedded::NEAR_PER_BAND as i64)],
+                &[&which, &bands, &hashes, &per_band],
             )
             .map_err(pg("near_candidates"))
         })?;
-        let mut found: Vec<(String, usize, i64)> = Vec::new();
+        let mut found: Vec<Vec<(String, usize, i64)>> = vec![Vec::new(); sigs.len()];
         for row in rows {
-            let k: String = row.get(0);
-            let seq: i64 = row.get(1);
-            match found.iter_mut().find(|(x, _, _)| *x == k) {
-                Some(f) => f.1 += 1,
-                None => found.push((k, 1, seq)),
+            let i = row.get::<_, i32>(0) as usize;
+            let k: String = row.get(1);
+            let seq: i64 = row.get(2);
+            let Some(f) = found.get_mut(i) else { continue };
+            match f.iter_mut().find(|(x, _, _)| *x == k) {
+                Some(e) => e.1 += 1,
+                None => f.push((k, 1, seq)),
             }
         }
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
         Ok(found
             .into_iter()
-            .take(super::embedded::NEAR_MAX_CANDIDATES)
-            .map(|(k, _, _)| k)
+            .map(|mut f| {
+                f.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+                f.into_iter()
+                    .take(super::embedded::NEAR_MAX_CANDIDATES)
+                    .map(|(k, _, _)| k)
+                    .collect()
+            })
             .collect())
+    }
+
+    fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = keys.to_vec();
+        let rows = self.run("contains_many", move |c| {
+            c.query(
+                "SELECT key FROM feedsift_items WHERE key = ANY($1)
+                 UNION SELECT alias FROM feedsift_aliases WHERE alias = ANY($1)",
+                &[&wanted],
+            )
+            .map_err(pg("contains_many"))
+        })?;
+        let found: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(keys.iter().map(|k| found.contains(k)).collect())
+    }
+
+    fn resolve_many(&self, keys: &[String]) -> Result<Vec<Option<StoredItem>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = keys.to_vec();
+        let rows = self.run("resolve_many", move |c| {
+            // Directly first, else through an alias: as `resolve`, for every key at once.
+            let sql = format!(
+                "SELECT k.o, {ITEM_COLUMNS}
+                 FROM unnest($1::text[]) WITH ORDINALITY AS k(key, o)
+                 CROSS JOIN LATERAL (
+                     SELECT x.* FROM feedsift_items x
+                     WHERE x.key = k.key
+                        OR x.key = (SELECT target FROM feedsift_aliases WHERE alias = k.key)
+                     ORDER BY (x.key = k.key) DESC LIMIT 1
+                 ) i"
+            );
+            c.query(&sql, &[&wanted]).map_err(pg("resolve_many"))
+        })?;
+        let mut out: Vec<Option<StoredItem>> = vec![None; keys.len()];
+        for row in rows {
+            let o = row.get::<_, i64>(0) as usize;
+            let item = item_from_row_at(&row, 1)?;
+            if let Some(slot) = out.get_mut(o.wrapping_sub(1)) {
+                *slot = Some(item);
+            }
+        }
+        Ok(out)
+    }
+
+    fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = keys.to_vec();
+        let rows = self.run("tombstoned_many", move |c| {
+            c.query(
+                "SELECT key FROM feedsift_tombstones WHERE key = ANY($1)",
+                &[&wanted],
+            )
+            .map_err(pg("tombstoned_many"))
+        })?;
+        let found: std::collections::HashSet<String> = rows.iter().map(|r| r.get(0)).collect();
+        Ok(keys.iter().map(|k| found.contains(k)).collect())
     }
 
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
