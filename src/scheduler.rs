@@ -700,6 +700,23 @@ mod tests {
     }
 
     #[test]
+    fn current_slot_is_the_last_fire_at_or_before_now() {
+        // (schedule, jitter s, now, expected slot)
+        let cases = [
+            ("0 */15 * * * *", 0, "2024-03-01T10:07:00Z", "2024-03-01T10:00:00Z"),
+            ("0 */15 * * * *", 0, "2024-03-01T10:15:00Z", "2024-03-01T10:15:00Z"),
+            ("0 */15 * * * *", 90, "2024-03-01T10:16:00Z", "2024-03-01T10:01:30Z"),
+            ("0 */15 * * * *", 90, "2024-03-01T10:17:00Z", "2024-03-01T10:16:30Z"),
+            ("*/15 * * * * *", 0, "2024-03-01T10:00:29Z", "2024-03-01T10:00:15Z"),
+            ("0 0 3 * * *", 0, "2024-03-01T02:00:00Z", "2024-02-29T03:00:00Z"),
+        ];
+        for (expr, jitter, now, want) in cases {
+            let p = plan(expr, jitter, false);
+            assert_eq!(current_slot(&p, at(now)), at(want), "{expr} +{jitter}s at {now}");
+        }
+    }
+
+    #[test]
     fn backoff_doubles_and_caps() {
         let cases = [
             (0, 0),
