@@ -9,7 +9,9 @@
 # does not fire during the run, so the only polls are the start-up polls of never-polled feeds,
 # split between instances by their leases. A run ends when every feed's slot is recorded done;
 # the figure is entries (items in the feeds' documents) per second from start to that moment,
-# and stories stored per second. sled is measured with `poll --once` (one process).
+# and stories stored per second. sled is measured with `poll --once` (one process). "CPU busy"
+# is the whole machine's (PostgreSQL included); "lock held" is the time the shared ingest lock
+# was held, summed over the instances, as a share of the run: the serial part of ingest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +41,15 @@ cleanup() {
 trap cleanup EXIT
 for _ in $(seq 1 100); do grep -q "wrote" "$DIR/farm.log" 2>/dev/null && break; sleep 0.1; done
 
+# Machine-wide CPU use between two readings of /proc/stat: busy share of all cores.
+cpu_mark() { awk '/^cpu /{print $2+$3+$4+$6+$7+$8, $5}' /proc/stat; }
+cpu_busy() {
+    local b0 i0 b1 i1
+    read -r b0 i0 <<<"$1"
+    read -r b1 i1 <<<"$2"
+    awk -v b="$((b1 - b0))" -v i="$((i1 - i0))" 'BEGIN { printf "%.0f%%", 100 * b / (b + i) }'
+}
+
 psql_admin() { psql "$BASE/postgres" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 psql_bench() { psql "$BENCH_URL" -qAt -c "$1" 2>/dev/null || echo 0; }
 ENTRIES=$((FEEDS * ITEMS))
@@ -52,22 +63,25 @@ config_for() {
 }
 
 echo "farm: $FEEDS feeds x $ITEMS items ($ENTRIES entries) on $HOSTS hosts"
-printf "%-22s %10s %12s %12s %10s\n" "store" "seconds" "entries/s" "stories/s" "stories"
+printf "%-22s %10s %12s %12s %10s %9s %10s\n" "store" "seconds" "entries/s" "stories/s" "stories" "CPU busy" "lock held"
 
 # sled, one process.
 config_for 0
 start=$(date +%s.%N)
+c0=$(cpu_mark)
 "$BIN" --config "$DIR/feeds0.toml" poll --once >"$DIR/sled.out"
 end=$(date +%s.%N)
+busy=$(cpu_busy "$c0" "$(cpu_mark)")
 stories=$(grep -o '[0-9]* new' "$DIR/sled.out" | head -1 | cut -d' ' -f1)
-awk -v s="$start" -v e="$end" -v n="$ENTRIES" -v k="$stories" \
-    'BEGIN { t = e - s; printf "%-22s %10.1f %12.0f %12.0f %10d\n", "sled (poll --once)", t, n / t, k / t, k }'
+awk -v s="$start" -v e="$end" -v n="$ENTRIES" -v k="$stories" -v c="$busy" \
+    'BEGIN { t = e - s; printf "%-22s %10.1f %12.0f %12.0f %10d %9s\n", "sled (poll --once)", t, n / t, k / t, k, c }'
 
 for n in $INSTANCES; do
     psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
     psql_admin "CREATE DATABASE $DB"
     PIDS=()
     start=$(date +%s.%N)
+    c0=$(cpu_mark)
     for i in $(seq 1 "$n"); do
         config_for "$i"
         FEEDSIFT_STORE=$BENCH_URL RUST_LOG=warn "$BIN" --config "$DIR/feeds$i.toml" serve >"$DIR/serve$n-$i.log" 2>&1 &
@@ -79,11 +93,18 @@ for n in $INSTANCES; do
         sleep 0.2
     done
     end=$(date +%s.%N)
+    busy=$(cpu_busy "$c0" "$(cpu_mark)")
+    # The serial part: time the ingest lock was held, summed over instances, share of the run.
+    held=0
+    for i in $(seq 1 "$n"); do
+        h=$(curl -s "http://127.0.0.1:$((18700 + i))/metrics" | awk '/^feedsift_ingest_lock_held_seconds_total/ {print $2}')
+        held=$(awk -v a="$held" -v b="${h:-0}" 'BEGIN { print a + b }')
+    done
     stories=$(psql_bench "SELECT count(*) FROM feedsift_items")
     kill -TERM "${PIDS[@]}"
     wait "${PIDS[@]}" 2>/dev/null || true
     PIDS=()
-    awk -v s="$start" -v e="$end" -v n="$ENTRIES" -v k="$stories" -v label="postgres, $n instance(s)" \
-        'BEGIN { t = e - s; printf "%-22s %10.1f %12.0f %12.0f %10d\n", label, t, n / t, k / t, k }'
+    awk -v s="$start" -v e="$end" -v n="$ENTRIES" -v k="$stories" -v c="$busy" -v h="$held" -v label="postgres, $n instance(s)" \
+        'BEGIN { t = e - s; printf "%-22s %10.1f %12.0f %12.0f %10d %9s %9.0f%%\n", label, t, n / t, k / t, k, c, 100 * h / t }'
 done
 psql_admin "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

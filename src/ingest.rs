@@ -295,6 +295,8 @@ impl Pipeline {
         report.new = counts.new;
         report.updated = counts.updated;
         report.duplicate = counts.duplicate;
+        self.metrics
+            .record_ingest_lock(counts.lock_wait, counts.lock_held);
         *state = next;
         Ok(Outcome::Committed)
     }

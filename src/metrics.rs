@@ -22,6 +22,9 @@ pub struct Metrics {
     fires_skipped: AtomicU64,
     fires_elsewhere: AtomicU64,
     poll_seconds_micros: AtomicU64,
+    lock_wait_micros: AtomicU64,
+    lock_held_micros: AtomicU64,
+    ingests: AtomicU64,
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
     render_hits: AtomicU64,
@@ -54,6 +57,15 @@ impl Metrics {
         self.items_duplicate.fetch_add(r.duplicate as u64, Relaxed);
         self.poll_seconds_micros
             .fetch_add(r.elapsed.as_micros() as u64, Relaxed);
+    }
+
+    /// Adds one ingest's time waiting for and holding the store's ingest lock.
+    pub fn record_ingest_lock(&self, wait: std::time::Duration, held: std::time::Duration) {
+        self.ingests.fetch_add(1, Relaxed);
+        self.lock_wait_micros
+            .fetch_add(wait.as_micros() as u64, Relaxed);
+        self.lock_held_micros
+            .fetch_add(held.as_micros() as u64, Relaxed);
     }
 
     /// Counts a fetch that got an answer (`ok` or `not_modified`), its duration and bytes.
@@ -199,6 +211,21 @@ impl Metrics {
             "feedsift_feed_not_modified_total",
             "HTTP requests for published feeds answered 304 Not Modified.",
             &[("", self.http_not_modified.load(Relaxed))],
+        );
+        let _ = writeln!(
+            s,
+            "# HELP feedsift_ingests_total Responses decided and committed under the ingest lock.\n# TYPE feedsift_ingests_total counter\nfeedsift_ingests_total {}",
+            self.ingests.load(Relaxed)
+        );
+        let _ = writeln!(
+            s,
+            "# HELP feedsift_ingest_lock_wait_seconds_total Time ingests waited for the store's ingest lock (held by this or, with PostgreSQL, another instance).\n# TYPE feedsift_ingest_lock_wait_seconds_total counter\nfeedsift_ingest_lock_wait_seconds_total {:.6}",
+            self.lock_wait_micros.load(Relaxed) as f64 / 1e6
+        );
+        let _ = writeln!(
+            s,
+            "# HELP feedsift_ingest_lock_held_seconds_total Time this instance held the store's ingest lock: the serial part of ingest.\n# TYPE feedsift_ingest_lock_held_seconds_total counter\nfeedsift_ingest_lock_held_seconds_total {:.6}",
+            self.lock_held_micros.load(Relaxed) as f64 / 1e6
         );
         let _ = writeln!(
             s,

@@ -123,6 +123,11 @@ pub struct Counts {
     pub updated: usize,
     /// Entries already stored, copies of stored stories, repeats within the document.
     pub duplicate: usize,
+    /// Time spent waiting for the ingest lock (other responses, other instances).
+    pub lock_wait: std::time::Duration,
+    /// Time the ingest lock was held (deciding what needed the lock, and the commit): the part
+    /// of ingest that does not run in parallel, across every instance of a shared store.
+    pub lock_held: std::time::Duration,
 }
 
 /// Where an entry already lives, if anywhere.
@@ -242,30 +247,33 @@ pub fn ingest(
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
     // outside the lock wait anyway), or decided first and re-checked under the lock against
     // what other writers committed meanwhile (PostgreSQL: many round trips, concurrent reads).
-    let (batch, counts, _guard) = if store.decides_before_locking() {
+    let (batch, mut counts, guard, asked, taken) = if store.decides_before_locking() {
         let snapshot = store.high_water()?;
         let ahead = Prefetched::load(store, &prepared)?;
         let (batch, counts) = decide(&ahead, source, prepared.clone(), classify, now)?;
+        let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
-        let since: Vec<StoredItem> = store.after_seq(snapshot).collect::<Result<_, _>>()?;
-        if since
-            .iter()
-            .any(|c| batch.new.iter().any(|n| conflicts(n, c)))
-        {
+        let taken = std::time::Instant::now();
+        if stored_meanwhile(store, &ahead, &batch, snapshot)? {
             // A story of this response was stored meanwhile: decide again, now under the lock.
             let (batch, counts) = decide(store, source, prepared, classify, now)?;
-            (batch, counts, guard)
+            (batch, counts, guard, asked, taken)
         } else {
-            (batch, counts, guard)
+            (batch, counts, guard, asked, taken)
         }
     } else {
+        let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
+        let taken = std::time::Instant::now();
         let (batch, counts) = decide(store, source, prepared, classify, now)?;
-        (batch, counts, guard)
+        (batch, counts, guard, asked, taken)
     };
     if !batch.is_empty() || state.is_some() {
         store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
     }
+    drop(guard);
+    counts.lock_wait = taken - asked;
+    counts.lock_held = taken.elapsed();
     Ok(counts)
 }
 
@@ -273,20 +281,56 @@ pub fn ingest(
 /// new) its classification.
 type Prepared = (Item, String, Vec<u64>, String, Option<Classification>);
 
-/// Whether the new story `n` might be the same as `c`, stored by another writer meanwhile:
-/// then deciding before locking was not enough.
-fn conflicts(n: &StoredItem, c: &StoredItem) -> bool {
-    let n_alias = n.link_alias.as_deref();
-    let c_alias = c.link_alias.as_deref();
-    n.key == c.key
-        || n_alias == Some(c.key.as_str())
-        || c_alias == Some(n.key.as_str())
-        || (n_alias.is_some() && n_alias == c_alias)
-        || c.also_at
-            .iter()
-            .any(|a| a.key.as_deref() == Some(n.key.as_str()))
-        || (n.near.iter().zip(&c.near).any(|(x, y)| x == y)
-            && near::same_story(&n.item.title, &c.item.title))
+/// Whether one of `batch`'s new stories may have been stored by another writer since the
+/// lookups `ahead` were made (at sequence number `snapshot`): its key or (unknown then) link
+/// key now resolves, or a story stored since shares a near-duplicate band and is the same story.
+/// Three queries, however much others committed meanwhile.
+fn stored_meanwhile(
+    store: &Store,
+    ahead: &Prefetched<'_>,
+    batch: &Batch,
+    snapshot: Option<u64>,
+) -> Result<bool, StoreError> {
+    if batch.new.is_empty() {
+        return Ok(false);
+    }
+    let mut keys: Vec<String> = Vec::with_capacity(batch.new.len() * 2);
+    for n in &batch.new {
+        keys.push(n.key.clone());
+        if let Some(lk) = &n.link_alias {
+            // A link key that already named another story when deciding is no news.
+            if matches!(ahead.resolved.get(lk), Some(None) | None) {
+                keys.push(lk.clone());
+            }
+        }
+    }
+    if store.contains_many(&keys)?.into_iter().any(|c| c) {
+        return Ok(true);
+    }
+    let with_sig: Vec<&StoredItem> = batch.new.iter().filter(|n| !n.near.is_empty()).collect();
+    let sigs: Vec<Vec<u64>> = with_sig.iter().map(|n| n.near.clone()).collect();
+    let found = store.near_candidates_since(&sigs, snapshot)?;
+    let mut candidates: Vec<String> = found.iter().flatten().cloned().collect();
+    if candidates.is_empty() {
+        return Ok(false);
+    }
+    candidates.sort();
+    candidates.dedup();
+    let titles: std::collections::HashMap<String, Option<(String, String)>> = candidates
+        .iter()
+        .cloned()
+        .zip(store.titles_of(&candidates)?)
+        .collect();
+    for (n, cands) in with_sig.iter().zip(&found) {
+        for k in cands {
+            if let Some(Some((title, core))) = titles.get(k) {
+                if (!core.is_empty() && *core == n.core) || near::same_story(title, &n.item.title) {
+                    return Ok(true);
+                }
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// What deciding reads from the store: the store itself, or a response's lookups made ahead

@@ -209,6 +209,28 @@ pub trait Backend: Send + Sync + 'static {
     fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
         sigs.iter().map(|s| self.near_candidates(s)).collect()
     }
+    /// [`Backend::near_candidates_many`], only among items with a sequence number above
+    /// `after` (stored since a writer's lookups).
+    fn near_candidates_since(
+        &self,
+        sigs: &[Vec<u64>],
+        after: Option<u64>,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let all = self.near_candidates_many(sigs)?;
+        let mut out = Vec::with_capacity(all.len());
+        for keys in all {
+            let mut newer = Vec::new();
+            for k in keys {
+                if let Some(item) = self.get(&k)? {
+                    if after.is_none_or(|a| item.seq > a) {
+                        newer.push(k);
+                    }
+                }
+            }
+            out.push(newer);
+        }
+        Ok(out)
+    }
     /// Whether the deduplicator should make its lookups *before* taking the ingest lock and
     /// re-check them under it against what was committed meanwhile ([`Backend::high_water`]):
     /// right where lookups are round trips that can run concurrently (PostgreSQL); wrong where
@@ -501,6 +523,15 @@ impl Store {
     /// See [`Backend::near_candidates_many`].
     pub fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
         self.backend.near_candidates_many(sigs)
+    }
+
+    /// See [`Backend::near_candidates_since`].
+    pub fn near_candidates_since(
+        &self,
+        sigs: &[Vec<u64>],
+        after: Option<u64>,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        self.backend.near_candidates_since(sigs, after)
     }
 
     /// See [`Backend::decides_before_locking`].

@@ -688,6 +688,15 @@ impl Backend for PgStore {
     }
 
     fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
+        self.near_candidates_since(sigs, None)
+    }
+
+    fn near_candidates_since(
+        &self,
+        sigs: &[Vec<u64>],
+        after: Option<u64>,
+    ) -> Result<Vec<Vec<String>>, StoreError> {
+        let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         let (mut which, mut bands, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
         for (i, sig) in sigs.iter().enumerate() {
             for (band, hash) in sig.iter().enumerate() {
@@ -706,10 +715,10 @@ impl Backend for PgStore {
                  FROM unnest($1::int4[], $2::int2[], $3::int8[]) AS b(i, band, hash)
                  CROSS JOIN LATERAL (
                      SELECT key, seq FROM feedsift_near
-                     WHERE band = b.band AND hash = b.hash
+                     WHERE band = b.band AND hash = b.hash AND seq > $5
                      ORDER BY seq DESC LIMIT $4
                  ) n",
-                &[&which, &bands, &hashes, &per_band],
+                &[&which, &bands, &hashes, &per_band, &after],
             )
             .map_err(pg("near_candidates"))
         })?;
