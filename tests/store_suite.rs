@@ -684,10 +684,17 @@ fn leases_one_instance_per_slot_and_takeover_after_expiry() {
     );
     // A renewed lease is not taken over; only its holder can renew it.
     let slot5 = slot3 + chrono::Duration::minutes(30);
-    assert_eq!(a.claim("h", slot5, "A", Duration::from_millis(400)).unwrap(), Claim::Mine);
+    assert_eq!(
+        a.claim("h", slot5, "A", Duration::from_millis(400))
+            .unwrap(),
+        Claim::Mine
+    );
     std::thread::sleep(Duration::from_millis(250));
     assert!(a.renew("h", "A", Duration::from_secs(60)).unwrap());
-    assert!(!b.renew("h", "B", Duration::from_secs(60)).unwrap(), "not B's lease");
+    assert!(
+        !b.renew("h", "B", Duration::from_secs(60)).unwrap(),
+        "not B's lease"
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert!(
         matches!(b.claim("h", slot5, "B", lease).unwrap(), Claim::Held(_)),
