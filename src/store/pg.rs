@@ -44,7 +44,7 @@ pub const SEQ_LOCK: i64 = 0x6665_6564_7369_0002;
 const MIGRATE_LOCK: i64 = 0x6665_6564_7369_0003;
 
 /// Connections in the pool (besides the one that holds the ingest lock).
-const POOL_SIZE: usize = 4;
+const POOL_SIZE: usize = 8;
 /// How long [`Backend::generation`] may answer from memory: other instances' commits show in
 /// cached outputs at most this late.
 const GENERATION_TTL: Duration = Duration::from_millis(500);
@@ -156,10 +156,24 @@ impl Conn {
         begin: &str,
         f: impl FnOnce(&mut Conn) -> Result<R, StoreError>,
     ) -> Result<R, StoreError> {
+        self.transaction_ending(what, begin, "COMMIT", f)
+    }
+
+    /// [`Conn::transaction`] ending with `end` (statements that end with `COMMIT`).
+    fn transaction_ending<R>(
+        &mut self,
+        what: &'static str,
+        begin: &str,
+        end: &str,
+        f: impl FnOnce(&mut Conn) -> Result<R, StoreError>,
+    ) -> Result<R, StoreError> {
         self.client.batch_execute(begin).map_err(pg(what))?;
         match f(self) {
             Ok(r) => {
-                self.client.batch_execute("COMMIT").map_err(pg(what))?;
+                if let Err(e) = self.client.batch_execute(end) {
+                    let _ = self.client.batch_execute("ROLLBACK");
+                    return Err(pg(what)(e));
+                }
                 Ok(r)
             }
             Err(e) => {
@@ -314,9 +328,14 @@ impl Pool {
 pub struct PgStore {
     url: String,
     pool: Pool,
-    /// The connection that takes [`INGEST_LOCK`], behind a local mutex: within the process the
-    /// mutex queues ingests; across processes the advisory lock does.
-    lock_conn: Mutex<Worker>,
+    /// The connection that takes [`INGEST_LOCK`]; `lock_local` queues this process's ingests
+    /// for it, the advisory lock queues processes. While a thread holds the lock, its store
+    /// calls run on this connection: it is idle otherwise, and the pool may be busy with
+    /// other threads' lookups — the lock holder, which everyone waits for, never queues.
+    lock_conn: Worker,
+    lock_local: Mutex<()>,
+    /// The thread holding the ingest lock, if any.
+    lock_holder: Mutex<Option<std::thread::ThreadId>>,
     /// Commits and prunes made by this process since the cached value was read.
     local_generation: AtomicU64,
     cached_generation: Mutex<(Option<Instant>, u64)>,
@@ -332,12 +351,18 @@ impl std::fmt::Debug for PgStore {
 
 /// Releases the advisory ingest lock when dropped.
 struct PgIngestGuard<'a> {
-    conn: MutexGuard<'a, Worker>,
+    store: &'a PgStore,
+    _local: MutexGuard<'a, ()>,
 }
 
 impl Drop for PgIngestGuard<'_> {
     fn drop(&mut self) {
-        let r = self.conn.run("releasing the ingest lock", |c| {
+        *self
+            .store
+            .lock_holder
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = None;
+        let r = self.store.lock_conn.run("releasing the ingest lock", |c| {
             c.query_one("SELECT pg_advisory_unlock($1)", &[&INGEST_LOCK])
                 .map(|row| row.get::<_, bool>(0))
                 .map_err(pg("releasing the ingest lock"))
@@ -373,7 +398,7 @@ fn category_code(c: Category) -> i16 {
 
 /// The select list that reads an item with its copies in one round trip.
 const ITEM_COLUMNS: &str = "i.key, i.record, \
-    (SELECT array_agg(c.record) FROM feedsift_copies c WHERE c.story = i.key)";
+    (SELECT array_agg(c.record) FROM feedsift_copies c WHERE c.story = i.key), i.seq";
 
 fn item_from_row(row: &postgres::Row) -> Result<StoredItem, StoreError> {
     item_from_row_at(row, 0)
@@ -385,6 +410,8 @@ fn item_from_row_at(row: &postgres::Row, at: usize) -> Result<StoredItem, StoreE
     let record: Vec<u8> = row.get(at + 1);
     let copies: Option<Vec<Vec<u8>>> = row.get(at + 2);
     let mut item: StoredItem = decode(&key, &record)?;
+    // The number is drawn when the row is inserted; the record was encoded before.
+    item.seq = row.get::<_, i64>(at + 3) as u64;
     for c in copies.unwrap_or_default() {
         item.also_at
             .push(decode::<AlsoAt>(&format!("copy of {key}"), &c)?);
@@ -470,7 +497,9 @@ impl PgStore {
                 idle: Mutex::new(idle),
                 freed: Condvar::new(),
             },
-            lock_conn: Mutex::new(lock_conn),
+            lock_conn,
+            lock_local: Mutex::new(()),
+            lock_holder: Mutex::new(None),
             local_generation: AtomicU64::new(0),
             cached_generation: Mutex::new((None, 0)),
         })
@@ -481,7 +510,12 @@ impl PgStore {
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
-        self.pool.run(what, f)
+        let holder = *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner());
+        if holder == Some(std::thread::current().id()) {
+            self.lock_conn.run(what, f)
+        } else {
+            self.pool.run(what, f)
+        }
     }
 
     /// Removes `doomed` items and everything that points at them, leaving tombstones; one
@@ -542,6 +576,25 @@ impl PgStore {
     }
 }
 
+/// The columns of a commit's new items, as arrays for `unnest`.
+#[derive(Default)]
+struct NewRows {
+    keys: Vec<String>,
+    /// The sequence number to keep (`feedsift migrate`), or `None`: drawn in the statement.
+    given: Vec<Option<i64>>,
+    /// The first 8 bytes of the page key (the sort time); the statement appends the number.
+    sort_ts: Vec<Vec<u8>>,
+    cats: Vec<i16>,
+    feeds: Vec<String>,
+    firsts: Vec<i64>,
+    records: Vec<Vec<u8>>,
+    near_band: Vec<i16>,
+    near_hash: Vec<i64>,
+    near_key: Vec<String>,
+    alias: Vec<String>,
+    target: Vec<String>,
+}
+
 /// `before` for "from the newest": greater than every 16-byte page key.
 const AFTER_EVERY_KEY: [u8; 17] = [0xff; 17];
 
@@ -551,12 +604,17 @@ impl Backend for PgStore {
     }
 
     fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
-        let conn = self.lock_conn.lock().unwrap_or_else(|p| p.into_inner());
-        conn.run("taking the ingest lock", |c| {
+        let local = self.lock_local.lock().unwrap_or_else(|p| p.into_inner());
+        self.lock_conn.run("taking the ingest lock", |c| {
             c.execute("SELECT pg_advisory_lock($1)", &[&INGEST_LOCK])
                 .map_err(pg("taking the ingest lock"))
         })?;
-        Ok(IngestGuard::new(PgIngestGuard { conn }))
+        *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some(std::thread::current().id());
+        Ok(IngestGuard::new(PgIngestGuard {
+            store: self,
+            _local: local,
+        }))
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
@@ -825,108 +883,110 @@ impl Backend for PgStore {
             let rec = encode(&story, &copy)?;
             copies.push((story, super::copy_id(&copy).to_vec(), copy.key, rec));
         }
-        let mut new = batch.new;
+        // Everything a new item needs but its sequence number is prepared outside the
+        // transaction (and outside the ingest lock the caller holds): the number is drawn in
+        // the statement, and read back from its column, never from the record.
+        let new = batch.new;
         let keep_seq = batch.keep_seq;
+        let mut n = NewRows::default();
+        for item in &new {
+            n.keys.push(item.key.clone());
+            n.given.push(keep_seq.then_some(item.seq as i64));
+            n.sort_ts.push(page_key(item)[..8].to_vec());
+            n.cats.push(category_code(item.class.category));
+            n.feeds.push(item.source.feed_id.clone());
+            n.firsts.push(item.first_seen.timestamp_micros());
+            n.records.push(encode(&item.key, item)?);
+            for (band, hash) in item.near.iter().enumerate() {
+                n.near_band.push(band as i16);
+                n.near_hash.push(*hash as i64);
+                n.near_key.push(item.key.clone());
+            }
+            if let Some(a) = &item.link_alias {
+                n.alias.push(a.clone());
+                n.target.push(item.key.clone());
+            }
+        }
+        let max_given = new.iter().map(|i| i.seq).max().unwrap_or(0) as i64;
+        let (state_id, state_bytes) = match feed_state {
+            Some((id, bytes)) => (Some(id), Some(bytes)),
+            None => (None, None),
+        };
         self.run("commit", move |c| {
-            // Sequence numbers are drawn under a lock held to the end of the transaction:
-            // numbers become visible in the order they were drawn.
+            // Sequence numbers are drawn under a lock held to the end of the transaction, so
+            // they become visible in the order they were drawn; the generation is bumped with
+            // the COMMIT. Three round trips for a response without copies or edits.
             let begin = format!("BEGIN; SELECT pg_advisory_xact_lock({SEQ_LOCK})");
-            c.transaction("commit", &begin, |tx| {
-            if !new.is_empty() {
-                if keep_seq {
-                    let max = new.iter().map(|i| i.seq).max().unwrap_or(0) as i64;
-                    tx.execute(
-                        "SELECT setval('feedsift_seq', GREATEST($1, (SELECT last_value FROM feedsift_seq)))",
-                        &[&max],
-                    )
-                    .map_err(pg("commit: sequence"))?;
-                } else {
-                    let rows = tx
-                        .query(
-                            "SELECT nextval('feedsift_seq') FROM generate_series(1, $1::int8)",
-                            &[&(new.len() as i64)],
-                        )
-                        .map_err(pg("commit: sequence"))?;
-                    for (item, row) in new.iter_mut().zip(rows) {
-                        item.seq = row.get::<_, i64>(0) as u64;
-                    }
-                }
-                let mut keys = Vec::with_capacity(new.len());
-                let mut seqs = Vec::with_capacity(new.len());
-                let mut date_keys = Vec::with_capacity(new.len());
-                let mut cats = Vec::with_capacity(new.len());
-                let mut feeds = Vec::with_capacity(new.len());
-                let mut firsts = Vec::with_capacity(new.len());
-                let mut records = Vec::with_capacity(new.len());
-                for item in &new {
-                    keys.push(item.key.clone());
-                    seqs.push(item.seq as i64);
-                    date_keys.push(page_key(item).to_vec());
-                    cats.push(category_code(item.class.category));
-                    feeds.push(item.source.feed_id.clone());
-                    firsts.push(item.first_seen.timestamp_micros());
-                    records.push(encode(&item.key, item)?);
-                }
-                // A key stored meanwhile by another writer stays as it is: one story, one
-                // record. Only what was inserted gets index entries and counts.
-                let inserted: Vec<String> = tx
-                    .query(
-                        "INSERT INTO feedsift_items (key, seq, date_key, category, feed_id, first_seen_us, record)
-                         SELECT * FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::int2[], $5::text[], $6::int8[], $7::bytea[])
-                         ON CONFLICT (key) DO NOTHING RETURNING key",
-                        &[&keys, &seqs, &date_keys, &cats, &feeds, &firsts, &records],
-                    )
-                    .map_err(pg("commit: items"))?
-                    .iter()
-                    .map(|r| r.get(0))
-                    .collect();
-                let mut nb = Vec::new();
-                let mut nh = Vec::new();
-                let mut ns = Vec::new();
-                let mut nk = Vec::new();
-                let mut alias = Vec::new();
-                let mut target = Vec::new();
-                let mut per_feed: Vec<(String, i64)> = Vec::new();
-                for item in new.iter().filter(|i| inserted.contains(&i.key)) {
-                    for (band, hash) in item.near.iter().enumerate() {
-                        nb.push(band as i16);
-                        nh.push(*hash as i64);
-                        ns.push(item.seq as i64);
-                        nk.push(item.key.clone());
-                    }
-                    if let Some(a) = &item.link_alias {
-                        alias.push(a.clone());
-                        target.push(item.key.clone());
-                    }
-                    match per_feed.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
-                        Some((_, n)) => *n += 1,
-                        None => per_feed.push((item.source.feed_id.clone(), 1)),
-                    }
-                }
+            let end = if writes_items {
+                "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'; COMMIT"
+            } else {
+                "COMMIT"
+            };
+            c.transaction_ending("commit", &begin, end, |tx| {
+            if keep_seq && !n.keys.is_empty() {
                 tx.execute(
-                    "INSERT INTO feedsift_near (band, hash, seq, key)
-                     SELECT * FROM unnest($1::int2[], $2::int8[], $3::int8[], $4::text[])
-                     ON CONFLICT DO NOTHING",
-                    &[&nb, &nh, &ns, &nk],
+                    "SELECT setval('feedsift_seq', GREATEST($1, (SELECT last_value FROM feedsift_seq)))",
+                    &[&max_given],
                 )
-                .map_err(pg("commit: near index"))?;
+                .map_err(pg("commit: sequence"))?;
+            }
+            if !n.keys.is_empty() || state_id.is_some() {
+                // One statement: the items (a key stored meanwhile by another writer stays as
+                // it is: one story, one record), and for those inserted only, their near-index
+                // entries, aliases (one row per alias: entries may share a link) and counts;
+                // and the feed's state.
                 tx.execute(
-                    // Several entries may share one link: one row per alias (the statement may
-                    // not update a row twice).
-                    "INSERT INTO feedsift_aliases (alias, target)
-                     SELECT DISTINCT ON (a) a, t FROM unnest($1::text[], $2::text[]) AS x(a, t)
-                     ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
-                    &[&alias, &target],
+                    "WITH ins AS (
+                         INSERT INTO feedsift_items (key, seq, date_key, category, feed_id, first_seen_us, record)
+                         SELECT x.k, x.s, x.d || int8send(x.s), x.c, x.f, x.t, x.r
+                         FROM (SELECT u.k, COALESCE(u.given, nextval('feedsift_seq')) AS s,
+                                      u.d, u.c, u.f, u.t, u.r
+                               FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::int2[],
+                                           $5::text[], $6::int8[], $7::bytea[])
+                                    WITH ORDINALITY AS u(k, given, d, c, f, t, r, o)
+                               ORDER BY u.o) x
+                         ON CONFLICT (key) DO NOTHING
+                         RETURNING key, seq, feed_id
+                     ), nr AS (
+                         INSERT INTO feedsift_near (band, hash, seq, key)
+                         SELECT v.b, v.h, ins.seq, ins.key
+                         FROM unnest($8::int2[], $9::int8[], $10::text[]) AS v(b, h, k)
+                         JOIN ins ON ins.key = v.k
+                         ON CONFLICT DO NOTHING
+                     ), al AS (
+                         INSERT INTO feedsift_aliases (alias, target)
+                         SELECT DISTINCT ON (a.a) a.a, a.t
+                         FROM unnest($11::text[], $12::text[]) AS a(a, t)
+                         JOIN ins ON ins.key = a.t
+                         ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target
+                     ), cnt AS (
+                         INSERT INTO feedsift_feed_counts (feed_id, n)
+                         SELECT feed_id, count(*) FROM ins GROUP BY feed_id
+                         ON CONFLICT (feed_id) DO UPDATE SET n = feedsift_feed_counts.n + EXCLUDED.n
+                     ), fs AS (
+                         INSERT INTO feedsift_feeds (feed_id, state)
+                         SELECT $13::text, $14::bytea WHERE $13::text IS NOT NULL
+                         ON CONFLICT (feed_id) DO UPDATE SET state = EXCLUDED.state
+                     )
+                     SELECT count(*) FROM ins",
+                    &[
+                        &n.keys,
+                        &n.given,
+                        &n.sort_ts,
+                        &n.cats,
+                        &n.feeds,
+                        &n.firsts,
+                        &n.records,
+                        &n.near_band,
+                        &n.near_hash,
+                        &n.near_key,
+                        &n.alias,
+                        &n.target,
+                        &state_id,
+                        &state_bytes,
+                    ],
                 )
-                .map_err(pg("commit: aliases"))?;
-                let (pf, pn): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
-                tx.execute(
-                    "INSERT INTO feedsift_feed_counts (feed_id, n)
-                     SELECT * FROM unnest($1::text[], $2::int8[])
-                     ON CONFLICT (feed_id) DO UPDATE SET n = feedsift_feed_counts.n + EXCLUDED.n",
-                    &[&pf, &pn],
-                )
-                .map_err(pg("commit: counts"))?;
+                .map_err(pg("commit: items"))?;
             }
             for (item, record, old) in &updated {
                 tx.execute(
@@ -982,21 +1042,6 @@ impl Backend for PgStore {
                     &[&stories, &ids, &records, &keys],
                 )
                 .map_err(pg("commit: copies"))?;
-            }
-            if let Some((id, state)) = &feed_state {
-                tx.execute(
-                    "INSERT INTO feedsift_feeds (feed_id, state) VALUES ($1, $2)
-                     ON CONFLICT (feed_id) DO UPDATE SET state = EXCLUDED.state",
-                    &[id, state],
-                )
-                .map_err(pg("commit: feed state"))?;
-            }
-            if writes_items {
-                tx.execute(
-                    "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
-                    &[],
-                )
-                .map_err(pg("commit: generation"))?;
             }
             Ok(())
             })
