@@ -64,11 +64,17 @@ fn write_config(dir: &std::path::Path, p: &Publisher, service: &str) {
 
 /// One `poll --once` that must succeed.
 fn poll_to_completion(dir: &std::path::Path) {
-    let out = Command::new(env!("CARGO_BIN_EXE_feedsift"))
-        .current_dir(dir)
-        .args(["poll", "--once"])
-        .output()
-        .unwrap();
+    poll_to_completion_in(dir, None);
+}
+
+/// [`poll_to_completion`] against the store `store` (`FEEDSIFT_STORE`), if given.
+fn poll_to_completion_in(dir: &std::path::Path, store: Option<&str>) {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_feedsift"));
+    c.current_dir(dir).args(["poll", "--once"]);
+    if let Some(url) = store {
+        c.env("FEEDSIFT_STORE", url);
+    }
+    let out = c.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -78,6 +84,20 @@ fn poll_to_completion(dir: &std::path::Path) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
+    kill_poll_once(None).await;
+}
+
+/// The same against PostgreSQL: a killed process's open transaction is rolled back whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_at_random_moments_on_postgres_loses_nothing_and_duplicates_nothing() {
+    if let Some(db) = common::PgDatabase::create("crash_poll_once") {
+        kill_poll_once(Some(&db.url)).await;
+    }
+}
+
+/// `poll --once` killed at 14 random moments (publishers moving on half-way), then one run
+/// that finishes; the store must hold every item exactly once.
+async fn kill_poll_once(store: Option<&str>) {
     let p = Publisher::start().await;
     let mut items = [ITEMS; FEEDS];
     // A little latency so that kills land in every phase: fetching, parsing, committing.
@@ -98,14 +118,16 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
                 publish(&p, f, items[f], delay);
             }
         }
-        let mut child = Command::new(bin)
-            .current_dir(dir.path())
+        let mut cmd = Command::new(bin);
+        cmd.current_dir(dir.path())
             .args(["poll", "--once"])
             .env("RUST_LOG", "off")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        if let Some(url) = store {
+            cmd.env("FEEDSIFT_STORE", url);
+        }
+        let mut child = cmd.spawn().unwrap();
         let wait = Duration::from_millis(5 + rng.next(400));
         tokio::time::sleep(wait).await;
         if child.try_wait().unwrap().is_none() {
@@ -120,15 +142,24 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
     );
 
     // A final run that is allowed to finish.
-    poll_to_completion(dir.path());
-    verify(dir.path(), &items).await;
+    poll_to_completion_in(dir.path(), store);
+    match store {
+        None => verify(dir.path(), &items).await,
+        Some(url) => verify_store(
+            feedsift::store::Store::connect_postgres(url).unwrap(),
+            &items,
+        ),
+    }
 }
 
 /// Every item of every feed exactly once, every feed's validators set.
 async fn verify(dir: &std::path::Path, items: &[usize]) {
-    let expected: usize = items.iter().sum();
+    verify_store(common::open_store(&dir.join("store")).await, items);
+}
 
-    let store = common::open_store(&dir.join("store")).await;
+/// [`verify`] on an open store.
+fn verify_store(store: feedsift::store::Store, items: &[usize]) {
+    let expected: usize = items.iter().sum();
     assert_eq!(store.len(), expected, "every item exactly once");
     let mut links: Vec<String> = store
         .newest_first()
