@@ -2,6 +2,8 @@
 
 mod common;
 
+use common::{free_port, text};
+
 use common::{serve_standard_fixtures, write_config, write_config_listen, Publisher};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
@@ -21,18 +23,6 @@ async fn run(mut c: Command) -> Output {
     tokio::task::spawn_blocking(move || c.output().unwrap())
         .await
         .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn wait_for(url: &str, ok: impl Fn(&str) -> bool) -> String {

@@ -13,6 +13,8 @@
 
 mod common;
 
+use common::{free_port, text};
+
 use axum::extract::{Path as UrlPath, State};
 use axum::http::{header, HeaderMap};
 use axum::response::IntoResponse;
@@ -133,14 +135,6 @@ async fn start_farm() -> (u16, Farm) {
         return (port, farm);
     }
     panic!("no port free on all farm addresses");
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn write_instance_config(
@@ -373,10 +367,6 @@ fn feedsift(dir: &Path, args: &[&str]) -> Command {
         .env_remove("FEEDSIFT_STORE")
         .env("RUST_LOG", "warn");
     c
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[tokio::test]

@@ -167,6 +167,24 @@ fn commit_update_and_indexes(b: &dyn Backend) {
     );
     assert!(s.near_candidates(&a.near).unwrap().is_empty());
     assert_eq!(s.len(), 2, "an update is not a new item");
+    assert_index_hygiene(&s, 2);
+}
+
+/// No index entry without its item: every index holds exactly one entry per stored item
+/// (near: one per band).
+fn assert_index_hygiene(s: &Store, items: usize) {
+    let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
+    assert_eq!(sizes["items"], items, "item records: {sizes:?}");
+    assert_eq!(
+        sizes["near"],
+        items * dedup::near::BANDS,
+        "near-index entries: {sizes:?}"
+    );
+    for index in ["by_date", "by_seq", "by_category"] {
+        if let Some(n) = sizes.get(index) {
+            assert_eq!(*n, items, "{index}: {sizes:?}");
+        }
+    }
 }
 
 fn paging_by_date_and_category(b: &dyn Backend) {
@@ -298,6 +316,9 @@ fn prune_by_age_and_count(b: &dyn Backend) {
     assert_eq!(stats.items, 1);
     assert_eq!(titles(s.after_seq(None)).len(), 2);
     assert_eq!(s.len(), 2);
+    assert_index_hygiene(&s, 2);
+    let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
+    assert_eq!((sizes["aliases"], sizes["tombstones"]), (2, 4), "{sizes:?}");
     // The ingest path refuses a tombstoned key.
     let counts = dedup::ingest(
         &s,
@@ -310,6 +331,13 @@ fn prune_by_age_and_count(b: &dyn Backend) {
     )
     .unwrap();
     assert_eq!((counts.new, counts.duplicate), (0, 1));
+    // A year on, with a day's retention: the rest goes, and tombstones older than the
+    // retention are forgotten.
+    let later = now + chrono::Duration::days(365);
+    let stats = s.prune(later, Duration::from_secs(86_400), None).unwrap();
+    assert_eq!((stats.items, stats.tombstones), (2, 4));
+    assert!(s.is_empty());
+    assert_index_hygiene(&s, 0);
 }
 
 fn cursors_read_each_item_once(b: &dyn Backend) {

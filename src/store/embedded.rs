@@ -20,7 +20,9 @@
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
-use super::{Backend, Batch, Claim, IngestGuard, PruneStats, StoreError};
+use super::{
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError,
+};
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
@@ -147,20 +149,6 @@ pub(super) const NEAR_MAX_CANDIDATES: usize = 12;
 
 fn be_u64(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
-}
-
-fn decode(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
-fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
 }
 
 type TxError = ConflictableTransactionError<StoreError>;
@@ -346,7 +334,7 @@ impl Backend for SledStore {
         let Some(v) = self.items.get(key.as_bytes())? else {
             return Ok(None);
         };
-        let mut item = decode(key, &v)?;
+        let mut item: StoredItem = decode(key, &v)?;
         let mut prefix = key.as_bytes().to_vec();
         prefix.push(0);
         for entry in self.copies.scan_prefix(prefix).values() {
@@ -361,27 +349,9 @@ impl Backend for SledStore {
         Ok(Some(item))
     }
 
-    /// Just the original title of the item under `key` and its stored index core (empty in
-    /// records older than the field): near-duplicate verification reads many candidates and
-    /// needs nothing else, so the rest of the record is skipped, not decoded.
     fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Only {
-            item: OnlyTitle,
-            #[serde(default)]
-            core: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct OnlyTitle {
-            title: String,
-        }
         match self.items.get(key.as_bytes())? {
-            Some(v) => serde_json::from_slice::<Only>(&v)
-                .map(|o| Some((o.item.title, o.core)))
-                .map_err(|e| StoreError::Corrupt {
-                    key: key.to_string(),
-                    message: e.to_string(),
-                }),
+            Some(v) => title_and_core(key, &v).map(Some),
             None => Ok(None),
         }
     }
@@ -884,150 +854,6 @@ mod tests {
         Store::open_with(dir, 8 << 20, compress_new)
     }
 
-    fn titles(it: impl Iterator<Item = Result<StoredItem, StoreError>>) -> Vec<String> {
-        it.map(|r| r.unwrap().item.title).collect()
-    }
-
-    #[test]
-    fn commit_update_and_indexes() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path(), 8 << 20).unwrap();
-        let a = stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle);
-        let b = stored("b", "北向资金增持", 3, Category::Finance);
-        let batch = Batch {
-            new: vec![a.clone(), b],
-            ..Default::default()
-        };
-        let state = FeedState {
-            etag: Some("\"1\"".into()),
-            ..Default::default()
-        };
-        s.commit(batch, Some(("f", &state))).unwrap();
-        assert_eq!(s.len(), 2);
-        assert_eq!(s.generation(), 1, "items changed");
-        s.commit(Batch::default(), Some(("f", &state))).unwrap();
-        assert_eq!(s.generation(), 1, "a feed state alone changes no output");
-        assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"1\""));
-        assert_eq!(
-            titles(s.newest_first()),
-            ["北向资金增持", "巴西龟的饲养方法"]
-        );
-        assert_eq!(
-            titles(s.newest_first_in(Category::Lifestyle)),
-            ["巴西龟的饲养方法"]
-        );
-        assert_eq!(s.items_of_feed("f").unwrap(), 2);
-        let a_stored = s.get("a").unwrap().unwrap();
-        assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
-
-        // An edit that moves the date and the category: the indexes follow, none left stale.
-        let mut edited = stored("a", "完全不同的另一个标题", 5, Category::Other);
-        edited.seq = a_stored.seq;
-        s.commit(
-            Batch {
-                updated: vec![(edited, a_stored)],
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
-        assert_eq!(
-            titles(s.newest_first()),
-            ["完全不同的另一个标题", "北向资金增持"]
-        );
-        assert!(titles(s.newest_first_in(Category::Lifestyle)).is_empty());
-        assert!(s.near_candidates(&a.near).unwrap().is_empty());
-        let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
-        assert_eq!(
-            (sizes["by_date"], sizes["by_category"], sizes["near"]),
-            (2, 2, 12)
-        );
-    }
-
-    #[test]
-    fn also_at_and_aliases() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path(), 8 << 20).unwrap();
-        s.commit(
-            Batch {
-                new: vec![stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle)],
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
-        let copy = AlsoAt {
-            source: SourceRef {
-                feed_id: "g".into(),
-                title: "G".into(),
-                url: "http://g/".into(),
-            },
-            link: Some("http://g/1".into()),
-            title: "每日焦点!巴西龟的饲养方法".into(),
-            key: Some("a-copy".into()),
-            seen: Utc::now(),
-        };
-        for _ in 0..2 {
-            s.commit(
-                Batch {
-                    also_at: vec![("a".into(), copy.clone())],
-                    ..Default::default()
-                },
-                None,
-            )
-            .unwrap();
-        }
-        let a = s.resolve("a-copy").unwrap().unwrap();
-        assert_eq!(a.key, "a");
-        assert_eq!(a.also_at.len(), 1, "recorded once");
-    }
-
-    #[test]
-    fn prune_by_age_and_count_leaves_tombstones_and_no_index_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Store::open(dir.path(), 8 << 20).unwrap();
-        let batch = Batch {
-            new: (1..=20)
-                .map(|d| {
-                    let mut it = stored(
-                        &format!("k{d}"),
-                        &format!("第{d}条新闻标题内容"),
-                        d,
-                        Category::Other,
-                    );
-                    it.first_seen = Utc.with_ymd_and_hms(2024, 1, d, 0, 0, 0).unwrap();
-                    it
-                })
-                .collect(),
-            ..Default::default()
-        };
-        s.commit(batch, None).unwrap();
-        // Simulated clock: on 2024-01-31 with 20 days' retention, days 1–10 go.
-        let now = Utc.with_ymd_and_hms(2024, 1, 31, 0, 0, 0).unwrap();
-        let st = s.prune(now, Duration::from_secs(20 * 86400), None).unwrap();
-        assert_eq!(st.items, 10);
-        assert_eq!(s.len(), 10);
-        assert!(s.is_tombstoned("k3").unwrap());
-        assert!(!s.is_tombstoned("k13").unwrap());
-        // Then a cap of 4 items keeps the newest 4.
-        s.prune(now, Duration::from_secs(20 * 86400), Some(4))
-            .unwrap();
-        assert_eq!(titles(s.newest_first()).len(), 4);
-        assert_eq!(s.items_of_feed("f").unwrap(), 4);
-        let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
-        assert_eq!(
-            (sizes["by_date"], sizes["by_seq"], sizes["by_category"]),
-            (4, 4, 4)
-        );
-        assert_eq!(sizes["near"], 4 * crate::dedup::near::BANDS);
-        // Much later, the tombstones expire too.
-        let later = now + chrono::Duration::days(100);
-        let st = s
-            .prune(later, Duration::from_secs(20 * 86400), Some(4))
-            .unwrap();
-        assert_eq!(st.tombstones, 16);
-    }
-
     #[test]
     fn a_second_open_is_refused_with_a_clear_error() {
         let dir = tempfile::tempdir().unwrap();
@@ -1132,30 +958,5 @@ mod tests {
             s.get("a").unwrap().unwrap().item.title,
             "成都市开展基层矛盾纠纷调解专项行动"
         );
-    }
-
-    #[test]
-    fn survives_reopen_and_keeps_feed_state() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let s = Store::open(dir.path(), 8 << 20).unwrap();
-            let st = FeedState {
-                etag: Some("\"v1\"".into()),
-                ..Default::default()
-            };
-            s.commit(
-                Batch {
-                    new: vec![stored("a", "A title here", 1, Category::Other)],
-                    ..Default::default()
-                },
-                Some(("f", &st)),
-            )
-            .unwrap();
-            s.flush().unwrap();
-        }
-        let s = Store::open(dir.path(), 8 << 20).unwrap();
-        assert_eq!(s.len(), 1);
-        assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"v1\""));
-        assert_eq!(s.feed_state("never").unwrap(), FeedState::default());
     }
 }

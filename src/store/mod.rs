@@ -164,6 +164,44 @@ pub fn page_key(item: &StoredItem) -> [u8; 16] {
     k
 }
 
+/// Reads a JSON record (items, copies, feed states are JSON in both backends), naming the
+/// record when it is unreadable.
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(
+    key: &str,
+    bytes: &[u8],
+) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Writes a JSON record.
+pub(crate) fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
+        key: key.to_string(),
+        message: e.to_string(),
+    })
+}
+
+/// Just the original title and the stored index core of an item record (empty in records
+/// older than the field): near-duplicate verification reads many candidates and needs nothing
+/// else, so the rest of the record is skipped, not decoded.
+pub(crate) fn title_and_core(key: &str, bytes: &[u8]) -> Result<(String, String), StoreError> {
+    #[derive(serde::Deserialize)]
+    struct Only {
+        item: OnlyTitle,
+        #[serde(default)]
+        core: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct OnlyTitle {
+        title: String,
+    }
+    let o: Only = decode(key, bytes)?;
+    Ok((o.item.title, o.core))
+}
+
 /// Identifies one copy of a story (its feed and link), so the same copy seen again is recorded
 /// once.
 pub fn copy_id(copy: &AlsoAt) -> [u8; 8] {

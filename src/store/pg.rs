@@ -23,7 +23,10 @@
 //! instances starting at once migrate once), and a database written by a newer feedsift is
 //! refused with a clear error.
 
-use super::{page_key, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError};
+use super::{
+    decode, encode, page_key, title_and_core, Backend, Batch, Claim, IngestGuard, PruneStats,
+    StoreError,
+};
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use postgres::{Client, NoTls, Row, Statement};
@@ -378,20 +381,6 @@ impl Drop for PgIngestGuard<'_> {
     }
 }
 
-fn decode<T: serde::de::DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
-    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
-fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, StoreError> {
-    serde_json::to_vec(v).map_err(|e| StoreError::Corrupt {
-        key: key.to_string(),
-        message: e.to_string(),
-    })
-}
-
 fn category_code(c: Category) -> i16 {
     Category::ALL.iter().position(|x| *x == c).unwrap_or(3) as i16
 }
@@ -629,42 +618,19 @@ impl Backend for PgStore {
     }
 
     fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Only {
-            item: OnlyTitle,
-            #[serde(default)]
-            core: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct OnlyTitle {
-            title: String,
-        }
         let key = key.to_string();
         self.run("title_of", move |c| {
             match c
                 .query_opt("SELECT record FROM feedsift_items WHERE key = $1", &[&key])
                 .map_err(pg("title_of"))?
             {
-                Some(row) => {
-                    let o: Only = decode(&key, &row.get::<_, Vec<u8>>(0))?;
-                    Ok(Some((o.item.title, o.core)))
-                }
+                Some(row) => title_and_core(&key, &row.get::<_, Vec<u8>>(0)).map(Some),
                 None => Ok(None),
             }
         })
     }
 
     fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
-        #[derive(serde::Deserialize)]
-        struct Only {
-            item: OnlyTitle,
-            #[serde(default)]
-            core: String,
-        }
-        #[derive(serde::Deserialize)]
-        struct OnlyTitle {
-            title: String,
-        }
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -679,8 +645,8 @@ impl Backend for PgStore {
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let key: String = row.get(0);
-            let o: Only = decode(&key, &row.get::<_, Vec<u8>>(1))?;
-            found.insert(key, (o.item.title, o.core));
+            let found_title = title_and_core(&key, &row.get::<_, Vec<u8>>(1))?;
+            found.insert(key, found_title);
         }
         Ok(keys.iter().map(|k| found.remove(k)).collect())
     }

@@ -359,3 +359,19 @@ impl Drop for PgDatabase {
         .join();
     }
 }
+
+/// A process's output as text (lossy), for assertions.
+#[allow(dead_code)]
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A loopback port free at the moment of asking.
+#[allow(dead_code)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
