@@ -318,6 +318,19 @@ async fn three_instances_share_the_polling_and_survive_a_kill() {
         redone > 0,
         "the killed instance had polls in flight: they must have been taken over"
     );
+    // How much of each slot polling took (the last request's offset): the test's margin.
+    let spans: Vec<i64> = (first..=last)
+        .step_by(PERIOD as usize)
+        .map(|slot| {
+            per_slot[&slot]
+                .values()
+                .flatten()
+                .map(|(t, _)| t - slot * 1000)
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    eprintln!("last request of each slot, ms after its start: {spans:?}");
     eprintln!(
         "slots {first}..={last}: every feed polled once per slot; {redone} polls of the killed instance redone; requests by instance {by_instance:?}"
     );
