@@ -30,7 +30,9 @@
 //! feed for its schedule slot ([`crate::store::Backend::claim`]); one instance polls, the
 //! others count the fire as done elsewhere. A fire that finds a live lease of another instance
 //! comes back when that lease expires, and polls the slot then unless the holder finished it —
-//! so a killed instance's feeds are polled by the survivors within one lease.
+//! so a killed instance's feeds are polled by the survivors within one lease. Every fire
+//! re-reads the feed's state first: if another instance's poll pushed the feed back (backoff,
+//! `Retry-After`, freshness) since the fire was planned, it is re-planned instead.
 //!
 //! Concurrency limits (global, per host) live in the fetcher, which *does* the requests.
 
@@ -321,6 +323,8 @@ pub struct Scheduler {
     owner: String,
     /// How long a claimed feed stays this instance's (`[service] lease_secs`).
     lease: Duration,
+    /// Feeds an admin asked to poll now: their next fire ignores backoff and hints.
+    forced: HashSet<String>,
 }
 
 impl Scheduler {
@@ -336,6 +340,7 @@ impl Scheduler {
             next_generation: 0,
             owner: instance_name(),
             lease: Duration::from_secs(90),
+            forced: HashSet::new(),
         }
     }
 
@@ -475,6 +480,7 @@ impl Scheduler {
                 // fire, so it is still never fetched twice at once.
                 Some(id) = poll_now.recv() => {
                     if let Some(slot) = self.slots.get(&id) {
+                        self.forced.insert(id.clone());
                         let now = Utc::now();
                         self.queue.push(Reverse((now, id, slot.generation, now)));
                     }
@@ -498,11 +504,27 @@ impl Scheduler {
                 if slot.generation != generation && !retry {
                     continue;
                 }
+                // Planned from the state read then; another instance's poll may have pushed the
+                // feed back since (backoff, Retry-After, freshness): then this fire is re-planned,
+                // not polled. A poll an admin asked for is polled regardless.
+                let forced = self.forced.remove(&id);
+                let state = self.state(&id);
+                let pushed_back = !retry
+                    && !forced
+                    && not_before(&slot.plan, &state)
+                        .is_some_and(|nb| nb > t + chrono::Duration::seconds(1));
+                if pushed_back {
+                    self.replan(&id, now);
+                    continue;
+                }
+                let Some(slot) = self.slots.get(&id) else {
+                    continue;
+                };
                 // The regular next fire stays queued even while this poll runs, so an overrun
                 // shows up as a skipped fire; completion re-plans from the new state. A retried
                 // fire already has its next fire queued.
                 if !retry {
-                    let next = plan_next(&slot.plan, &self.state(&id), t);
+                    let next = plan_next(&slot.plan, &state, t);
                     if let Some(n) = next {
                         self.queue.push(Reverse((n, id.clone(), generation, n)));
                     }

@@ -120,3 +120,49 @@ async fn feeds_fire_on_schedule_and_never_overlap() {
     assert_eq!(store.feed_state("slow").unwrap().last_error, None);
     assert!(store.len() >= 2 + 3, "{}", store.len());
 }
+
+/// Another instance sharing the store may push a feed back (its poll got a `Retry-After`) after
+/// this one planned the next fire: the fire re-reads the state and is re-planned, not polled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_honours_state_changed_since_it_was_planned() {
+    let p = Publisher::start().await;
+    p.put(
+        "/fast.rss",
+        "application/rss+xml",
+        fixture("money.rss"),
+        true,
+    );
+    for path in ["/slow.rss", "/hourly.rss", "/off.rss"] {
+        p.put(path, "application/rss+xml", fixture("money.rss"), true);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let service = Service::open(app::load_config(&config(&p, dir.path()), None).unwrap()).unwrap();
+    let store = service.store.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(app::run_service(service, listener, rx));
+
+    // Once it polls every second: right after a poll, the shared state says "not for an hour".
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while p.statuses("/fast.rss").len() < 2 {
+        assert!(Instant::now() < deadline, "fast never polled twice");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let mut state = store.feed_state("fast").unwrap();
+    state.retry_after = Some(chrono::Utc::now() + chrono::Duration::hours(1));
+    store.put_feed_state("fast", &state).unwrap();
+    let before = p.statuses("/fast.rss").len();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let after = p.statuses("/fast.rss").len();
+    tx.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(30), task)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        after, before,
+        "polled despite the Retry-After another poll recorded"
+    );
+}
