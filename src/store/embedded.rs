@@ -384,7 +384,7 @@ impl Backend for SledStore {
     /// bucket, those sharing the most bands first, at most a dozen — a few key reads, never a
     /// scan, however many look-alikes the store holds.
     fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
-        let mut found: Vec<(String, usize, u64)> = Vec::new();
+        let mut hits = Vec::new();
         for (band, hash) in bands.iter().enumerate() {
             let mut prefix = Vec::with_capacity(9);
             prefix.push(band as u8);
@@ -392,19 +392,10 @@ impl Backend for SledStore {
             for entry in self.near.scan_prefix(&prefix).keys().take(NEAR_PER_BAND) {
                 let entry = entry?;
                 let seq = !be_u64(&entry[9..17]);
-                let k = String::from_utf8_lossy(&entry[17..]).into_owned();
-                match found.iter_mut().find(|(x, _, _)| *x == k) {
-                    Some(f) => f.1 += 1,
-                    None => found.push((k, 1, seq)),
-                }
+                hits.push((String::from_utf8_lossy(&entry[17..]).into_owned(), seq));
             }
         }
-        found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
-        Ok(found
-            .into_iter()
-            .take(NEAR_MAX_CANDIDATES)
-            .map(|(k, _, _)| k)
-            .collect())
+        Ok(super::rank_candidates(hits))
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
@@ -644,23 +635,7 @@ impl Backend for SledStore {
     ) -> Result<PruneStats, StoreError> {
         let _guard = self.lock_ingest()?;
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-        let stored = self.len()? as usize;
-        let mut excess = max_items.map_or(0, |m| stored.saturating_sub(m));
-        let mut doomed = Vec::new();
-        // Insertion order is first-seen order.
-        for entry in self.by_seq.iter() {
-            let (_, key) = entry?;
-            let key = String::from_utf8_lossy(&key).into_owned();
-            let Some(item) = self.get(&key)? else {
-                continue;
-            };
-            if item.first_seen < cutoff || excess > 0 {
-                excess = excess.saturating_sub(1);
-                doomed.push(item);
-            } else {
-                break;
-            }
-        }
+        let doomed = super::doomed_by_retention(self, now, retention, max_items)?;
         let mut stats = PruneStats::default();
         let stamp = (now.timestamp() as u64).to_be_bytes();
         for chunk in doomed.chunks(256) {

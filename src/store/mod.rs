@@ -202,6 +202,57 @@ pub(crate) fn title_and_core(key: &str, bytes: &[u8]) -> Result<(String, String)
     Ok((o.item.title, o.core))
 }
 
+/// What retention removes, oldest first: items first seen before `now - retention`, then the
+/// oldest beyond `max_items`. Insertion order is first-seen order, so reading stops at the
+/// first item kept. Both backends prune what this selects, under their ingest lock.
+pub(crate) fn doomed_by_retention(
+    backend: &dyn Backend,
+    now: DateTime<Utc>,
+    retention: Duration,
+    max_items: Option<usize>,
+) -> Result<Vec<StoredItem>, StoreError> {
+    let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
+    let stored = backend.len()? as usize;
+    let mut excess = max_items.map_or(0, |m| stored.saturating_sub(m));
+    let mut doomed = Vec::new();
+    let mut after = None;
+    loop {
+        let page = backend.page_by_seq(after, 256)?;
+        let full = page.len() == 256;
+        for item in page {
+            after = Some(item.seq);
+            if item.first_seen < cutoff || excess > 0 {
+                excess = excess.saturating_sub(1);
+                doomed.push(item);
+            } else {
+                return Ok(doomed);
+            }
+        }
+        if !full {
+            return Ok(doomed);
+        }
+    }
+}
+
+/// Ranks near-duplicate index hits — (key, sequence number), the newest few of each band
+/// bucket — into at most [`embedded::NEAR_MAX_CANDIDATES`] keys: those sharing the most bands
+/// first, then the newest.
+pub(crate) fn rank_candidates(hits: impl IntoIterator<Item = (String, u64)>) -> Vec<String> {
+    let mut found: Vec<(String, usize, u64)> = Vec::new();
+    for (k, seq) in hits {
+        match found.iter_mut().find(|(x, _, _)| *x == k) {
+            Some(f) => f.1 += 1,
+            None => found.push((k, 1, seq)),
+        }
+    }
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+    found
+        .into_iter()
+        .take(embedded::NEAR_MAX_CANDIDATES)
+        .map(|(k, _, _)| k)
+        .collect()
+}
+
 /// Identifies one copy of a story (its feed and link), so the same copy seen again is recorded
 /// once.
 pub fn copy_id(copy: &AlsoAt) -> [u8; 8] {

@@ -746,27 +746,13 @@ impl Backend for PgStore {
             )
             .map_err(pg("near_candidates"))
         })?;
-        let mut found: Vec<Vec<(String, usize, i64)>> = vec![Vec::new(); sigs.len()];
+        let mut hits: Vec<Vec<(String, u64)>> = vec![Vec::new(); sigs.len()];
         for row in rows {
-            let i = row.get::<_, i32>(0) as usize;
-            let k: String = row.get(1);
-            let seq: i64 = row.get(2);
-            let Some(f) = found.get_mut(i) else { continue };
-            match f.iter_mut().find(|(x, _, _)| *x == k) {
-                Some(e) => e.1 += 1,
-                None => f.push((k, 1, seq)),
+            if let Some(h) = hits.get_mut(row.get::<_, i32>(0) as usize) {
+                h.push((row.get(1), row.get::<_, i64>(2) as u64));
             }
         }
-        Ok(found
-            .into_iter()
-            .map(|mut f| {
-                f.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
-                f.into_iter()
-                    .take(super::embedded::NEAR_MAX_CANDIDATES)
-                    .map(|(k, _, _)| k)
-                    .collect()
-            })
-            .collect())
+        Ok(hits.into_iter().map(super::rank_candidates).collect())
     }
 
     fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
@@ -1230,34 +1216,14 @@ impl Backend for PgStore {
     ) -> Result<PruneStats, StoreError> {
         let _guard = self.lock_ingest()?;
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
-        let mut excess =
-            max_items.map_or(0, |m| (self.len().unwrap_or(0) as usize).saturating_sub(m));
-        let mut stats = PruneStats::default();
         let stamp = now.timestamp().max(0) as u64;
-        // Insertion order is first-seen order: read from the oldest until an item is kept.
-        let mut after = None;
-        'pages: loop {
-            let page = self.page_by_seq(after, 256)?;
-            let full = page.len() == 256;
-            let mut doomed = Vec::new();
-            let mut stop = false;
-            for item in page {
-                after = Some(item.seq);
-                if item.first_seen < cutoff || excess > 0 {
-                    excess = excess.saturating_sub(1);
-                    doomed.push(item);
-                } else {
-                    stop = true;
-                    break;
-                }
-            }
-            if !doomed.is_empty() {
-                stats.items += doomed.len();
-                self.remove(doomed, stamp)?;
-            }
-            if stop || !full {
-                break 'pages;
-            }
+        let doomed = super::doomed_by_retention(self, now, retention, max_items)?;
+        let mut stats = PruneStats {
+            items: doomed.len(),
+            tombstones: 0,
+        };
+        for chunk in doomed.chunks(256) {
+            self.remove(chunk.to_vec(), stamp)?;
         }
         let tomb_cutoff = cutoff.timestamp().max(0);
         stats.tombstones = self.run("prune tombstones", move |c| {
