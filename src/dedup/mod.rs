@@ -250,13 +250,13 @@ pub fn ingest(
     let (batch, mut counts, guard, asked, taken) = if store.decides_before_locking() {
         let snapshot = store.high_water()?;
         let ahead = Prefetched::load(store, &prepared)?;
-        let (batch, counts) = decide(&ahead, source, prepared.clone(), classify, now)?;
+        let (batch, counts) = decide(&ahead, source, &prepared, classify, now)?;
         let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
         let taken = std::time::Instant::now();
         if stored_meanwhile(store, &ahead, &batch, snapshot)? {
             // A story of this response was stored meanwhile: decide again, now under the lock.
-            let (batch, counts) = decide(store, source, prepared, classify, now)?;
+            let (batch, counts) = decide(store, source, &prepared, classify, now)?;
             (batch, counts, guard, asked, taken)
         } else {
             (batch, counts, guard, asked, taken)
@@ -265,7 +265,7 @@ pub fn ingest(
         let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
         let taken = std::time::Instant::now();
-        let (batch, counts) = decide(store, source, prepared, classify, now)?;
+        let (batch, counts) = decide(store, source, &prepared, classify, now)?;
         (batch, counts, guard, asked, taken)
     };
     if !batch.is_empty() || state.is_some() {
@@ -453,16 +453,18 @@ impl Lookup for Prefetched<'_> {
 fn decide<L: Lookup + ?Sized>(
     store: &L,
     source: &SourceRef,
-    prepared: Vec<Prepared>,
+    prepared: &[Prepared],
     classify: &dyn Fn(&Item) -> Classification,
     now: DateTime<Utc>,
 ) -> Result<(Batch, Counts), StoreError> {
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();
+    // Borrowed, so that deciding again under the lock needs no copy of the response; only
+    // what goes into the batch is cloned.
     for (item, key, sig, core, class) in prepared {
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
-        if seen_keys.contains(&key) {
+        if seen_keys.contains(key) {
             counts.duplicate += 1;
             continue;
         }
@@ -472,13 +474,13 @@ fn decide<L: Lookup + ?Sized>(
             source: source.clone(),
             link: item.link.clone(),
             title: item.title.clone(),
-            key: (story_key != key).then(|| key.clone()),
+            key: (story_key != key.as_str()).then(|| key.clone()),
             seen: now,
         };
         // Copies among this response's own new stories (a feed listing a story twice).
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
-                p.near.iter().zip(&sig).any(|(x, y)| x == y)
+                p.near.iter().zip(sig).any(|(x, y)| x == y)
                     && near::same_story(&p.item.title, &item.title)
             });
             if twin {
@@ -486,17 +488,17 @@ fn decide<L: Lookup + ?Sized>(
                 continue;
             }
         }
-        match find_with_core(store, &item, &key, &sig, &core)? {
+        match find_with_core(store, item, key, sig, core)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
-                if story.key == key && story.digest != digest {
+                if story.key == *key && story.digest != digest {
                     let mut edited = story.clone();
                     edited.changed = Some(now);
                     edited.digest = digest;
                     edited.clean_title = title::clean(&item.title);
-                    edited.near = sig;
-                    edited.core = core;
-                    edited.class = classify(&item);
-                    edited.item = item;
+                    edited.near = sig.clone();
+                    edited.core = core.clone();
+                    edited.class = classify(item);
+                    edited.item = item.clone();
                     batch.updated.push((edited, story));
                     counts.updated += 1;
                 } else {
@@ -520,9 +522,9 @@ fn decide<L: Lookup + ?Sized>(
             }
             Found::Tombstoned => counts.duplicate += 1,
             Found::Nothing => {
-                let class = classify(&item);
+                let class = classify(item);
                 // Reachable by its link too (layer 2), when the key came from a GUID.
-                let link_alias = link_key(&item).filter(|lk| *lk != key);
+                let link_alias = link_key(item).filter(|lk| lk != key);
                 batch.new.push(StoredItem {
                     key: key.clone(),
                     seq: 0,
@@ -531,12 +533,12 @@ fn decide<L: Lookup + ?Sized>(
                     digest,
                     source: source.clone(),
                     clean_title: title::clean(&item.title),
-                    near: sig,
-                    core,
+                    near: sig.clone(),
+                    core: core.clone(),
                     class,
                     also_at: Vec::new(),
                     link_alias,
-                    item,
+                    item: item.clone(),
                 });
                 counts.new += 1;
             }
