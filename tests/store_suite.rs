@@ -416,99 +416,81 @@ fn dedup_identity_and_decorated_titles(b: &dyn Backend) {
     let settings = DedupSettings::default();
     let now = Utc::now();
     let classify = |_: &Item| other();
+    let ingest = |feed: &str, entry: Item| {
+        dedup::ingest(
+            &s,
+            &source(feed),
+            vec![entry],
+            &classify,
+            &settings,
+            None,
+            now,
+        )
+        .unwrap()
+    };
     let item = |feed: &str, guid: &str, title: &str, body: &str| Item {
         guid: Some(guid.into()),
         link: Some(format!("http://{feed}.example.cn/{guid}.html")),
         summary: Some(body.into()),
         ..Item::titled(feed, title)
     };
-    let c = dedup::ingest(
-        &s,
-        &source("a"),
-        vec![item(
+    let c = ingest(
+        "a",
+        item(
             "a",
             "1",
             "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
             "正文",
-        )],
-        &classify,
-        &settings,
-        None,
-        now,
-    )
-    .unwrap();
+        ),
+    );
     assert_eq!(c.new, 1);
     // The same story under another decoration, from another feed: a copy, not a story.
-    let c = dedup::ingest(
-        &s,
-        &source("b"),
-        vec![item(
+    let c = ingest(
+        "b",
+        item(
             "b",
             "9",
             "江苏省委常委会召开会议研究部署下半年工作|环球快资讯",
             "正文",
-        )],
-        &classify,
-        &settings,
-        None,
-        now,
-    )
-    .unwrap();
+        ),
+    );
     assert_eq!((c.new, c.duplicate), (0, 1));
     assert_eq!(s.len(), 1);
     let story = s.newest_first().next().unwrap().unwrap();
     assert_eq!(story.also_at.len(), 1);
     assert_eq!(story.also_at[0].source.feed_id, "b");
     // Re-polled unchanged: nothing; edited by its owner: an update.
-    let again = dedup::ingest(
-        &s,
-        &source("a"),
-        vec![item(
+    let again = ingest(
+        "a",
+        item(
             "a",
             "1",
             "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
             "正文",
-        )],
-        &classify,
-        &settings,
-        None,
-        now,
-    )
-    .unwrap();
+        ),
+    );
     assert_eq!((again.new, again.updated, again.duplicate), (0, 0, 1));
-    let edit = dedup::ingest(
-        &s,
-        &source("a"),
-        vec![item(
+    let edit = ingest(
+        "a",
+        item(
             "a",
             "1",
             "每日焦点!江苏省委常委会召开会议研究部署下半年工作",
             "更正后的正文",
-        )],
-        &classify,
-        &settings,
-        None,
-        now,
-    )
-    .unwrap();
+        ),
+    );
     assert_eq!(edit.updated, 1);
     assert_eq!(s.len(), 1);
     // An unrelated story is new.
-    let other = dedup::ingest(
-        &s,
-        &source("b"),
-        vec![item(
+    let other = ingest(
+        "b",
+        item(
             "b",
             "10",
             "Fed holds rates steady as inflation cools",
             "body",
-        )],
-        &classify,
-        &settings,
-        None,
-        now,
-    )
-    .unwrap();
+        ),
+    );
     assert_eq!(other.new, 1);
     assert_eq!(s.len(), 2);
 }
