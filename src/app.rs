@@ -210,6 +210,9 @@ pub async fn run_service(
     listener: TcpListener,
     mut shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    if let Ok(bound) = listener.local_addr() {
+        service.reloader.serving_at(bound);
+    }
     let (poll_now_tx, poll_now_rx) = tokio::sync::mpsc::unbounded_channel();
     let state = AppState {
         config: service.reloader.subscribe(),
@@ -287,7 +290,7 @@ pub async fn run_service(
         }
     });
     let addr = listener.local_addr()?;
-    tracing::info!(%addr, public_url = %service.config.service.public_url, "serving");
+    tracing::info!(%addr, public_url = %service.reloader.current().service.public_url, "serving");
     // Shutdown is bounded: from the signal, open connections and running polls get
     // SHUTDOWN_GRACE to finish; what is still running then is abandoned (a poll abandoned
     // before its commit advanced nothing, so its feed is simply fetched again next time).
@@ -354,10 +357,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // The address actually bound (`listen = "127.0.0.1:0"` picks a free port).
     let bound = listener.local_addr().unwrap_or(listen);
     eprintln!("feedsift: serving on http://{bound}/ (Ctrl-C to stop)");
-    for name in service.config.output_names() {
+    let served = (*service.config).clone().served_at(bound);
+    for name in served.output_names() {
         eprintln!(
             "  {}",
-            crate::publish::feed_url(&service.config.service.public_url, &name, Format::Rss)
+            crate::publish::feed_url(&served.service.public_url, &name, Format::Rss)
         );
     }
     let (tx, rx) = watch::channel(false);

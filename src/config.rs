@@ -90,6 +90,9 @@ pub struct ServiceConfig {
     /// Base URL subscribers reach this service at; used for `atom:link rel="self"` and item links
     /// so that `export` and HTTP produce the same bytes whatever Host header a client sends.
     pub public_url: Url,
+    /// True when `public_url` was not written but derived from `listen`: it then follows the
+    /// address actually bound (see [`Config::served_at`]).
+    pub public_url_from_listen: bool,
     /// `User-Agent` sent to publishers, so they can tell who polls them.
     pub user_agent: String,
     /// Total time one fetch may take.
@@ -497,14 +500,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     };
     let public_url = match &s.public_url {
         Some(v) => parse_http_url(v.get_ref()).map_err(|m| err(v.span(), m))?,
-        None => {
-            let host = if listen.ip().is_unspecified() {
-                format!("localhost:{}", listen.port())
-            } else {
-                listen.to_string()
-            };
-            Url::parse(&format!("http://{host}/")).expect("socket address makes a URL")
-        }
+        None => url_for_listen(listen),
     };
     let positive = |v: &Option<Spanned<u64>>, name: &str, default: u64| match v {
         Some(v) if *v.get_ref() == 0 => {
@@ -544,6 +540,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         default_schedule,
         timezone,
         public_url,
+        public_url_from_listen: s.public_url.is_none(),
         user_agent: s
             .user_agent
             .unwrap_or_else(|| format!("feedsift/{} (feed aggregator)", env!("CARGO_PKG_VERSION"))),
@@ -799,7 +796,29 @@ impl FeedConfig {
     }
 }
 
+/// The URL readers reach a server listening on `listen` at: the address itself, or `localhost`
+/// when it binds every interface (`0.0.0.0` is not an address a reader can open).
+fn url_for_listen(listen: SocketAddr) -> Url {
+    let host = if listen.ip().is_unspecified() {
+        format!("localhost:{}", listen.port())
+    } else {
+        listen.to_string()
+    };
+    Url::parse(&format!("http://{host}/")).expect("socket address makes a URL")
+}
+
 impl Config {
+    /// This config as served from `bound`, the address the listener actually got. A
+    /// `public_url` derived from `listen` names the bound port: with `listen = "127.0.0.1:0"`
+    /// the configured port is 0, and feeds whose `rel="self"` and links say `:0` cannot be
+    /// subscribed to. A `public_url` the admin wrote is kept as written.
+    pub fn served_at(mut self, bound: SocketAddr) -> Config {
+        if self.service.public_url_from_listen {
+            self.service.public_url = url_for_listen(bound);
+        }
+        self
+    }
+
     /// The output of that name, or the built-in `merged` output (every item, no filter).
     pub fn output(&self, name: &str) -> Option<OutputConfig> {
         if name == MERGED_OUTPUT {

@@ -17,6 +17,7 @@
 use crate::app::load_config;
 use crate::config::{Config, ConfigError};
 use serde::Serialize;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -50,6 +51,9 @@ pub struct Reloader {
     /// The text of the config in force; also serialises reloads. A std mutex: reloads are
     /// short and synchronous.
     text: Mutex<String>,
+    /// The address the HTTP server actually bound, once it has: every published config is
+    /// adjusted to it ([`Config::served_at`]), reloads included.
+    bound: Mutex<Option<SocketAddr>>,
 }
 
 impl Reloader {
@@ -63,7 +67,17 @@ impl Reloader {
             data_dir: data_dir.map(Path::to_path_buf),
             tx,
             text: Mutex::new(text),
+            bound: Mutex::new(None),
         })
+    }
+
+    /// Records that the server listens on `bound` and republishes the config in force
+    /// adjusted to it. Call it before subscribing, so no receiver sees it as a change.
+    pub fn serving_at(&self, bound: SocketAddr) {
+        let _text = self.text.lock().expect("reload lock poisoned");
+        *self.bound.lock().expect("bound address lock poisoned") = Some(bound);
+        let adjusted = (*self.current()).clone().served_at(bound);
+        self.tx.send_replace(Arc::new(adjusted));
     }
 
     /// A receiver that sees every published config (starting with the current one).
@@ -90,7 +104,10 @@ impl Reloader {
                 ..Default::default()
             });
         }
-        let new = load_config(&self.path, self.data_dir.as_deref())?;
+        let mut new = load_config(&self.path, self.data_dir.as_deref())?;
+        if let Some(bound) = *self.bound.lock().expect("bound address lock poisoned") {
+            new = new.served_at(bound);
+        }
         let old = self.current();
         let report = diff(&old, &new);
         *text = new_text;

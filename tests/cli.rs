@@ -378,3 +378,71 @@ async fn import_opml_appends_feeds_and_keeps_comments() {
         text(&out.stdout)
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_on_port_zero_publishes_the_port_it_got_also_after_a_reload() {
+    use std::io::{BufRead, BufReader};
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    // No `public_url`: it is derived from `listen`, whose port 0 means "any free port".
+    let path = write_config_listen(dir.path(), &p, "127.0.0.1:0", "");
+    let cfg = std::fs::read_to_string(&path).unwrap();
+    let cfg = cfg.replace("public_url = \"http://feeds.test/\"\n", "");
+    std::fs::write(&path, &cfg).unwrap();
+    let mut child = feedsift(dir.path(), &["serve"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id().to_string();
+    let _guard = Reap(Some(child));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = |what: &str| {
+        rx.recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("no {what} on stderr"))
+    };
+    let base = loop {
+        if let Some(rest) = line("start-up line").strip_prefix("feedsift: serving on ") {
+            break rest.split_whitespace().next().unwrap().to_string();
+        }
+    };
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    assert!(!base.ends_with(":0/"), "{base}");
+    // The feed URLs printed for the admin are reachable ones.
+    let first = line("feed URL");
+    assert!(
+        first.trim().starts_with(&format!("{base}feeds/")),
+        "{first}"
+    );
+
+    let body = wait_for(&format!("{base}feeds/merged.rss"), |b| {
+        b.matches("<item>").count() == 12
+    })
+    .await;
+    assert!(body.contains(&format!("{base}feeds/merged.rss")), "{body}");
+    assert!(!body.contains(":0/"), "{body}");
+
+    // A reload keeps the bound port (the file still says port 0).
+    let cfg = format!("{cfg}\n[[output]]\nname = \"added\"\ncategories = [\"finance\"]\n");
+    std::fs::write(&path, cfg).unwrap();
+    assert!(Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let json = wait_for(&format!("{base}feeds/added.json"), |b| {
+        b.contains("\"feed_url\"")
+    })
+    .await;
+    assert!(
+        json.contains(&format!("\"feed_url\":\"{base}feeds/added.json\""))
+            || json.contains(&format!("\"feed_url\": \"{base}feeds/added.json\"")),
+        "{json}"
+    );
+}
