@@ -171,13 +171,13 @@ fn commit_update_and_indexes(b: &dyn Backend) {
 }
 
 /// No index entry without its item: every index holds exactly one entry per stored item
-/// (near: one per band).
+/// (near: one per index key).
 fn assert_index_hygiene(s: &Store, items: usize) {
     let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
     assert_eq!(sizes["items"], items, "item records: {sizes:?}");
     assert_eq!(
         sizes["near"],
-        items * dedup::near::BANDS,
+        items * dedup::near::INDEX_KEYS,
         "near-index entries: {sizes:?}"
     );
     for index in ["by_date", "by_seq", "by_category"] {
@@ -495,6 +495,51 @@ fn dedup_identity_and_decorated_titles(b: &dyn Backend) {
     assert_eq!(s.len(), 2);
 }
 
+/// Content farms post from templates: dozens of titles that differ only in a number fill the
+/// near-duplicate buckets of an older story. A decorated re-post of that story must still find
+/// it (and none of the look-alikes is mistaken for it).
+fn a_decorated_twin_is_found_among_many_look_alikes(b: &dyn Backend) {
+    let s = b.open();
+    let ingest = |feed: &str, guid: String, title: String| {
+        dedup::ingest(
+            &s,
+            &source(feed),
+            vec![Item {
+                guid: Some(guid),
+                ..Item::titled(feed, &title)
+            }],
+            &|_| other(),
+            &DedupSettings::default(),
+            None,
+            Utc::now(),
+        )
+        .unwrap()
+    };
+    // Number 15's six index buckets are each shared by 57 to 136 of the later look-alikes.
+    let template =
+        |n: usize| format!("重庆市渝北区召开第{n}次党政联席会议部署防汛抗旱和安全生产工作");
+    for n in 15..200 {
+        assert_eq!(ingest("a", n.to_string(), template(n)).new, 1, "{n}");
+    }
+    for (guid, title) in [
+        ("b1", format!("【环球报资讯】{}", template(15))),
+        ("b2", format!("{}_当前独家", template(100))),
+        ("b3", format!("每日焦点!{}", template(199))),
+    ] {
+        let c = ingest("b", guid.into(), title.clone());
+        assert_eq!((c.new, c.duplicate), (0, 1), "{title}");
+    }
+    assert_eq!(s.len(), 185);
+    for n in [15, 100, 199] {
+        let story = s
+            .after_seq(None)
+            .map(|r| r.unwrap())
+            .find(|i| i.item.title == template(n))
+            .unwrap();
+        assert_eq!(story.also_at.len(), 1, "{n}");
+    }
+}
+
 /// The same stories arrive from two feeds through two writers at the same moment — two
 /// threads on one handle (sled: one process) or two handles (PostgreSQL: two instances).
 fn the_same_story_raced_in_is_stored_once(b: &dyn Backend) {
@@ -633,6 +678,7 @@ suite!(
     feed_state_and_reopen,
     dedup_identity_and_decorated_titles,
     the_same_story_raced_in_is_stored_once,
+    a_decorated_twin_is_found_among_many_look_alikes,
     migration_batches_keep_sequence_numbers,
 );
 
@@ -773,6 +819,71 @@ fn a_newer_schema_is_refused_and_bad_urls_are_named() {
         "{e}"
     );
     assert!(!e.contains("s3cret"), "the password is not printed: {e}");
+}
+
+/// A database written before the exact-core key (schema 1) gains it on connect: in every
+/// record (so removal finds it) and in the index, so a decorated copy of an old story crowded
+/// out of its band buckets is still recognised.
+#[test]
+fn migration_2_adds_the_exact_core_key_to_stored_items() {
+    let Some((db, s)) = pg("core_keys") else {
+        return;
+    };
+    let template =
+        |n: usize| format!("重庆市渝北区召开第{n}次党政联席会议部署防汛抗旱和安全生产工作");
+    let items: Vec<StoredItem> = (15..200)
+        .map(|n| stored(&format!("k{n}"), &template(n), 1, Category::Other))
+        .collect();
+    s.backend().commit(new_batch(items), None).unwrap();
+    drop(s);
+    // Rewind to schema 1: records and index without the exact-core key.
+    let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    for row in c
+        .query("SELECT key, record FROM feedsift_items", &[])
+        .unwrap()
+    {
+        let key: String = row.get(0);
+        let mut v: serde_json::Value = serde_json::from_slice(row.get(1)).unwrap();
+        let near = v["near"].as_array_mut().unwrap();
+        assert_eq!(near.len(), dedup::near::INDEX_KEYS);
+        near.truncate(dedup::near::BANDS);
+        c.execute(
+            "UPDATE feedsift_items SET record = $2 WHERE key = $1",
+            &[&key, &serde_json::to_vec(&v).unwrap()],
+        )
+        .unwrap();
+    }
+    c.execute(
+        "DELETE FROM feedsift_near WHERE band = $1",
+        &[&(dedup::near::CORE_KEY as i16)],
+    )
+    .unwrap();
+    c.execute("UPDATE feedsift_meta SET v = 1 WHERE k = 'schema'", &[])
+        .unwrap();
+    let s = Store::connect_postgres(&db.url).unwrap();
+    let mut count = |sql: &str| c.query_one(sql, &[]).unwrap().get::<_, i64>(0);
+    assert_eq!(count("SELECT v FROM feedsift_meta WHERE k = 'schema'"), 2);
+    assert_eq!(
+        count("SELECT count(*) FROM feedsift_near") as usize,
+        185 * dedup::near::INDEX_KEYS
+    );
+    let first = s.get("k15").unwrap().unwrap();
+    assert_eq!(first.near, dedup::near::signature(&template(15)));
+    let c = dedup::ingest(
+        &s,
+        &source("b"),
+        vec![Item {
+            guid: Some("b1".into()),
+            ..Item::titled("b", &format!("【环球报资讯】{}", template(15)))
+        }],
+        &|_| other(),
+        &DedupSettings::default(),
+        None,
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!((c.new, c.duplicate), (0, 1));
+    assert_index_hygiene(&s, 185);
 }
 
 #[test]

@@ -6,7 +6,12 @@
 //!    (locality-sensitive hashing). Each band hash is one key in the store's band index; an
 //!    item that shares any band with the new one is a candidate. Titles whose cores are equal
 //!    share every band; cores with Jaccard similarity 0.8 collide in at least one band with
-//!    probability 1 − (1 − 0.8³)⁶ ≈ 0.99.
+//!    probability 1 − (1 − 0.8³)⁶ ≈ 0.99. One more key, the hash of the whole core
+//!    ([`CORE_KEY`]), holds only titles whose cores are *equal*: a lookup reads only the newest
+//!    few entries of each bucket, and content farms post from templates, so the six band buckets
+//!    of an older story can be filled by hundreds of look-alikes that differ in a number
+//!    (`…第15次…`, `…第16次…`); its decorated re-post still finds it in the core bucket, which
+//!    look-alikes never enter.
 //! 2. **Verification** — [`same_story`] decides, precisely, whether two titles are one story:
 //!    after [`normalize`](super::title::normalize), their longest common stretch must be at
 //!    least [`MIN_SHARED_CHARS`] long, must stand as whole segments in both titles (bounded by
@@ -21,8 +26,12 @@ use super::title::{
     segments, Edge,
 };
 
-/// Bands in a signature (one index key each).
+/// MinHash bands in a signature (one index key each).
 pub const BANDS: usize = 6;
+/// Position of the exact-core key in a signature, after the bands.
+pub const CORE_KEY: usize = BANDS;
+/// Index keys per title: the bands and the exact-core key.
+pub const INDEX_KEYS: usize = BANDS + 1;
 /// MinHash rows per band.
 pub const ROWS: usize = 3;
 /// The shortest common stretch (in characters, separators excluded) that can make two titles
@@ -48,7 +57,8 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
-/// The band hashes of a title, for the near-duplicate index. Empty for a title with no text.
+/// The index keys of a title, for the near-duplicate index: [`BANDS`] band hashes, then the
+/// exact-core key at [`CORE_KEY`]. Empty for a title with no text.
 pub fn signature(title: &str) -> Vec<u64> {
     let core: Vec<char> = index_core(title).chars().collect();
     if core.is_empty() {
@@ -68,7 +78,7 @@ pub fn signature(title: &str) -> Vec<u64> {
             })
             .collect()
     };
-    (0..BANDS)
+    let mut keys: Vec<u64> = (0..BANDS)
         .map(|band| {
             let mut h = band as u64;
             for row in 0..ROWS {
@@ -78,7 +88,27 @@ pub fn signature(title: &str) -> Vec<u64> {
             }
             h
         })
-        .collect()
+        .collect();
+    keys.push(core_key(&core));
+    keys
+}
+
+/// The exact-core key of a title's index core (its characters, not its shingles).
+fn core_key(core: &[char]) -> u64 {
+    let text: String = core.iter().collect();
+    mix(fnv(text.as_bytes()) ^ mix(CORE_KEY as u64 + 0x636f_7265))
+}
+
+/// A signature from before the exact-core key (stores written by schema 3 sled / PostgreSQL
+/// migration 1) completed with it: what the store migrations add to every stored item.
+pub fn complete_signature(stored: &[u64], title: &str) -> Option<Vec<u64>> {
+    if stored.len() != BANDS {
+        return None;
+    }
+    let full = signature(title);
+    let mut keys = stored.to_vec();
+    keys.push(*full.get(CORE_KEY)?);
+    Some(keys)
 }
 
 /// Whether two titles are the same story; see the module docs for the rule.
@@ -305,10 +335,35 @@ mod tests {
     fn decorated_copies_share_their_bands() {
         let a = signature("焦点动态!女子提分手被17岁男友掐死_当前动态");
         let b = signature("最新简讯：女子提分手被17岁男友掐死|天天动态");
-        assert_eq!(a.len(), BANDS);
+        assert_eq!(a.len(), INDEX_KEYS);
         assert_eq!(a, b);
         let c = signature("信用卡逾期了怎么办？银行这样说");
         assert!(a.iter().zip(&c).all(|(x, y)| x != y));
         assert!(signature("").is_empty());
+    }
+
+    #[test]
+    fn look_alikes_share_bands_but_never_the_core_key() {
+        let t = |n: usize| format!("重庆市渝北区召开第{n}次党政联席会议部署防汛抗旱和安全生产工作");
+        let a = signature(&t(15));
+        let twin = signature(&format!("【环球报资讯】{}", t(15)));
+        assert_eq!(a[CORE_KEY], twin[CORE_KEY]);
+        let mut shared_bands = 0;
+        for n in 16..60 {
+            let b = signature(&t(n));
+            shared_bands += (0..BANDS).filter(|i| a[*i] == b[*i]).count();
+            assert_ne!(a[CORE_KEY], b[CORE_KEY], "{n}");
+        }
+        assert!(shared_bands > 100, "{shared_bands}");
+    }
+
+    #[test]
+    fn old_signatures_are_completed_once() {
+        let title = "巴西龟的饲养方法|环球快资讯";
+        let full = signature(title);
+        let old = &full[..BANDS];
+        assert_eq!(complete_signature(old, title), Some(full.clone()));
+        assert_eq!(complete_signature(&full, title), None);
+        assert_eq!(complete_signature(&[], title), None);
     }
 }

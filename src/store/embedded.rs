@@ -15,7 +15,7 @@
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
 //!   validators were not advanced either. On power loss the OS may lose what it had not written.
 //! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
-//!   truly needs (item, time, sequence, category, six near-duplicate bands, the feed's count).
+//!   truly needs (item, time, sequence, category, seven near-duplicate index keys, the feed's count).
 //! - **Bounded:** [`Store::prune`] removes items past the retention with every index entry, and
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
@@ -31,7 +31,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 
 /// The sled tree of the near-duplicate index (schema 3: newest entry first in key order; schema
 /// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
@@ -125,9 +125,50 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     }
     new.apply_batch(batch)?;
     db.flush()?;
-    meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
+    meta.insert("schema", &3u64.to_be_bytes())?;
     db.flush()?;
     db.drop_tree("near")?;
+    Ok(())
+}
+
+/// Schema 3 → 4: every stored item gains the exact-core key of the near-duplicate index
+/// ([`crate::dedup::near::CORE_KEY`]), in its record (so removal finds it) and in the index.
+/// Restartable: each chunk writes the index entries before the records, a record already
+/// completed is skipped, and the schema number changes last.
+fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let items = db.open_tree("items")?;
+    let near = db.open_tree(NEAR_TREE)?;
+    let (mut records, mut entries, mut pending, mut done) =
+        (sled::Batch::default(), sled::Batch::default(), 0, 0u64);
+    for entry in items.iter() {
+        let (k, v) = entry?;
+        let key = String::from_utf8_lossy(&k).into_owned();
+        let mut item: StoredItem = decode(&key, &v)?;
+        let Some(keys) = crate::dedup::near::complete_signature(&item.near, &item.item.title)
+        else {
+            continue;
+        };
+        let core = crate::dedup::near::CORE_KEY;
+        entries.insert(band_key(core, keys[core], item.seq, &item.key), &[]);
+        item.near = keys;
+        records.insert(k, encode(&key, &item)?);
+        pending += 1;
+        if pending == 10_000 {
+            near.apply_batch(std::mem::take(&mut entries))?;
+            items.apply_batch(std::mem::take(&mut records))?;
+            done += pending;
+            pending = 0;
+        }
+    }
+    near.apply_batch(entries)?;
+    items.apply_batch(records)?;
+    db.flush()?;
+    meta.insert("schema", &4u64.to_be_bytes())?;
+    db.flush()?;
+    tracing::info!(
+        items = done + pending,
+        "store migrated to schema 4 (exact-core index keys)"
+    );
     Ok(())
 }
 
@@ -215,7 +256,11 @@ impl SledStore {
         };
         let meta = db.open_tree("meta")?;
         match meta.get("schema")? {
-            Some(v) if be_u64(&v) == 2 => migrate_v2(&db, &meta)?,
+            Some(v) if be_u64(&v) == 2 => {
+                migrate_v2(&db, &meta)?;
+                migrate_v3(&db, &meta)?;
+            }
+            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -392,7 +437,11 @@ impl Backend for SledStore {
             for entry in self.near.scan_prefix(&prefix).keys().take(NEAR_PER_BAND) {
                 let entry = entry?;
                 let seq = !be_u64(&entry[9..17]);
-                hits.push((String::from_utf8_lossy(&entry[17..]).into_owned(), seq));
+                hits.push((
+                    String::from_utf8_lossy(&entry[17..]).into_owned(),
+                    seq,
+                    band,
+                ));
             }
         }
         Ok(super::rank_candidates(hits))
@@ -857,7 +906,7 @@ mod tests {
     }
 
     #[test]
-    fn a_schema_2_store_is_migrated_and_its_near_index_still_finds() {
+    fn a_schema_2_store_is_migrated_through_3_and_its_near_index_still_finds() {
         let dir = tempfile::tempdir().unwrap();
         let a = stored(
             "a",
@@ -875,10 +924,14 @@ mod tests {
                 None,
             )
             .unwrap();
-            // Rewrite it as schema 2 wrote it: `near`, oldest first.
-            let seq = s.get("a").unwrap().unwrap().seq;
+            // Rewrite it as schema 2 wrote it: `near`, oldest first, bands only (no exact-core
+            // key, in the index or the record).
+            let mut record = s.get("a").unwrap().unwrap();
+            let seq = record.seq;
+            record.near.truncate(crate::dedup::near::BANDS);
+            s.items.insert("a", encode("a", &record).unwrap()).unwrap();
             let old = s.db.open_tree("near").unwrap();
-            for (band, hash) in a.near.iter().enumerate() {
+            for (band, hash) in record.near.iter().enumerate() {
                 let mut k = vec![band as u8];
                 k.extend_from_slice(&hash.to_be_bytes());
                 k.extend_from_slice(&seq.to_be_bytes());
@@ -895,6 +948,21 @@ mod tests {
         let s = SledStore::open(dir.path(), 8 << 20).unwrap();
         assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
         assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
+        // Schema 3 → 4 added the exact-core key to the index and to the record (so that
+        // removing the item removes it too); a decorated copy finds the item by it alone.
+        assert_eq!(s.get("a").unwrap().unwrap().near, a.near);
+        assert_eq!(s.near.len(), crate::dedup::near::INDEX_KEYS);
+        let twin = crate::dedup::near::signature("【今日热讯】成都市开展基层矛盾纠纷调解专项行动");
+        let core_only: Vec<u64> = (0..twin.len())
+            .map(|i| {
+                if i == crate::dedup::near::CORE_KEY {
+                    twin[i]
+                } else {
+                    0
+                }
+            })
+            .collect();
+        assert_eq!(s.near_candidates(&core_only).unwrap(), ["a"]);
         let schema =
             s.db.open_tree("meta")
                 .unwrap()

@@ -234,22 +234,28 @@ pub(crate) fn doomed_by_retention(
     }
 }
 
-/// Ranks near-duplicate index hits — (key, sequence number), the newest few of each band
-/// bucket — into at most [`embedded::NEAR_MAX_CANDIDATES`] keys: those sharing the most bands
-/// first, then the newest.
-pub(crate) fn rank_candidates(hits: impl IntoIterator<Item = (String, u64)>) -> Vec<String> {
-    let mut found: Vec<(String, usize, u64)> = Vec::new();
-    for (k, seq) in hits {
-        match found.iter_mut().find(|(x, _, _)| *x == k) {
-            Some(f) => f.1 += 1,
-            None => found.push((k, 1, seq)),
+/// Ranks near-duplicate index hits — (key, sequence number, index key position), the newest
+/// few of each bucket — into at most [`embedded::NEAR_MAX_CANDIDATES`] keys: a hit on the
+/// exact-core key first (equal cores are the strongest evidence there is, and look-alikes that
+/// crowd the band buckets share more bands than the story's own older copy), then those sharing
+/// the most bands, then the newest.
+pub(crate) fn rank_candidates(hits: impl IntoIterator<Item = (String, u64, usize)>) -> Vec<String> {
+    let core = crate::dedup::near::CORE_KEY;
+    let mut found: Vec<(String, bool, usize, u64)> = Vec::new();
+    for (k, seq, band) in hits {
+        match found.iter_mut().find(|(x, ..)| *x == k) {
+            Some(f) => {
+                f.1 |= band == core;
+                f.2 += 1;
+            }
+            None => found.push((k, band == core, 1, seq)),
         }
     }
-    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)));
+    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(b.3.cmp(&a.3)));
     found
         .into_iter()
         .take(embedded::NEAR_MAX_CANDIDATES)
-        .map(|(k, _, _)| k)
+        .map(|(k, ..)| k)
         .collect()
 }
 

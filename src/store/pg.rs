@@ -54,9 +54,10 @@ const GENERATION_TTL: Duration = Duration::from_millis(500);
 
 /// The migrations, in order; migration `n` (1-based) brings the schema to version `n`.
 /// Never edit a released one: add another.
-const MIGRATIONS: &[&str] = &[
+const MIGRATIONS: &[Migration] = &[
     // 1: the layout of sled schema 3, as tables.
-    r#"
+    Migration::Sql(
+        r#"
     CREATE TABLE feedsift_items (
         key text PRIMARY KEY,
         seq bigint NOT NULL UNIQUE,
@@ -97,7 +98,68 @@ const MIGRATIONS: &[&str] = &[
     CREATE SEQUENCE feedsift_seq START 1;
     INSERT INTO feedsift_meta (k, v) VALUES ('generation', 0);
     "#,
+    ),
+    // 2: the exact-core key of the near-duplicate index (sled schema 4) for every stored item.
+    Migration::Code(add_core_keys),
 ];
+
+/// One step of the schema.
+enum Migration {
+    /// Statements run as they are.
+    Sql(&'static str),
+    /// A step SQL cannot express (it needs this build's hashing), run in the same transaction.
+    Code(fn(&mut Conn) -> Result<(), StoreError>),
+}
+
+/// Migration 2: every stored item gains the exact-core key
+/// ([`crate::dedup::near::CORE_KEY`]), in its record (so removal finds it) and in
+/// `feedsift_near`. Reads the items in sequence order, a chunk at a time.
+fn add_core_keys(c: &mut Conn) -> Result<(), StoreError> {
+    const CHUNK: i64 = 5_000;
+    let core = crate::dedup::near::CORE_KEY;
+    let (mut after, mut done) = (-1i64, 0usize);
+    loop {
+        let rows = c
+            .query(
+                "SELECT key, seq, record FROM feedsift_items WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after, &CHUNK],
+            )
+            .map_err(pg("migration 2: reading items"))?;
+        let Some(last) = rows.last() else { break };
+        after = last.get(1);
+        let (mut keys, mut seqs, mut records, mut hashes) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in &rows {
+            let key: String = row.get(0);
+            let mut item: StoredItem = super::decode(&key, row.get(2))?;
+            let Some(full) = crate::dedup::near::complete_signature(&item.near, &item.item.title)
+            else {
+                continue;
+            };
+            hashes.push(full[core] as i64);
+            item.near = full;
+            records.push(super::encode(&key, &item)?);
+            seqs.push(row.get::<_, i64>(1));
+            keys.push(key);
+        }
+        done += keys.len();
+        c.execute(
+            "UPDATE feedsift_items SET record = u.r
+             FROM unnest($1::text[], $2::bytea[]) AS u(k, r) WHERE key = u.k",
+            &[&keys, &records],
+        )
+        .map_err(pg("migration 2: rewriting records"))?;
+        c.execute(
+            "INSERT INTO feedsift_near (band, hash, seq, key)
+             SELECT $1, u.h, u.s, u.k FROM unnest($2::int8[], $3::int8[], $4::text[]) AS u(h, s, k)
+             ON CONFLICT DO NOTHING",
+            &[&(core as i16), &hashes, &seqs, &keys],
+        )
+        .map_err(pg("migration 2: indexing"))?;
+    }
+    tracing::info!(items = done, "postgres store: exact-core index keys added");
+    Ok(())
+}
 
 type Job = Box<dyn FnOnce(Result<&mut Conn, String>) + Send>;
 
@@ -434,11 +496,14 @@ fn migrate(c: &mut Conn, url: &str) -> Result<(), StoreError> {
                 hint: "it was written by a newer feedsift: upgrade feedsift",
             });
         }
-        for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
-                what: format!("migration {}", i + 1),
-                message: message(&e),
-            })?;
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+            match step {
+                Migration::Sql(sql) => tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
+                    what: format!("migration {}", i + 1),
+                    message: message(&e),
+                })?,
+                Migration::Code(run) => run(tx)?,
+            }
             tracing::info!(version = i + 1, "postgres store migrated");
         }
         tx.execute(
@@ -735,7 +800,7 @@ impl Backend for PgStore {
         let per_band = super::embedded::NEAR_PER_BAND as i64;
         let rows = self.run("near_candidates", move |c| {
             c.query(
-                "SELECT b.i, n.key, n.seq
+                "SELECT b.i, n.key, n.seq, b.band
                  FROM unnest($1::int4[], $2::int2[], $3::int8[]) AS b(i, band, hash)
                  CROSS JOIN LATERAL (
                      SELECT key, seq FROM feedsift_near
@@ -746,10 +811,14 @@ impl Backend for PgStore {
             )
             .map_err(pg("near_candidates"))
         })?;
-        let mut hits: Vec<Vec<(String, u64)>> = vec![Vec::new(); sigs.len()];
+        let mut hits: Vec<Vec<(String, u64, usize)>> = vec![Vec::new(); sigs.len()];
         for row in rows {
             if let Some(h) = hits.get_mut(row.get::<_, i32>(0) as usize) {
-                h.push((row.get(1), row.get::<_, i64>(2) as u64));
+                h.push((
+                    row.get(1),
+                    row.get::<_, i64>(2) as u64,
+                    row.get::<_, i16>(3) as usize,
+                ));
             }
         }
         Ok(hits.into_iter().map(super::rank_candidates).collect())
