@@ -886,6 +886,55 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
     assert_index_hygiene(&s, 185);
 }
 
+/// The session holding the ingest lock dies (a network cut, a server restart) while an ingest
+/// is under way: the lock went with it, so nothing more may be decided or written under it —
+/// the commit fails (the feed is fetched again) instead of racing another instance.
+#[test]
+fn a_lost_ingest_lock_fails_the_commit_instead_of_racing() {
+    let Some((db, s)) = pg("lost_lock") else {
+        return;
+    };
+    let guard = s.backend().lock_ingest().unwrap();
+    let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let killed: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM (
+                 SELECT pg_terminate_backend(pid) FROM pg_locks
+                 WHERE locktype = 'advisory' AND granted
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             ) t",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(killed, 1, "one session holds the ingest lock");
+    // The next call on that connection gets the server's goodbye; a caller that went on
+    // regardless (the connection is replaced behind it) must not write without the lock.
+    let e = s.get("x").unwrap_err().to_string();
+    assert!(e.contains("terminating connection"), "{e}");
+    let lost = s
+        .backend()
+        .commit(
+            new_batch(vec![stored("x", "锁丢了以后不能写入", 1, Category::Other)]),
+            None,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(lost.contains("ingest lock was lost"), "{lost}");
+    drop(guard);
+    assert_eq!(s.len(), 0);
+    // The next ingest takes the lock on the new connection and commits.
+    let guard = s.backend().lock_ingest().unwrap();
+    s.backend()
+        .commit(
+            new_batch(vec![stored("x", "锁丢了以后不能写入", 1, Category::Other)]),
+            None,
+        )
+        .unwrap();
+    drop(guard);
+    assert_eq!(s.len(), 1);
+}
+
 #[test]
 fn store_specs_are_validated() {
     use feedsift::store::StoreSpec;

@@ -168,7 +168,14 @@ type Job = Box<dyn FnOnce(Result<&mut Conn, String>) + Send>;
 pub(crate) struct Conn {
     client: Client,
     cache: HashMap<String, Statement>,
+    /// Which physical connection this is (unique in the process): a session advisory lock
+    /// lives exactly as long as its connection, so "same session as when the lock was taken"
+    /// is "the lock is still held".
+    session: u64,
 }
+
+/// Numbers the connections of this process (see [`Conn::session`]).
+static SESSIONS: AtomicU64 = AtomicU64::new(1);
 
 type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
 
@@ -177,6 +184,7 @@ impl Conn {
         Conn {
             client,
             cache: HashMap::new(),
+            session: SESSIONS.fetch_add(1, Ordering::Relaxed),
         }
     }
 
@@ -401,6 +409,9 @@ pub struct PgStore {
     lock_local: Mutex<()>,
     /// The thread holding the ingest lock, if any.
     lock_holder: Mutex<Option<std::thread::ThreadId>>,
+    /// The session ([`Conn::session`]) that took the ingest lock: a commit made under the lock
+    /// checks it is still that session, since a dropped connection released the lock with it.
+    lock_session: AtomicU64,
     /// Commits and prunes made by this process since the cached value was read.
     local_generation: AtomicU64,
     cached_generation: Mutex<(Option<Instant>, u64)>,
@@ -434,9 +445,9 @@ impl Drop for PgIngestGuard<'_> {
         });
         match r {
             Ok(true) => {}
-            // The connection dropped while the lock was held, which released it early: exact
-            // duplicates are still refused by the primary key; a near-duplicate racing in from
-            // another instance in that window may have been stored as a story of its own.
+            // The connection dropped while the lock was held, which released it early; every
+            // call made under it since then failed (see `run`), so nothing was decided or
+            // written without it.
             Ok(false) => tracing::warn!("the ingest lock was lost before it was released"),
             Err(e) => tracing::warn!(error = %e, "cannot release the ingest lock"),
         }
@@ -554,6 +565,7 @@ impl PgStore {
             lock_conn,
             lock_local: Mutex::new(()),
             lock_holder: Mutex::new(None),
+            lock_session: AtomicU64::new(0),
             local_generation: AtomicU64::new(0),
             cached_generation: Mutex::new((None, 0)),
         })
@@ -564,12 +576,33 @@ impl PgStore {
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
-        let holder = *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner());
-        if holder == Some(std::thread::current().id()) {
-            self.lock_conn.run(what, f)
+        if self.holds_lock() {
+            // The lock holder's calls must run in the session that took the lock: if that
+            // connection dropped (and was replaced), the lock went with it and another instance
+            // may have decided about the same stories meanwhile. The call fails instead — a
+            // commit is then not made, and its feed, whose validators were not advanced, is
+            // fetched again.
+            let session = self.lock_session.load(Ordering::Acquire);
+            self.lock_conn.run(what, move |c| {
+                if c.session != session {
+                    return Err(StoreError::Postgres {
+                        what: what.into(),
+                        message: "the ingest lock was lost (the database connection dropped \
+                                  while it was held); nothing was written"
+                            .into(),
+                    });
+                }
+                f(c)
+            })
         } else {
             self.pool.run(what, f)
         }
+    }
+
+    /// Whether the calling thread holds the ingest lock.
+    fn holds_lock(&self) -> bool {
+        let holder = *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner());
+        holder == Some(std::thread::current().id())
     }
 
     /// Removes `doomed` items and everything that points at them, leaving tombstones; one
@@ -659,10 +692,12 @@ impl Backend for PgStore {
 
     fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
         let local = self.lock_local.lock().unwrap_or_else(|p| p.into_inner());
-        self.lock_conn.run("taking the ingest lock", |c| {
+        let session = self.lock_conn.run("taking the ingest lock", |c| {
             c.execute("SELECT pg_advisory_lock($1)", &[&INGEST_LOCK])
-                .map_err(pg("taking the ingest lock"))
+                .map_err(pg("taking the ingest lock"))?;
+            Ok(c.session)
         })?;
+        self.lock_session.store(session, Ordering::Release);
         *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner()) =
             Some(std::thread::current().id());
         Ok(IngestGuard::new(PgIngestGuard {
