@@ -862,7 +862,15 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
         .unwrap();
     let s = Store::connect_postgres(&db.url).unwrap();
     let mut count = |sql: &str| c.query_one(sql, &[]).unwrap().get::<_, i64>(0);
-    assert_eq!(count("SELECT v FROM feedsift_meta WHERE k = 'schema'"), 2);
+    assert_eq!(
+        count("SELECT v FROM feedsift_meta WHERE k = 'schema'"),
+        feedsift::store::pg::PG_SCHEMA_VERSION as i64
+    );
+    // Migration 3: near rows are removed by their primary key; no index on `seq` alone.
+    assert_eq!(
+        count("SELECT count(*) FROM pg_indexes WHERE indexname = 'feedsift_near_by_seq'"),
+        0
+    );
     assert_eq!(
         count("SELECT count(*) FROM feedsift_near") as usize,
         185 * dedup::near::INDEX_KEYS

@@ -101,7 +101,31 @@ const MIGRATIONS: &[Migration] = &[
     ),
     // 2: the exact-core key of the near-duplicate index (sled schema 4) for every stored item.
     Migration::Code(add_core_keys),
+    // 3: near-index rows are removed by their full primary key (from the item's record), so
+    // the index on `seq` alone only cost every new story seven more index insertions.
+    Migration::Sql("DROP INDEX IF EXISTS feedsift_near_by_seq"),
 ];
+
+/// The primary keys (band, hash, seq) of `items`' near-index rows, as arrays for `unnest`:
+/// rows are removed by them, each an index lookup.
+fn near_rows<'a>(
+    items: impl IntoIterator<Item = &'a StoredItem>,
+) -> (Vec<i16>, Vec<i64>, Vec<i64>) {
+    let (mut bands, mut hashes, mut seqs) = (Vec::new(), Vec::new(), Vec::new());
+    for item in items {
+        for (band, hash) in item.near.iter().enumerate() {
+            bands.push(band as i16);
+            hashes.push(*hash as i64);
+            seqs.push(item.seq as i64);
+        }
+    }
+    (bands, hashes, seqs)
+}
+
+/// Removes the near-index rows [`near_rows`] names.
+const DELETE_NEAR_ROWS: &str = "DELETE FROM feedsift_near n
+     USING unnest($1::int2[], $2::int8[], $3::int8[]) AS d(b, h, s)
+     WHERE n.band = d.b AND n.hash = d.h AND n.seq = d.s";
 
 /// One step of the schema.
 enum Migration {
@@ -611,7 +635,6 @@ impl PgStore {
         self.run("prune", move |c| {
             c.transaction("prune", "BEGIN", |tx| {
                 let keys: Vec<String> = doomed.iter().map(|i| i.key.clone()).collect();
-                let seqs: Vec<i64> = doomed.iter().map(|i| i.seq as i64).collect();
                 let mut tomb_keys = keys.clone();
                 for item in &doomed {
                     tomb_keys.extend(item.also_at.iter().filter_map(|a| a.key.clone()));
@@ -626,7 +649,8 @@ impl PgStore {
                 let (feeds, counts): (Vec<String>, Vec<i64>) = per_feed.into_iter().unzip();
                 tx.execute("DELETE FROM feedsift_items WHERE key = ANY($1)", &[&keys])
                     .map_err(pg("prune items"))?;
-                tx.execute("DELETE FROM feedsift_near WHERE seq = ANY($1)", &[&seqs])
+                let (bands, hashes, seqs) = near_rows(&doomed);
+                tx.execute(DELETE_NEAR_ROWS, &[&bands, &hashes, &seqs])
                     .map_err(pg("prune near index"))?;
                 tx.execute(
                     "DELETE FROM feedsift_copies WHERE story = ANY($1)",
@@ -1056,7 +1080,8 @@ impl Backend for PgStore {
                 )
                 .map_err(pg("commit: update"))?;
                 if item.near != old.near {
-                    tx.execute("DELETE FROM feedsift_near WHERE seq = $1", &[&(old.seq as i64)])
+                    let (bands, hashes, seqs) = near_rows([old]);
+                    tx.execute(DELETE_NEAR_ROWS, &[&bands, &hashes, &seqs])
                         .map_err(pg("commit: update near index"))?;
                     let bands: Vec<i16> = (0..item.near.len() as i16).collect();
                     let hashes: Vec<i64> = item.near.iter().map(|h| *h as i64).collect();
