@@ -19,11 +19,15 @@
 //!    decoration ([`is_decoration`](super::title::is_decoration)). So `北向资金增持3.54万股` and
 //!    `北向资金增持4.1万股`, `重庆市…暴雨蓝色预警` and `成都市…暴雨蓝色预警`, or two earnings
 //!    reports from one template, are different stories: their difference sits inside the story,
-//!    or is a number or a place.
+//!    or is a number or a place. Beside a long common stretch ([`STRONG_SHARED_CHARS`]) the
+//!    shape of a decoration is enough — but not on both titles at the same end: `万科A：关于召开
+//!    股东大会的通知` and `招商银行：…`, or `Apple: quarterly profit rises` and `Google: …`, are one
+//!    template with two subjects, not two decorations of one story.
 
 use super::title::{
-    has_decoration_shape, index_core, is_decoration, is_separator, normalize, normalize_keep_case,
-    segments, Edge,
+    has_decoration_shape, index_core, is_cjk_masthead, is_decoration, is_note, is_quoted,
+    is_separator, normalize, normalize_keep_case, segments, strip_trailing_masthead,
+    strip_wire_tag, Edge,
 };
 
 /// MinHash bands in a signature (one index key each).
@@ -113,6 +117,10 @@ pub fn complete_signature(stored: &[u64], title: &str) -> Option<Vec<u64>> {
 
 /// Whether two titles are the same story; see the module docs for the rule.
 pub fn same_story(a: &str, b: &str) -> bool {
+    // A wire revision tag (`UPDATE 2-`) and a masthead (`…｜21世纪经济报道`) are the only
+    // packaging that may carry a number.
+    let a = strip_trailing_masthead(strip_wire_tag(a));
+    let b = strip_trailing_masthead(strip_wire_tag(b));
     let (na, nb) = (normalize_keep_case(a), normalize_keep_case(b));
     if na.is_empty() || nb.is_empty() {
         return false;
@@ -168,26 +176,53 @@ pub fn same_story(a: &str, b: &str) -> bool {
         return false;
     }
     let strong = shared >= STRONG_SHARED_CHARS;
-    stands_alone(&ca, sa, ea, strong) && stands_alone(&cb, sb, eb, strong)
+    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) = (
+        stands_alone(&ca, sa, ea, strong),
+        stands_alone(&cb, sb, eb, strong),
+    ) else {
+        return false;
+    };
+    // Both titles put something unrecognised before (or after) the same text: that is two
+    // subjects of one template (`万科A：关于召开股东大会的通知` / `招商银行：…`, `Apple: quarterly
+    // profit rises` / `Google: …`), not two decorations of one story.
+    !(lead_a == Residue::Weak && lead_b == Residue::Weak
+        || trail_a == Residue::Weak && trail_b == Residue::Weak)
+}
+
+/// What surrounds the common story on one side of a title.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Residue {
+    /// Nothing, or decorations recognised by their words (packaging, a masthead, a note).
+    Firm,
+    /// Something accepted by its shape alone, beside a long identical story.
+    Weak,
 }
 
 /// The core `chars[start..end]` is bounded by separators (or the ends) and all that surrounds
-/// it is decoration.
-fn stands_alone(chars: &[char], start: usize, end: usize, strong: bool) -> bool {
+/// it is decoration: what precedes and what follows it, or `None`.
+fn stands_alone(
+    chars: &[char],
+    start: usize,
+    end: usize,
+    strong: bool,
+) -> Option<(Residue, Residue)> {
     let bounded_left = start == 0 || is_separator(chars[start - 1]);
     let bounded_right = end == chars.len() || is_separator(chars[end]);
     if !(bounded_left && bounded_right) {
-        return false;
+        return None;
     }
     let before: String = chars[..start].iter().collect();
     let after: String = chars[end..].iter().collect();
-    all_decoration(&before, Edge::Leading, strong) && all_decoration(&after, Edge::Trailing, strong)
+    Some((
+        all_decoration(&before, Edge::Leading, strong)?,
+        all_decoration(&after, Edge::Trailing, strong)?,
+    ))
 }
 
-fn all_decoration(s: &str, edge: Edge, strong: bool) -> bool {
+fn all_decoration(s: &str, edge: Edge, strong: bool) -> Option<Residue> {
     let segs = segments(s);
     if segs.len() > 2 {
-        return false;
+        return None;
     }
     // A Latin masthead must be set off by a real separator (`| Reuters`, `- BBC News`): in
     // `Medtronic Quarterly Net Up`, `Net Up` follows a mere space and is part of the headline.
@@ -196,14 +231,30 @@ fn all_decoration(s: &str, edge: Edge, strong: bool) -> bool {
             let gap = &s[..first];
             let latin = !s[first..].chars().any(|c| c > '\u{2E80}');
             if latin && gap.chars().all(char::is_whitespace) {
-                return false;
+                return None;
             }
         }
     }
-    segs.iter().all(|&(a, b)| {
+    let mut residue = Residue::Firm;
+    for &(a, b) in &segs {
         let seg = &s[a..b];
-        is_decoration(seg, edge) || (strong && has_decoration_shape(seg))
-    })
+        // A short bracketed note after the story (`(组图)`, `(附名单)`).
+        if is_decoration(seg, edge) || (edge == Edge::Trailing && is_note(s, (a, b))) {
+            continue;
+        }
+        // A name in title marks (`《今日观察》`) is packaging only by its words.
+        if is_quoted(s, a, b) {
+            return None;
+        }
+        // Beside a long identical story, the shape of a decoration is enough, and so is a
+        // publication's name that contains a place's (`红星新闻｜…`).
+        if strong && (has_decoration_shape(seg) || is_cjk_masthead(seg)) {
+            residue = Residue::Weak;
+        } else {
+            return None;
+        }
+    }
+    Some(residue)
 }
 
 /// The runs of ASCII digits in `s`, in order (`增持3.54万股` → `["3", "54"]`).
@@ -319,6 +370,80 @@ mod tests {
             (
                 "Update 2: EDS Reports Third-Quarter Loss",
                 "Exclusive: MCI Reports $3.4 Bln Third-Quarter Loss | Reuters",
+                false,
+            ),
+            // Decorations of shapes the vocabulary does not list (none of these strings occur in
+            // the shared labelled pairs): a column name in title marks, a publication named
+            // after a place, a publication before the story, a masthead with digits, short
+            // bracketed notes, a wire revision tag, a four-word masthead, plural packaging.
+            (
+                "《今日观察》退休女工操持20亩蟹塘年收入近50万元",
+                "退休女工操持20亩蟹塘年收入近50万元 - 网易新闻",
+                true,
+            ),
+            (
+                "年少白了头，这种植物还有明目之功效_凤凰网资讯",
+                "年少白了头，这种植物还有明目之功效_实时热点",
+                true,
+            ),
+            (
+                "观察者网：德外长称将撤出德在土耳其驻军",
+                "新鲜事|德外长称将撤出德在土耳其驻军",
+                true,
+            ),
+            (
+                "强基础惠民生 各地水利工程加快推进｜21世纪经济报道",
+                "【热点关注】强基础惠民生 各地水利工程加快推进",
+                true,
+            ),
+            (
+                "现做现吃的抹茶红豆蛋糕丨财经早知道",
+                "热议：现做现吃的抹茶红豆蛋糕（组图）",
+                true,
+            ),
+            (
+                "乌拉圭总统将访华_新闻频道_中华网",
+                "最新消息！乌拉圭总统将访华_实时热点",
+                true,
+            ),
+            (
+                "UPDATE 2-EA Reports Higher Quarterly Profits",
+                "EA Reports Higher Quarterly Profits - Reuters",
+                true,
+            ),
+            (
+                "MCNAMARA RECEIVES GOOD NEWS - The New York Times",
+                "MCNAMARA RECEIVES GOOD NEWS - Reuters",
+                true,
+            ),
+            (
+                "Live updates: Tiger Woods ties the knot",
+                "Tiger Woods ties the knot | AP News",
+                true,
+            ),
+            // One template, two subjects: what each title puts before (or after) the shared
+            // text is unrecognised on both sides, so it is the subject, not packaging.
+            (
+                "万科A：关于召开年度股东大会的通知公告",
+                "招商银行：关于召开年度股东大会的通知公告",
+                false,
+            ),
+            (
+                "Apple: quarterly profit rises on strong sales",
+                "Google: quarterly profit rises on strong sales",
+                false,
+            ),
+            // A publication named after a place, before a long identical story, on both sides:
+            // two cities' alerts.
+            (
+                "重庆新闻：市气象台发布暴雨蓝色预警信号请注意防范",
+                "成都新闻：市气象台发布暴雨蓝色预警信号请注意防范",
+                false,
+            ),
+            // A work's name in title marks is not packaging.
+            (
+                "《大盛魁》内蒙热拍 于震拜师屡遭刁难",
+                "《乔家大院》内蒙热拍 于震拜师屡遭刁难",
                 false,
             ),
             // Unrelated.

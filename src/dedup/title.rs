@@ -9,8 +9,16 @@
 //! - short (at most [`MAX_DECORATION_CHARS`] characters, four words in Latin script);
 //! - carrying no information about the story: no digits, no place name, and made mostly of the
 //!   vocabulary of news packaging (characters such as 今日 每 最新 焦点 热点 资讯 快讯 要闻 动态
-//!   独家 头条 播报 …, or words such as `exclusive`, `breaking`, `update`), or — at the end, in
-//!   Latin script — shaped like a publication's name (`| Reuters`, `- BBC News`).
+//!   独家 头条 播报 …, or words such as `exclusive`, `breaking`, `update`), or shaped like a
+//!   publication's name: at the end, in Latin script, capitalised words (`| Reuters`,
+//!   `- The New York Times`); in Chinese, a name ending as publications' names end (网 新闻 报
+//!   报道 频道 资讯 …: `_中华网`, `_凤凰网资讯`, `｜21世纪经济报道`) — after the story even when it
+//!   contains a place or digits, before it only when it does not (`重庆新闻：…` may be the
+//!   story's place);
+//! - a wire revision tag before the story (`UPDATE 2-`), the one decoration with a number;
+//! - for the index and the comparison, not for display: a column name in title marks whose
+//!   words are packaging (`《今日观察》`; a work's name such as `《大盛魁》` is story) and a short
+//!   bracketed note after the story (`(组图)`, `(附名单)`).
 //!
 //! [`normalize`] folds full-width forms, unifies punctuation and whitespace and lower-cases, so
 //! that comparisons see through typography. [`clean`] strips decorations for display;
@@ -92,7 +100,109 @@ pub fn is_separator(c: char) -> bool {
 }
 
 fn is_bracket(c: char) -> bool {
-    matches!(fold(c), '[' | ']' | '(' | ')' | '{' | '}')
+    matches!(fold(c), '[' | ']' | '(' | ')' | '{' | '}' | '《' | '》')
+}
+
+/// Whether the segment `s[a..b]` is enclosed in title marks (`《新闻联播》`): the name of a
+/// work, a programme or a column. Such a segment is packaging only when its words say so
+/// ([`is_decoration`]), never by its shape alone, and [`clean`] keeps it.
+pub fn is_quoted(s: &str, a: usize, b: usize) -> bool {
+    s[..a].trim_end().ends_with('《') && s[b..].trim_start().starts_with('》')
+}
+
+/// Whether the segment `s[a..b]` is enclosed in brackets (`(组图)`, `【视频】`).
+fn is_bracketed(s: &str, a: usize, b: usize) -> bool {
+    let open = s[..a].trim_end().chars().next_back().map(fold);
+    let close = s[b..].trim_start().chars().next().map(fold);
+    matches!(
+        (open, close),
+        (Some('('), Some(')')) | (Some('['), Some(']')) | (Some('{'), Some('}'))
+    )
+}
+
+/// Endings of Chinese publication names: a site (`中新网`, `凤凰网资讯`), a paper (`重庆日报`,
+/// `新京报`, `21世纪经济报道`), a channel (`新闻频道`), an app (`…客户端`).
+const MASTHEAD_ENDINGS: &[&str] = &[
+    "网",
+    "新闻",
+    "报",
+    "报道",
+    "频道",
+    "资讯",
+    "在线",
+    "客户端",
+    "电视台",
+    "广播",
+];
+
+/// Whether `seg` is shaped like a Chinese publication's name: three to ten characters, CJK, no
+/// digits, ending as publication names end. At the end of a title it names who posted the
+/// story, not what happened (`…_新闻频道_中华网`).
+pub fn is_cjk_masthead(seg: &str) -> bool {
+    let seg = seg.trim_matches(|c: char| is_separator(c) || c.is_whitespace());
+    let n = seg.chars().count();
+    // Digits only as part of the name (`21世纪经济报道`), never alone.
+    (3..=MAX_DECORATION_CHARS).contains(&n)
+        && seg.chars().filter(|c| is_cjk(*c)).count() >= 3
+        && seg.chars().all(|c| is_cjk(c) || c.is_ascii_digit())
+        && MASTHEAD_ENDINGS.iter().any(|e| seg.ends_with(e))
+}
+
+/// `title` without a publication's name at its end (`…｜21世纪经济报道`), so that the digits of
+/// a masthead are not taken for the story's.
+pub fn strip_trailing_masthead(title: &str) -> &str {
+    let t = title.trim_end();
+    if let Some(&(a, b)) = segments(t).last() {
+        let set_off = t[..a]
+            .trim_end()
+            .chars()
+            .next_back()
+            .is_some_and(|c| is_separator(c) && fold(c) != ' ');
+        if a > 0 && b == t.len() && set_off && is_cjk_masthead(&t[a..b]) {
+            return t[..a].trim_end();
+        }
+    }
+    title
+}
+
+/// Whether `seg` is a wire service's revision tag (`UPDATE 2`, `REFILE`, `CORRECTED`): packaging
+/// that carries a number, so it is recognised before numbers are compared.
+pub fn is_wire_tag(seg: &str) -> bool {
+    let words: Vec<&str> = seg.split_whitespace().collect();
+    match words.as_slice() {
+        [w] => WIRE_WORDS.contains(&w.to_lowercase().as_str()),
+        [w, n] => {
+            WIRE_WORDS.contains(&w.to_lowercase().as_str())
+                && n.len() <= 2
+                && n.chars().all(|c| c.is_ascii_digit())
+        }
+        _ => false,
+    }
+}
+
+const WIRE_WORDS: &[&str] = &[
+    "update",
+    "refile",
+    "corrected",
+    "correction",
+    "rpt",
+    "repeat",
+];
+
+/// `title` without a leading wire revision tag (`UPDATE 2-EA reports…` → `EA reports…`).
+pub fn strip_wire_tag(title: &str) -> &str {
+    let t = title.trim_start();
+    if let Some(&(a, b)) = segments(t).first() {
+        if a == 0 && b < t.len() && is_wire_tag(&t[a..b]) {
+            let rest = t[b..].trim_start_matches(|c: char| {
+                c.is_whitespace() || matches!(fold(c), '-' | ':' | '|' | '_')
+            });
+            if rest.chars().filter(|c| !c.is_whitespace()).count() >= MIN_CORE_CHARS {
+                return rest;
+            }
+        }
+    }
+    title
 }
 
 /// One character folded for comparison: full-width ASCII to half-width, CJK brackets, bars and
@@ -186,6 +296,14 @@ pub fn is_decoration(seg: &str, edge: Edge) -> bool {
     if chars == 0 {
         return true;
     }
+    if edge == Edge::Leading && is_wire_tag(seg) {
+        return true;
+    }
+    // A publication's name after the story (`…_中华网`, `…｜21世纪经济报道`), even one named after
+    // a place (`…_凤凰网资讯`, `…_重庆日报`): it says who posted the story, as a masthead does.
+    if edge == Edge::Trailing && is_cjk_masthead(seg) {
+        return true;
+    }
     if seg
         .chars()
         .any(|c| c.is_ascii_digit() || ('\u{FF10}'..='\u{FF19}').contains(&c))
@@ -196,6 +314,11 @@ pub fn is_decoration(seg: &str, edge: Edge) -> bool {
     if cjk > 0 {
         if chars > MAX_DECORATION_CHARS {
             return false;
+        }
+        // A publication's name before the story (`澎湃新闻｜…`), unless it names a place, which
+        // may be the story's (`重庆新闻：…`).
+        if is_cjk_masthead(seg) && !regions::names_a_region(seg) {
+            return true;
         }
         let packaging = seg.chars().filter(|c| PACKAGING.contains(*c)).count();
         // Mostly packaging vocabulary, and no place name (a leading `四川:` is information).
@@ -210,16 +333,22 @@ pub fn is_decoration(seg: &str, edge: Edge) -> bool {
     {
         return false;
     }
-    let all_packaging = words
-        .iter()
-        .all(|w| PACKAGING_EN.contains(&w.to_lowercase().as_str()));
-    // A trailing publication name (`| Reuters`, `- BBC News`): up to three words, every one
-    // capitalised.
+    let all_packaging = words.iter().all(|w| {
+        let w = w.to_lowercase();
+        // Plurals too (`Live updates`, `Top stories`).
+        PACKAGING_EN.contains(&w.as_str())
+            || w.strip_suffix('s')
+                .is_some_and(|s| PACKAGING_EN.contains(&s))
+    });
+    // A trailing publication name (`| Reuters`, `- BBC News`, `- The New York Times`): up to
+    // four words, capitalised but for the small words of names (`Times of India`).
     let masthead = edge == Edge::Trailing
-        && words.len() <= 3
-        && words
-            .iter()
-            .all(|w| w.chars().next().is_some_and(char::is_uppercase));
+        && words.len() <= 4
+        && words[0].chars().next().is_some_and(char::is_uppercase)
+        && words.iter().all(|w| {
+            w.chars().next().is_some_and(char::is_uppercase)
+                || matches!(*w, "of" | "and" | "the" | "&")
+        });
     all_packaging || masthead
 }
 
@@ -282,11 +411,14 @@ fn clean_once(title: &str) -> String {
     }
     let (mut first, mut last) = (0, segs.len() - 1);
     // Up to two decorations at each end (`每日焦点 今日热点:…`).
+    // A segment in title marks (`《新闻联播》`) names a work and stays.
+    let strippable =
+        |(a, b): (usize, usize), edge| !is_quoted(title, a, b) && is_decoration(&title[a..b], edge);
     for _ in 0..2 {
-        if first < last && is_decoration(&title[segs[first].0..segs[first].1], Edge::Leading) {
+        if first < last && strippable(segs[first], Edge::Leading) {
             first += 1;
         }
-        if last > first && is_decoration(&title[segs[last].0..segs[last].1], Edge::Trailing) {
+        if last > first && strippable(segs[last], Edge::Trailing) {
             last -= 1;
         }
     }
@@ -321,10 +453,49 @@ fn clean_once(title: &str) -> String {
 /// recognised only lowers the similarity, which the banded index tolerates.
 pub fn index_core(title: &str) -> String {
     // Clean before lower-casing: a masthead is recognised by its capitals.
-    normalize(&clean(&normalize_keep_case(title)))
+    let cleaned = clean(&normalize_keep_case(title));
+    normalize(&strip_for_index(&cleaned))
         .chars()
         .filter(|c| !is_separator(*c) && !c.is_control())
         .collect()
+}
+
+/// What the index strips beyond [`clean`], which keeps them for display: a column name in title
+/// marks whose words are packaging (`《今日观察》…`), and a short bracketed note after the
+/// story (`…(组图)`, `…(附名单)`). Copies that differ only by these get one core.
+fn strip_for_index(title: &str) -> String {
+    let segs = segments(title);
+    if segs.len() < 2 {
+        return title.to_string();
+    }
+    let (mut first, mut last) = (0, segs.len() - 1);
+    let quoted_packaging =
+        |(a, b): (usize, usize), edge| is_quoted(title, a, b) && is_decoration(&title[a..b], edge);
+    while first < last && quoted_packaging(segs[first], Edge::Leading) {
+        first += 1;
+    }
+    while last > first
+        && (quoted_packaging(segs[last], Edge::Trailing) || is_note(title, segs[last]))
+    {
+        last -= 1;
+    }
+    let core = &title[segs[first].0..segs[last].1];
+    if first == 0 && last == segs.len() - 1
+        || core.chars().filter(|c| !is_separator(*c)).count() < MIN_CORE_CHARS
+    {
+        return title.to_string();
+    }
+    core.to_string()
+}
+
+/// Whether the segment `s[a..b]` is a short bracketed note after a story (`(组图)`, `(附名单)`,
+/// `【视频】`): at most four CJK characters in brackets, no digits, no place name.
+pub fn is_note(s: &str, (a, b): (usize, usize)) -> bool {
+    let seg = &s[a..b];
+    seg.chars().count() <= 4
+        && seg.chars().any(is_cjk)
+        && is_bracketed(s, a, b)
+        && has_decoration_shape(seg)
 }
 
 #[cfg(test)]
@@ -371,6 +542,37 @@ mod tests {
                 "迷你世界 公主式跑酷 喜欢粉色系的天堂 全球要闻",
                 "迷你世界 公主式跑酷 喜欢粉色系的天堂",
             ),
+            // Publications' names after the story, including ones named after a place or
+            // carrying digits; a publication before it unless it names a place.
+            ("乌拉圭总统将访华_新闻频道_中华网", "乌拉圭总统将访华"),
+            (
+                "年少白了头有明目之功效_凤凰网资讯",
+                "年少白了头有明目之功效",
+            ),
+            (
+                "强基础惠民生 水利工程加快推进｜21世纪经济报道",
+                "强基础惠民生 水利工程加快推进",
+            ),
+            ("澎湃新闻｜德外长称将撤出驻军", "德外长称将撤出驻军"),
+            ("重庆新闻：暴雨蓝色预警发布", "重庆新闻：暴雨蓝色预警发布"),
+            (
+                "MCNAMARA RECEIVES GOOD NEWS - The New York Times",
+                "MCNAMARA RECEIVES GOOD NEWS",
+            ),
+            (
+                "UPDATE 2-EA Reports Higher Quarterly Profits",
+                "EA Reports Higher Quarterly Profits",
+            ),
+            (
+                "Live updates: Tiger Woods ties the knot",
+                "Tiger Woods ties the knot",
+            ),
+            // A name in title marks stays on display, even a column's.
+            (
+                "《今日观察》湮没在黑土地上的一座工厂",
+                "《今日观察》湮没在黑土地上的一座工厂",
+            ),
+            ("《大盛魁》内蒙热拍 于震拜师", "《大盛魁》内蒙热拍 于震拜师"),
             // Too little would be left.
             ("焦点|新闻", "焦点|新闻"),
             ("Plain title", "Plain title"),
@@ -378,6 +580,24 @@ mod tests {
         for (raw, want) in cases {
             assert_eq!(clean(raw), want, "{raw}");
         }
+    }
+
+    #[test]
+    fn index_core_also_drops_column_names_and_bracketed_notes() {
+        let plain = index_core("湮没在黑土地上的一座工厂");
+        assert_eq!(index_core("《今日观察》湮没在黑土地上的一座工厂"), plain);
+        assert_eq!(index_core("湮没在黑土地上的一座工厂（组图）"), plain);
+        assert_eq!(
+            index_core("湮没在黑土地上的一座工厂(附名单)_凤凰网资讯"),
+            plain
+        );
+        // A work's name is kept; so is a note with a number or a place in it.
+        assert_ne!(
+            index_core("《大盛魁》内蒙热拍 于震拜师"),
+            index_core("内蒙热拍 于震拜师")
+        );
+        assert_ne!(index_core("湮没在黑土地上的一座工厂(2)"), plain);
+        assert_ne!(index_core("湮没在黑土地上的一座工厂(重庆)"), plain);
     }
 
     #[test]
