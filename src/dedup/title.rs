@@ -152,6 +152,10 @@ pub fn is_cjk_masthead(seg: &str) -> bool {
 /// a masthead are not taken for the story's.
 pub fn strip_trailing_masthead(title: &str) -> &str {
     let t = title.trim_end();
+    // Cheap test first: this runs for every candidate a lookup verifies.
+    if !MASTHEAD_ENDINGS.iter().any(|e| t.ends_with(e)) {
+        return title;
+    }
     if let Some(&(a, b)) = segments(t).last() {
         let set_off = t[..a]
             .trim_end()
@@ -168,6 +172,12 @@ pub fn strip_trailing_masthead(title: &str) -> &str {
 /// Whether `seg` is a wire service's revision tag (`UPDATE 2`, `REFILE`, `CORRECTED`): packaging
 /// that carries a number, so it is recognised before numbers are compared.
 pub fn is_wire_tag(seg: &str) -> bool {
+    if !seg
+        .trim_start()
+        .starts_with(|c: char| c.is_ascii_alphabetic())
+    {
+        return false;
+    }
     let words: Vec<&str> = seg.split_whitespace().collect();
     match words.as_slice() {
         [w] => WIRE_WORDS.contains(&w.to_lowercase().as_str()),
@@ -192,6 +202,14 @@ const WIRE_WORDS: &[&str] = &[
 /// `title` without a leading wire revision tag (`UPDATE 2-EA reports…` → `EA reports…`).
 pub fn strip_wire_tag(title: &str) -> &str {
     let t = title.trim_start();
+    // Cheap test first: this runs for every candidate a lookup verifies.
+    let starts_like_a_tag = WIRE_WORDS.iter().any(|w| {
+        t.get(..w.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(w))
+    });
+    if !starts_like_a_tag {
+        return title;
+    }
     if let Some(&(a, b)) = segments(t).first() {
         if a == 0 && b < t.len() && is_wire_tag(&t[a..b]) {
             let rest = t[b..].trim_start_matches(|c: char| {
