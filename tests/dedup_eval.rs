@@ -55,7 +55,7 @@ fn unseen_decorations_are_seen_through_and_templates_are_not_merged() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(recall >= 0.93, "{report}");
+    assert!(recall >= 0.95, "{report}");
     // Chinese decorations of every new shape are all recognised; English section labels that
     // differ on both sides (`Insight:` / `Explained:`) are a known gap (see docs/DEDUP.md).
     for class in ["zh-new-decor", "zh-B", "zh-C", "en-new-decor"] {

@@ -26,7 +26,7 @@
 
 use super::title::{
     has_decoration_shape, index_core, is_cjk_masthead, is_decoration, is_note, is_quoted,
-    is_separator, normalize, normalize_keep_case, segments, strip_trailing_masthead,
+    is_separator, key_core, normalize, normalize_keep_case, segments, strip_trailing_masthead,
     strip_wire_tag, Edge,
 };
 
@@ -93,7 +93,7 @@ pub fn signature(title: &str) -> Vec<u64> {
             h
         })
         .collect();
-    keys.push(core_key(&core));
+    keys.push(core_key(&key_core(title).chars().collect::<Vec<_>>()));
     keys
 }
 
@@ -480,6 +480,29 @@ mod tests {
             assert_ne!(a[CORE_KEY], b[CORE_KEY], "{n}");
         }
         assert!(shared_bands > 100, "{shared_bands}");
+    }
+
+    #[test]
+    fn an_unknown_latin_label_only_finds_it_never_decides() {
+        let a = signature("Explained: PeopleSoft plays defense");
+        let b = signature("PeopleSoft plays defense - Yahoo Finance");
+        assert_eq!(a[CORE_KEY], b[CORE_KEY]);
+        assert!(same_story(
+            "Explained: PeopleSoft plays defense",
+            "PeopleSoft plays defense - Yahoo Finance"
+        ));
+        // Two subjects of one template meet as candidates, and are told apart.
+        let x = signature("Apple: quarterly profit rises on strong sales");
+        let y = signature("Google: quarterly profit rises on strong sales");
+        assert_eq!(x[CORE_KEY], y[CORE_KEY]);
+        assert!(!same_story(
+            "Apple: quarterly profit rises on strong sales",
+            "Google: quarterly profit rises on strong sales"
+        ));
+        assert_ne!(
+            index_core("Apple: quarterly profit rises on strong sales"),
+            index_core("Google: quarterly profit rises on strong sales")
+        );
     }
 
     #[test]
