@@ -446,6 +446,14 @@ mod tests {
         assert!(names("长寿秘诀").is_empty());
         assert!(names("从千万工程到乡村振兴").is_empty(), "振兴 is a word");
         assert!(names("王岐山会见来宾").is_empty(), "a person's name");
+        assert!(
+            names("红星新闻｜红星美凯龙发布年度业绩预告").is_empty(),
+            "an outlet and a company"
+        );
+        assert_eq!(
+            names("伊春市红星区召开会议"),
+            ["黑龙江省", "伊春市", "红星区"]
+        );
         assert_eq!(
             names("推进成渝地区双城经济圈建设"),
             ["重庆市", "四川省", "成都市"]
