@@ -177,46 +177,96 @@ pub fn select(
 }
 
 /// The other copies of a story, as JSON (JSON Feed `_feedsift.also_at`, `/api/items`).
-fn also_at_json(i: &StoredItem) -> Vec<serde_json::Value> {
+fn also_at_json(i: &StoredItem) -> Vec<ApiCopy<'_>> {
     i.also_at
         .iter()
-        .map(|a| {
-            json!({
-                "id": a.source.feed_id,
-                "title": a.source.title,
-                "feed_url": a.source.url,
-                "url": a.link,
-                "original_title": a.title,
-                "seen": a.seen.to_rfc3339(),
-            })
+        .map(|a| ApiCopy {
+            feed_url: &a.source.url,
+            id: &a.source.feed_id,
+            original_title: &a.title,
+            seen: a.seen.to_rfc3339(),
+            title: &a.source.title,
+            url: a.link.as_deref(),
         })
         .collect()
 }
 
-/// An item as `GET /api/items` returns it: every field, every source that carried it.
-pub fn api_item(i: &StoredItem, clean_titles: bool) -> serde_json::Value {
-    json!({
-        "id": item_id(i),
-        "cursor": format!("c{:x}", i.seq),
-        "title": i.display_title(clean_titles),
-        "original_title": i.item.title,
-        "link": i.item.link,
-        "summary": i.item.summary,
-        "content": i.item.content,
-        "published": i.item.published.map(|d| d.to_rfc3339()),
-        "updated": i.item.updated.map(|d| d.to_rfc3339()),
-        "first_seen": i.first_seen.to_rfc3339(),
-        "changed": i.changed.map(|d| d.to_rfc3339()),
-        "authors": i.item.authors,
-        "tags": i.item.tags,
-        "language": i.item.language,
-        "category": i.class.category,
-        "confidence": (f64::from(i.class.confidence) * 10_000.0).round() / 10_000.0,
-        "runner_up": i.class.runner_up,
-        "regions": region_names(i),
-        "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
-        "also_at": also_at_json(i),
-    })
+/// One other copy of a story in the JSON outputs. Fields in alphabetical order, as they have
+/// always been written.
+#[derive(Debug, serde::Serialize)]
+pub struct ApiCopy<'a> {
+    feed_url: &'a str,
+    id: &'a str,
+    original_title: &'a str,
+    seen: String,
+    title: &'a str,
+    url: Option<&'a str>,
+}
+
+/// The feed an item came from, in the JSON API.
+#[derive(Debug, serde::Serialize)]
+pub struct ApiSource<'a> {
+    feed_url: &'a str,
+    id: &'a str,
+    title: &'a str,
+}
+
+/// An item as `GET /api/items` returns it: every field, every source that carried it. A typed
+/// struct that borrows from the stored item, serialised directly: paging writes thousands of
+/// these per request, and building a `serde_json::Value` map per item first cost a quarter of
+/// the request's time. Fields in alphabetical order, as they have always been written.
+#[derive(Debug, serde::Serialize)]
+pub struct ApiItem<'a> {
+    also_at: Vec<ApiCopy<'a>>,
+    authors: &'a [String],
+    category: crate::model::Category,
+    changed: Option<String>,
+    confidence: f64,
+    content: Option<&'a str>,
+    cursor: String,
+    first_seen: String,
+    id: String,
+    language: Option<&'a str>,
+    link: Option<&'a str>,
+    original_title: &'a str,
+    published: Option<String>,
+    regions: Vec<String>,
+    runner_up: Option<crate::model::Category>,
+    source: ApiSource<'a>,
+    summary: Option<&'a str>,
+    tags: &'a [String],
+    title: &'a str,
+    updated: Option<String>,
+}
+
+/// [`ApiItem`] of `i`.
+pub fn api_item(i: &StoredItem, clean_titles: bool) -> ApiItem<'_> {
+    ApiItem {
+        also_at: also_at_json(i),
+        authors: &i.item.authors,
+        category: i.class.category,
+        changed: i.changed.map(|d| d.to_rfc3339()),
+        confidence: (f64::from(i.class.confidence) * 10_000.0).round() / 10_000.0,
+        content: i.item.content.as_deref(),
+        cursor: format!("c{:x}", i.seq),
+        first_seen: i.first_seen.to_rfc3339(),
+        id: item_id(i),
+        language: i.item.language.as_deref(),
+        link: i.item.link.as_deref(),
+        original_title: &i.item.title,
+        published: i.item.published.map(|d| d.to_rfc3339()),
+        regions: region_names(i),
+        runner_up: i.class.runner_up,
+        source: ApiSource {
+            feed_url: &i.source.url,
+            id: &i.source.feed_id,
+            title: &i.source.title,
+        },
+        summary: i.item.summary.as_deref(),
+        tags: &i.item.tags,
+        title: i.display_title(clean_titles),
+        updated: i.item.updated.map(|d| d.to_rfc3339()),
+    }
 }
 
 /// Parses ad-hoc filter query parameters (`?category=finance&region=四川&q=锂电池&limit=20`):

@@ -659,30 +659,45 @@ async fn api_items(
     let limit = limit.unwrap_or(100).min(MAX_LIMIT);
     let store = st.store.clone();
     let config = st.config();
+    /// One page of `/api/items`.
+    #[derive(serde::Serialize)]
+    struct Page<'a> {
+        items: Vec<publish::ApiItem<'a>>,
+        next: String,
+    }
     let result = tokio::task::spawn_blocking(move || {
         let mut items = Vec::new();
         let mut last = after;
         // Bounded work per request: a filter that matches little still answers promptly, with
         // a cursor that skips what was examined.
         for item in store.after_seq(after).take(20_000) {
-            let item = item?;
+            let item = item.map_err(|e| e.to_string())?;
             last = Some(item.seq);
             if publish::matches(&filter, &item) {
-                items.push(publish::api_item(&item, config.clean_titles));
+                items.push(item);
                 if items.len() >= limit {
                     break;
                 }
             }
         }
-        Ok::<_, crate::store::StoreError>((items, last))
+        // Before any item exists the cursor is empty: "from the beginning".
+        let page = Page {
+            items: items
+                .iter()
+                .map(|i| publish::api_item(i, config.clean_titles))
+                .collect(),
+            next: last.map(|l| format!("c{l:x}")).unwrap_or_default(),
+        };
+        // Serialised here, on the blocking thread, straight from the stored items.
+        serde_json::to_vec(&page).map_err(|e| format!("serialising a page of items: {e}"))
     })
     .await;
     match result {
-        // Before any item exists the cursor is empty: "from the beginning".
-        Ok(Ok((items, last))) => {
-            let next = last.map(|l| format!("c{l:x}")).unwrap_or_default();
-            Json(serde_json::json!({"items": items, "next": next})).into_response()
-        }
+        Ok(Ok(body)) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
         Ok(Err(e)) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("{e}\n")).into_response(),
     }

@@ -210,7 +210,7 @@ async fn every_corpus_feed_parses_or_fails_cleanly_and_nothing_dangerous_gets_th
     let mut checked = 0;
     for item in service.store.after_seq(None) {
         let item = item.unwrap();
-        let api = feedsift::publish::api_item(&item, true).to_string();
+        let api = serde_json::to_string(&feedsift::publish::api_item(&item, true)).unwrap();
         for field in [&item.item.summary, &item.item.content] {
             let Some(html) = field else { continue };
             checked += 1;

@@ -271,13 +271,25 @@ fn also_at_and_aliases(b: &dyn Backend) {
     // A copy of a story that is not stored (pruned meanwhile) is not recorded.
     s.commit(
         Batch {
-            also_at: vec![("gone".into(), copy)],
+            also_at: vec![("gone".into(), copy.clone())],
             ..Default::default()
         },
         None,
     )
     .unwrap();
     assert!(s.get("gone").unwrap().is_none());
+    // Copies are found again after a restart (sled keeps which stories have copies in memory,
+    // rebuilt at open), and stories without copies still read without any.
+    s.flush().unwrap();
+    drop(s);
+    let t = b.reopen();
+    assert_eq!(t.get("a").unwrap().unwrap().also_at, vec![copy.clone()]);
+    assert!(t.get("x").unwrap().unwrap().also_at.is_empty());
+    let pages: Vec<StoredItem> = t.after_seq(None).map(|r| r.unwrap()).collect();
+    assert_eq!(
+        pages.iter().find(|i| i.key == "a").unwrap().also_at,
+        vec![copy]
+    );
 }
 
 fn prune_by_age_and_count(b: &dyn Backend) {
