@@ -440,6 +440,14 @@ mod tests {
                 "成都新闻：市气象台发布暴雨蓝色预警信号请注意防范",
                 false,
             ),
+            // Report kinds end in 报 like papers' names, but are the story.
+            ("贵州茅台_一季度报", "贵州茅台_三季度报", false),
+            (
+                "中国平安保险集团股份有限公司_业绩快报",
+                "中国平安保险集团股份有限公司_业绩预告",
+                false,
+            ),
+            ("北京明天有雨_天气预报", "北京明天有雨_地震预报", false),
             // A work's name in title marks is not packaging.
             (
                 "《大盛魁》内蒙热拍 于震拜师屡遭刁难",

@@ -146,6 +146,39 @@ pub fn is_cjk_masthead(seg: &str) -> bool {
         && seg.chars().filter(|c| is_cjk(*c)).count() >= 3
         && seg.chars().all(|c| is_cjk(c) || c.is_ascii_digit())
         && MASTHEAD_ENDINGS.iter().any(|e| seg.ends_with(e))
+        && !names_a_report(seg)
+}
+
+/// Kinds of report that end in 报 like a paper's name but are what the story is
+/// (`…_一季度报` / `…_三季度报`, `…_业绩快报`, `…_天气预报`): never a masthead. (`快报` alone is
+/// not one of them: papers are called that, `都市快报`.)
+const REPORT_WORDS: &[&str] = &[
+    "年报",
+    "季报",
+    "度报",
+    "月报",
+    "周报",
+    "业绩快报",
+    "研报",
+    "简报",
+    "公报",
+    "通报",
+    "情报",
+    "预报",
+    "画报",
+    "海报",
+    "汇报",
+    "举报",
+    "警报",
+    "喜报",
+    "捷报",
+    "战报",
+    "电报",
+    "中报",
+];
+
+fn names_a_report(seg: &str) -> bool {
+    !seg.ends_with("青年报") && REPORT_WORDS.iter().any(|w| seg.ends_with(w))
 }
 
 /// `title` without a publication's name at its end (`…｜21世纪经济报道`), so that the digits of
