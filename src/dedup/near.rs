@@ -26,8 +26,8 @@
 
 use super::title::{
     has_decoration_shape, index_core, is_cjk_masthead, is_decoration, is_note, is_quoted,
-    is_separator, key_core, normalize, normalize_keep_case, segments, strip_trailing_masthead,
-    strip_wire_tag, Edge,
+    is_separator, label_free_core, normalize, normalize_keep_case, segments,
+    strip_trailing_masthead, strip_wire_tag, Edge,
 };
 
 /// MinHash bands in a signature (one index key each).
@@ -64,7 +64,8 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// The index keys of a title, for the near-duplicate index: [`BANDS`] band hashes, then the
 /// exact-core key at [`CORE_KEY`]. Empty for a title with no text.
 pub fn signature(title: &str) -> Vec<u64> {
-    let core: Vec<char> = index_core(title).chars().collect();
+    let core_text = index_core(title);
+    let core: Vec<char> = core_text.chars().collect();
     if core.is_empty() {
         return Vec::new();
     }
@@ -93,14 +94,15 @@ pub fn signature(title: &str) -> Vec<u64> {
             h
         })
         .collect();
-    keys.push(core_key(&key_core(title).chars().collect::<Vec<_>>()));
+    keys.push(core_key(
+        label_free_core(title).as_deref().unwrap_or(&core_text),
+    ));
     keys
 }
 
 /// The exact-core key of a title's index core (its characters, not its shingles).
-fn core_key(core: &[char]) -> u64 {
-    let text: String = core.iter().collect();
-    mix(fnv(text.as_bytes()) ^ mix(CORE_KEY as u64 + 0x636f_7265))
+fn core_key(core: &str) -> u64 {
+    mix(fnv(core.as_bytes()) ^ mix(CORE_KEY as u64 + 0x636f_7265))
 }
 
 /// A signature from before the exact-core key (stores written by schema 3 sled / PostgreSQL

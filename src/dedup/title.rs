@@ -511,26 +511,25 @@ pub fn index_core(title: &str) -> String {
         .collect()
 }
 
-/// The text of the exact-core index key: [`index_core`], and in Latin script also without a
-/// short label before a colon that the vocabulary does not know (`Insight: …`, `Explained: …`).
-/// Such a label may be a decoration or the subject of a template (`Apple: …`): both kinds
-/// become candidates of each other, and [`crate::dedup::near::same_story`] tells them apart —
-/// so this key only finds, it never decides (the stored core, compared as proof, keeps the
-/// label).
-pub fn key_core(title: &str) -> String {
+/// The text of the exact-core index key when it is not [`index_core`]: in Latin script, the
+/// core without a short label before a colon that the vocabulary does not know (`Insight: …`,
+/// `Explained: …`). Such a label may be a decoration or the subject of a template (`Apple: …`):
+/// both kinds become candidates of each other, and [`crate::dedup::near::same_story`] tells them
+/// apart — so this key only finds, it never decides (the stored core, compared as proof, keeps
+/// the label). `None` for every other title (their key is the index core itself).
+pub fn label_free_core(title: &str) -> Option<String> {
     let t = normalize_keep_case(title);
-    if !t.chars().any(is_cjk) {
-        if let Some(&(a, b)) = segments(&t).first() {
-            let rest = t[b..].trim_start();
-            if a == 0 && rest.starts_with(':') && has_decoration_shape(&t[a..b]) {
-                let rest = rest.trim_start_matches([':', ' ']);
-                if rest.chars().filter(|c| !c.is_whitespace()).count() >= MIN_CORE_CHARS {
-                    return index_core(rest);
-                }
-            }
-        }
+    if t.chars().any(is_cjk) {
+        return None;
     }
-    index_core(title)
+    let &(a, b) = segments(&t).first()?;
+    let rest = t[b..].trim_start();
+    if a != 0 || !rest.starts_with(':') || !has_decoration_shape(&t[a..b]) {
+        return None;
+    }
+    let rest = rest.trim_start_matches([':', ' ']);
+    (rest.chars().filter(|c| !c.is_whitespace()).count() >= MIN_CORE_CHARS)
+        .then(|| index_core(rest))
 }
 
 /// What the index strips beyond [`clean`], which keeps them for display: a column name in title
