@@ -92,7 +92,7 @@ def probe_a():
     return rows
 
 
-def decorated(seed, source, lo, hi, en_lo, en_hi, zh_min, vocab, negatives):
+def decorated(seed, source, lo, hi, en_lo, en_hi, zh_min, vocab):
     random.seed(seed)
     ts = titles(source)
     random.shuffle(ts)
@@ -118,6 +118,16 @@ def decorated(seed, source, lo, hi, en_lo, en_hi, zh_min, vocab, negatives):
     return zh, en, deco, item
 
 
+def reposts(ts, deco, item, probe):
+    """Each title re-posted twice, under two decorations drawn independently."""
+    rows = []
+    for t in ts:
+        a, b = deco(t), deco(t)
+        rows.append({"a": item(a, "s1"), "b": item(b, "s2"), "duplicate": True,
+                     "kind": ("zh-" if cjk(t) else "en-") + probe})
+    return rows
+
+
 def probe_b():
     vocab = (["今日热评丨", "观察者网：", "红星新闻｜", "【央视快评】", "每日一看：", "独家丨", "【图集】", "早报｜", "〔要闻〕",
               "热搜榜：", "聚焦·", "新鲜事|"],
@@ -126,11 +136,8 @@ def probe_b():
              ["Opinion | ", "Markets: ", "Explainer-", "REFILE-", "In pictures: ", "Factbox: ", "Top News: "],
              [" - Bloomberg", " | The Guardian", " - Financial Times", " - CNBC", " | Fox News",
               " - Al Jazeera English", " (Photos)"])
-    zh, en, deco, item = decorated(2024, "train.jsonl", 0, 500, 0, 250, 6, vocab, None)
-    rows = []
-    for t in zh + en:
-        a, b = deco(t), deco(t)
-        rows.append({"a": item(a, "s1"), "b": item(b, "s2"), "duplicate": True, "kind": "zh-B" if cjk(t) else "en-B"})
+    zh, en, deco, item = decorated(2024, "train.jsonl", 0, 500, 0, 250, 6, vocab)
+    rows = reposts(zh + en, deco, item, "B")
     for d in shared_negatives():
         d["a"] = item(deco(d["a"]["title"]), "s1")
         d["b"] = item(deco(d["b"]["title"]), "s2")
@@ -146,9 +153,8 @@ def probe_c():
               "丨潮新闻", "（视频）", "_大众网"],
              ["BRIEF-", "Insight: ", "Focus: ", "Explained: ", "Update: ", "Just in: "],
              [" - Axios", " | Reuters.com", " - Yahoo Finance", " (Updated)", " | Euronews", " - The Washington Post"])
-    zh, en, deco, item = decorated(99, "train.jsonl", 1000, 1400, 1000, 1200, 6, vocab, None)
-    rows = [{"a": item(deco(t), "s1"), "b": item(deco(t), "s2"), "duplicate": True,
-             "kind": "zh-C" if cjk(t) else "en-C"} for t in zh + en]
+    zh, en, deco, item = decorated(99, "train.jsonl", 1000, 1400, 1000, 1200, 6, vocab)
+    rows = reposts(zh + en, deco, item, "C")
     cos = ["万科A", "招商银行", "平安银行", "宁德时代", "比亚迪", "中国石化", "格力电器", "美的集团", "海天味业", "隆基绿能",
            "中信证券", "京东方A", "东方财富", "三一重工", "紫金矿业"]
     notes = ["关于召开年度股东大会的通知公告", "关于股东减持股份计划的预披露公告", "董事会决议公告及独立董事意见",
@@ -184,9 +190,8 @@ def probe_d():
               "（最新）", "｜上游新闻", "_大河网"],
              ["EXCLUSIVE-", "Markets wrap: ", "Breaking news: ", "Fact check: ", "Inside: ", "Morning brief: "],
              [" - CNN", " | Bloomberg.com", " - MarketWatch", " (+video)", " | The Independent", " - Sky News"])
-    zh, en, deco, item = decorated(4242, "dev.jsonl", 500, 900, 300, 500, 6, vocab, None)
-    rows = [{"a": item(deco(t), "s1"), "b": item(deco(t), "s2"), "duplicate": True,
-             "kind": "zh-D" if cjk(t) else "en-D"} for t in zh + en]
+    zh, en, deco, item = decorated(4242, "dev.jsonl", 500, 900, 300, 500, 6, vocab)
+    rows = reposts(zh + en, deco, item, "D")
     people = ["李强", "王毅", "丁薛祥", "何立峰", "刘国中", "陈吉宁", "黄坤明", "袁家军"]
     quotes = ["要坚定不移推动高质量发展", "扎实做好当前防汛救灾各项工作", "进一步全面深化改革推进中国式现代化"]
     funds = ["易方达蓝筹精选", "招商中证白酒", "华夏上证50ETF", "富国天惠成长", "中欧医疗健康", "广发稳健增长"]
