@@ -15,6 +15,7 @@
 //! - A body identical to the last one parsed is not parsed again (servers without validators).
 
 use crate::categorize::Categorizer;
+use crate::clock::Clock;
 use crate::config::FeedConfig;
 use crate::dedup::{self, DedupSettings};
 use crate::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
@@ -71,6 +72,8 @@ pub struct Pipeline {
     dedup: std::sync::RwLock<DedupSettings>,
     timezone: Tz,
     metrics: Arc<Metrics>,
+    /// The service's clock: the times a poll records (see [`crate::clock`]).
+    clock: Clock,
 }
 
 impl Pipeline {
@@ -98,7 +101,19 @@ impl Pipeline {
             dedup: std::sync::RwLock::new(DedupSettings::default()),
             timezone,
             metrics,
+            clock: Clock::system(),
         }
+    }
+
+    /// The same pipeline on another clock (tests run on paused time).
+    pub fn with_clock(mut self, clock: Clock) -> Pipeline {
+        self.clock = clock;
+        self
+    }
+
+    /// The service's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
     }
 
     /// Replaces the categorizer for polls that start from now on.

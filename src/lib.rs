@@ -33,6 +33,7 @@
 
 pub mod app;
 pub mod categorize;
+pub mod clock;
 pub mod config;
 pub mod dedup;
 pub mod demo;
