@@ -24,136 +24,179 @@ use super::entities::HTML4;
 
 /// The repaired document, or `None` when the pass found nothing to repair.
 pub fn repair(xml: &str) -> Option<String> {
-    let mut out = String::with_capacity(xml.len() + 64);
-    let mut changed = false;
-    let mut root = Root::Unseen;
-    // Where the root's start tag ends in `out`, for a `<channel>` to go after it.
-    let mut root_end = None;
-    // Elements open at this point of the document, outermost first, with where each starts in
-    // `out`.
-    let mut open: Vec<(String, usize)> = Vec::new();
+    let mut r = Repair {
+        out: String::with_capacity(xml.len() + 64),
+        changed: false,
+        root: Root::Unseen,
+        root_end: None,
+        open: Vec::new(),
+    };
     let mut rest = xml;
     while let Some(pos) = rest.find(['<', '&']) {
-        out.push_str(&rest[..pos]);
+        r.out.push_str(&rest[..pos]);
         rest = &rest[pos..];
-        if rest.starts_with('&') {
-            let (len, fixed) = entity(rest);
-            match fixed {
-                Some(f) => {
-                    out.push_str(&f);
-                    changed = true;
-                }
-                None => out.push_str(&rest[..len]),
-            }
-            rest = &rest[len..];
+        let used = if rest.starts_with('&') {
+            r.entity(rest)
         } else if rest.starts_with("<![CDATA[") {
-            match rest.find("]]>") {
-                Some(end) => {
-                    out.push_str(&rest[..end + 3]);
-                    rest = &rest[end + 3..];
-                }
-                None => {
-                    let end = rest[9..].find("</").map_or(rest.len(), |p| p + 9);
-                    out.push_str(&rest[..end]);
-                    out.push_str("]]>");
-                    changed = true;
-                    rest = &rest[end..];
-                }
-            }
+            r.cdata(rest)
         } else if rest.starts_with("<!--") {
-            let end = rest.find("-->").map_or(rest.len(), |p| p + 3);
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
+            r.copy_until(rest, "-->")
         } else if rest
             .get(..9)
             .is_some_and(|p| p.eq_ignore_ascii_case("<!DOCTYPE"))
         {
-            rest = &rest[doctype_end(rest)..];
-            changed = true;
+            r.changed = true;
+            doctype_end(rest)
         } else if rest.starts_with("<?") || rest.starts_with("<!") {
-            let end = rest.find('>').map_or(rest.len(), |p| p + 1);
-            out.push_str(&rest[..end]);
-            rest = &rest[end..];
+            r.copy_until(rest, ">")
         } else {
-            // A `<` that starts no tag (`a < b`) is text.
-            let starts_tag = rest[1..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':' || c == '/');
-            if !starts_tag {
-                out.push_str("&lt;");
-                changed = true;
-                rest = &rest[1..];
-                continue;
+            r.tag(rest)
+        };
+        rest = &rest[used..];
+    }
+    r.out.push_str(rest);
+    r.finish()
+}
+
+/// The repair pass's state while it walks the document.
+struct Repair {
+    out: String,
+    changed: bool,
+    root: Root,
+    /// Where the root's start tag ends in `out`, for a `<channel>` to go after it.
+    root_end: Option<usize>,
+    /// Elements open at this point of the document, outermost first, with where each starts
+    /// in `out`.
+    open: Vec<(String, usize)>,
+}
+
+impl Repair {
+    /// Copies or fixes the entity reference `rest` starts with; returns the bytes read.
+    fn entity(&mut self, rest: &str) -> usize {
+        let (len, fixed) = entity(rest);
+        match fixed {
+            Some(f) => {
+                self.out.push_str(&f);
+                self.changed = true;
             }
-            let end = tag_end(rest);
-            let tag = &rest[..end];
-            // A tag cut off by the end of the document or by the next tag is closed.
-            let closed;
-            let tag = if tag.ends_with('>') {
-                tag
-            } else {
-                changed = true;
-                closed = format!("{}>", tag.trim_end());
-                closed.as_str()
-            };
-            let was_unseen = root == Root::Unseen;
-            let fixed = fix_tag(tag, &mut root);
-            if fixed != tag {
-                changed = true;
+            None => self.out.push_str(&rest[..len]),
+        }
+        len
+    }
+
+    /// Copies the CDATA section `rest` starts with, closing it before the next end tag when
+    /// it is never closed.
+    fn cdata(&mut self, rest: &str) -> usize {
+        match rest.find("]]>") {
+            Some(end) => {
+                self.out.push_str(&rest[..end + 3]);
+                end + 3
             }
-            let name = tag_name(&fixed).to_string();
-            if fixed.starts_with("</") {
-                match open.iter().rposition(|(n, _)| *n == name) {
-                    // Elements left open inside this one are closed first.
-                    Some(i) => {
-                        for (n, _) in open.drain(i + 1..).rev() {
-                            out.push_str(&format!("</{n}>"));
-                            changed = true;
-                        }
-                        open.pop();
-                        out.push_str(&fixed);
-                    }
-                    // An end tag with no start tag is dropped.
-                    None => changed = true,
-                }
-            } else {
-                let at = out.len();
-                out.push_str(&fixed);
-                if !fixed.ends_with("/>") && !name.is_empty() {
-                    open.push((name, at));
-                }
+            None => {
+                let end = rest[9..].find("</").map_or(rest.len(), |p| p + 9);
+                self.out.push_str(&rest[..end]);
+                self.out.push_str("]]>");
+                self.changed = true;
+                end
             }
-            if was_unseen && root != Root::Unseen {
-                root_end = Some(out.len());
-            }
-            rest = &rest[end..];
         }
     }
-    out.push_str(rest);
-    // A document cut off (or never closed) gets its open elements closed — except an entry cut
-    // off half-way, which is left out whole: its title or text may be cut too, and the next
-    // poll reads it complete.
-    if let Some(i) = open.iter().position(|(n, _)| {
-        let local = n.rsplit(':').next().unwrap_or(n);
-        local == "item" || local == "entry"
-    }) {
-        out.truncate(open[i].1);
-        open.truncate(i);
+
+    /// Copies `rest` up to and including `close` (or to the end).
+    fn copy_until(&mut self, rest: &str, close: &str) -> usize {
+        let end = rest.find(close).map_or(rest.len(), |p| p + close.len());
+        self.out.push_str(&rest[..end]);
+        end
     }
-    for (n, _) in open.drain(..).rev() {
-        out.push_str(&format!("</{n}>"));
-        changed = true;
+
+    /// Copies or fixes the tag `rest` starts with (a `<` that starts no tag is text).
+    fn tag(&mut self, rest: &str) -> usize {
+        // A `<` that starts no tag (`a < b`) is text.
+        let starts_tag = rest[1..]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_alphabetic() || c == '_' || c == ':' || c == '/');
+        if !starts_tag {
+            self.out.push_str("&lt;");
+            self.changed = true;
+            return 1;
+        }
+        let end = tag_end(rest);
+        let tag = &rest[..end];
+        // A tag cut off by the end of the document or by the next tag is closed.
+        let closed;
+        let tag = if tag.ends_with('>') {
+            tag
+        } else {
+            self.changed = true;
+            closed = format!("{}>", tag.trim_end());
+            closed.as_str()
+        };
+        let was_unseen = self.root == Root::Unseen;
+        let fixed = fix_tag(tag, &mut self.root);
+        if fixed != tag {
+            self.changed = true;
+        }
+        let name = tag_name(&fixed).to_string();
+        if fixed.starts_with("</") {
+            self.end_tag(&name, &fixed);
+        } else {
+            let at = self.out.len();
+            self.out.push_str(&fixed);
+            if !fixed.ends_with("/>") && !name.is_empty() {
+                self.open.push((name, at));
+            }
+        }
+        if was_unseen && self.root != Root::Unseen {
+            self.root_end = Some(self.out.len());
+        }
+        end
     }
-    if root == Root::Rss && !out.contains("<channel") && out.contains("<item") {
-        if let Some(at) = root_end.filter(|_| !out[..root_end.unwrap_or(0)].ends_with("/>")) {
-            let close = out.rfind("</rss>").unwrap_or(out.len());
-            out.insert_str(close, "</channel>");
-            out.insert_str(at, "<channel>");
-            changed = true;
+
+    /// An end tag: elements left open inside it are closed first; one with no start tag is
+    /// dropped.
+    fn end_tag(&mut self, name: &str, fixed: &str) {
+        match self.open.iter().rposition(|(n, _)| n == name) {
+            Some(i) => {
+                for (n, _) in self.open.drain(i + 1..).rev() {
+                    self.out.push_str(&format!("</{n}>"));
+                    self.changed = true;
+                }
+                self.open.pop();
+                self.out.push_str(fixed);
+            }
+            None => self.changed = true,
         }
     }
-    changed.then_some(out)
+
+    /// Closes what the document left open and wraps channel-less RSS items.
+    fn finish(mut self) -> Option<String> {
+        // A document cut off (or never closed) gets its open elements closed — except an entry
+        // cut off half-way, which is left out whole: its title or text may be cut too, and the
+        // next poll reads it complete.
+        if let Some(i) = self.open.iter().position(|(n, _)| {
+            let local = n.rsplit(':').next().unwrap_or(n);
+            local == "item" || local == "entry"
+        }) {
+            self.out.truncate(self.open[i].1);
+            self.open.truncate(i);
+        }
+        for (n, _) in self.open.drain(..).rev() {
+            self.out.push_str(&format!("</{n}>"));
+            self.changed = true;
+        }
+        let out = &mut self.out;
+        if self.root == Root::Rss && !out.contains("<channel") && out.contains("<item") {
+            let root_end = self.root_end;
+            if let Some(at) = root_end.filter(|_| !out[..root_end.unwrap_or(0)].ends_with("/>")) {
+                let close = out.rfind("</rss>").unwrap_or(out.len());
+                out.insert_str(close, "</channel>");
+                out.insert_str(at, "<channel>");
+                self.changed = true;
+            }
+        }
+        self.changed.then_some(self.out)
+    }
 }
 
 /// What the document's root element turned out to be.
