@@ -40,6 +40,42 @@ async fn wait_for(url: &str, ok: impl Fn(&str) -> bool) -> String {
     }
 }
 
+/// A child's log, read line by line as it is written, so a test can wait for an event the
+/// process reports instead of sleeping.
+struct Log(std::sync::Arc<std::sync::Mutex<String>>);
+
+impl Log {
+    fn follow(stderr: std::process::ChildStderr) -> Log {
+        let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = std::sync::Arc::clone(&buf);
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let mut b = sink.lock().unwrap();
+                b.push_str(&line);
+                b.push('\n');
+            }
+        });
+        Log(buf)
+    }
+
+    /// Waits (bounded) until the log has a line containing `what`.
+    async fn wait_for(&self, what: &str) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !self.0.lock().unwrap().contains(what) {
+            assert!(
+                Instant::now() < deadline,
+                "never logged {what:?}:\n{}",
+                self.0.lock().unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
 /// Kills the child when a test fails half-way, so no `feedsift serve` outlives it.
 struct Reap(Option<std::process::Child>);
 
@@ -219,6 +255,7 @@ async fn serve_polls_serves_reloads_on_sighup_and_shuts_down_cleanly_on_sigterm(
         .spawn()
         .unwrap();
     let mut guard = Reap(Some(child));
+    let log = Log::follow(guard.0.as_mut().unwrap().stderr.take().unwrap());
     let pid = guard.0.as_ref().unwrap().id().to_string();
     // Never-polled feeds are polled at start-up, not at their first cron time.
     let merged = format!("http://127.0.0.1:{port}/feeds/merged.rss");
@@ -231,25 +268,19 @@ async fn serve_polls_serves_reloads_on_sighup_and_shuts_down_cleanly_on_sigterm(
         .status()
         .unwrap()
         .success());
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    log.wait_for("SIGHUP: reloading config").await;
     wait_for(&format!("http://127.0.0.1:{port}/healthz"), |b| b == "ok\n").await;
     assert!(Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap()
         .success());
-    let child = guard.0.take().unwrap();
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+    let mut child = guard.0.take().unwrap();
+    let status = tokio::task::spawn_blocking(move || child.wait().unwrap())
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "clean exit on SIGTERM: {:?}",
-        out.status
-    );
-    let log = text(&out.stderr);
-    assert!(log.contains("SIGHUP: reloading config"), "{log}");
-    assert!(log.contains("store flushed"), "{log}");
+    assert!(status.success(), "clean exit on SIGTERM: {status:?}");
+    log.wait_for("store flushed").await;
     // The store was flushed and released: export reads it directly, and agrees with HTTP.
     let out = run(feedsift(dir.path(), &["export", "merged"])).await;
     assert_eq!(text(&out.stdout), body);
