@@ -39,6 +39,20 @@ impl Lcg {
     }
 }
 
+/// Waits (bounded) until the publishers have answered `n` more requests than when called, or
+/// the child has exited.
+async fn wait_for_answers(p: &Publisher, child: &mut std::process::Child, n: usize) {
+    let target = p.log.lock().unwrap().len() + n;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while p.log.lock().unwrap().len() < target && child.try_wait().unwrap().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the child answered nothing for a minute"
+        );
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 /// Serves feed `f` with `n` items (a strong ETag; `delay` before each answer).
 fn publish(p: &Publisher, f: usize, n: usize, delay: Duration) {
     p.put_slow(
@@ -128,17 +142,20 @@ async fn kill_poll_once(store: Option<&str>) {
             cmd.env("FEEDSIFT_STORE", url);
         }
         let mut child = cmd.spawn().unwrap();
-        let wait = Duration::from_millis(5 + rng.next(400));
-        tokio::time::sleep(wait).await;
+        // Killed on an event, not after a guessed time: once the publishers have answered a
+        // random number of this run's requests (fewer than one per feed, so the run is never
+        // over), while other fetches, parses and commits are under way.
+        let answered = 1 + rng.next(FEEDS as u64 - 1) as usize;
+        wait_for_answers(&p, &mut child, answered).await;
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
             killed += 1;
         }
         child.wait().unwrap();
     }
-    assert!(
-        killed >= 5,
-        "only {killed} of 14 runs were killed mid-way; the test proves little"
+    assert_eq!(
+        killed, 14,
+        "a run ended before all its feeds were fetched; the test proves little"
     );
 
     // A final run that is allowed to finish.
@@ -220,7 +237,10 @@ async fn sigkill_during_serve_loses_nothing_and_duplicates_nothing() {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        tokio::time::sleep(Duration::from_millis(600 + rng.next(1400))).await;
+        // Killed once the publishers have answered a random number of this run's requests (the
+        // service is then fetching, parsing and committing other polls).
+        let answered = 1 + rng.next(2 * FEEDS as u64) as usize;
+        wait_for_answers(&p, &mut child, answered).await;
         assert!(
             child.try_wait().unwrap().is_none(),
             "serve exited by itself"
