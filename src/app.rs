@@ -6,7 +6,7 @@
 
 use crate::categorize::model::Model;
 use crate::categorize::{ModelCategorizer, Overrides, EMBEDDED_MODEL};
-use crate::config::{self, Config, ConfigError};
+use crate::config::{self, Config};
 use crate::fetch::{FetchLimits, Fetcher};
 use crate::ingest::{FeedReport, Pipeline, PollStatus};
 use crate::metrics::Metrics;
@@ -23,15 +23,18 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-/// Loads `feeds.toml`, with the data directory overridden when `data_dir` is given (the CLI's
-/// `--data-dir` / `FEEDSIFT_DATA_DIR`).
-pub fn load_config(path: &Path, data_dir: Option<&Path>) -> Result<Config, ConfigError> {
-    let mut config = config::load(path)?;
-    if let Some(d) = data_dir {
-        config.service.data_dir = d.to_path_buf();
-        config.data_dir_override = Some(d.to_path_buf());
+pub use crate::config::load_config;
+
+/// The store `[service]` configures: sled in `data_dir`, or PostgreSQL.
+pub fn open_configured_store(service: &config::ServiceConfig) -> Result<Store, StoreError> {
+    match &service.store {
+        config::StoreSpec::Sled => Store::open_with(
+            &service.data_dir,
+            service.cache_capacity_bytes,
+            service.compress_store,
+        ),
+        config::StoreSpec::Postgres(url) => Store::connect_postgres(url),
     }
-    Ok(config)
 }
 
 /// The stages wired together over one store: what `serve` runs and `poll --once` uses.
@@ -58,7 +61,7 @@ impl Service {
             .with_context(|| format!("cannot create data directory {}", s.data_dir.display()))?;
         // The data directory also holds the trained model and other files, whichever store
         // holds the items.
-        let store = Store::open_configured(s)?;
+        let store = open_configured_store(s)?;
         let metrics = Arc::new(Metrics::default());
         let fetcher = Fetcher::new(
             &s.user_agent,
@@ -460,7 +463,7 @@ fn open_store(config: &Config) -> Result<Store, StoreError> {
             source: source.into(),
         });
     }
-    Store::open_configured(s)
+    open_configured_store(s)
 }
 
 /// Where the CLI looks for the config when `--config` is not given.
