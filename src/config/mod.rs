@@ -7,10 +7,10 @@
 //! guessing. Unknown keys are errors too: a typo such as `shedule` must not silently fall back to
 //! a default.
 //!
-//! One file per table: [`service`] (`[service]`, with the [`StoreSpec`]), [`feed`] (each
-//! `[[feed]]`), [`output`] (each `[[output]]`, with its [`Filter`]), [`categorize`]
-//! (`[categorize]`), [`dedup`] (`[dedup]`, with the deduplicator's [`DedupSettings`]) and
-//! [`schedule`] (cron expressions). This module reads the file, hands each table to its parser
+//! One file per table: `service.rs` (`[service]`, with the [`StoreSpec`]), `feed.rs` (each
+//! `[[feed]]`), `output.rs` (each `[[output]]`, with its [`Filter`]), `categorize.rs`
+//! (`[categorize]`), `dedup.rs` (`[dedup]`, with the deduplicator's [`DedupSettings`]) and
+//! `schedule.rs` (cron expressions). This module reads the file, hands each table to its parser
 //! and turns spans into `file:line:col`. It depends on no stage of the pipeline (`store`,
 //! `dedup`, …): they depend on it.
 
