@@ -8,7 +8,9 @@
 //!
 //! Data flows one way, through the plain types in [`model`]:
 //!
-//! - [`config`] — `feeds.toml` into a typed, validated [`config::Config`]; errors name file:line:col.
+//! - [`config`] — `feeds.toml` into a typed, validated [`config::Config`], one file per table;
+//!   errors name file:line:col. It imports no stage; stages take their settings from it
+//!   ([`config::DedupSettings`] for [`dedup`]; [`config::StoreSpec`] names the store [`app`] opens).
 //!   [`reload`] publishes each valid new version while the service runs.
 //! - [`scheduler`] — *when* each feed is polled: cron in the feed's time zone with per-feed
 //!   jitter, backoff, server and feed hints; one poll per feed at a time.
@@ -25,9 +27,16 @@
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
 //! - [`server`] — the HTTP face (axum): feeds, index page, health, metrics.
 //!
-//! Around them: [`app`] (the CLI commands), [`migrate`] (moving a store between backends), [`demo`] (bundled sample feeds), [`metrics`]
-//! (Prometheus counters), [`text`] (small text helpers), [`regions`] (China's administrative
-//! divisions) and [`jsonl`] (labelled data files).
+//! Around them: [`app`] — the CLI and the service it runs: [`app::cmd`] (one file per command,
+//! `demo`'s bundled sample feeds included), [`app::service`] (the stages wired over the store a
+//! config names), [`app::run`] (the running service and its bounded shutdown) and
+//! [`app::tasks`] (its retention and config-following tasks); [`migrate`] (moving a store
+//! between backends), [`opml`] (feed lists into `feeds.toml`), [`metrics`] (Prometheus
+//! counters), [`text`] (small text helpers), [`regions`] (China's administrative divisions) and
+//! [`jsonl`] (labelled data files).
+//!
+//! Dependencies point one way: [`app`] uses everything; [`reload`] uses [`config`]; [`store`]
+//! and [`config`] never use each other.
 
 #![warn(missing_docs)]
 
@@ -36,7 +45,6 @@ pub mod categorize;
 pub mod clock;
 pub mod config;
 pub mod dedup;
-pub mod demo;
 pub mod fetch;
 pub mod ingest;
 pub mod jsonl;

@@ -1,10 +1,14 @@
 //! The `feedsift` binary: parses the command line and calls into the library.
+//!
+//! Takes: the command line (and `FEEDSIFT_CONFIG`, `FEEDSIFT_DATA_DIR`, `RUST_LOG`). Gives: the
+//! command run by [`feedsift::app::cmd`], logging set up for it. Guarantees: exit 0 on success,
+//! 2 with `PATH:LINE:COL: message` for an invalid config, 1 with `feedsift: …` for anything else.
+//! Nothing else lives here: parsing and dispatch only.
 
 use clap::{Parser, Subcommand};
-use feedsift::app;
+use feedsift::app::cmd;
 use feedsift::config::ConfigError;
 use feedsift::publish::Format;
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -159,130 +163,38 @@ fn main() -> ExitCode {
     }
 }
 
+/// Dispatches the parsed command line to its command in [`feedsift::app::cmd`].
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let config = || app::load_config(&cli.config, cli.data_dir.as_deref());
+    let ctx = cmd::Context::new(cli.config, cli.data_dir)?;
     match cli.command {
-        Command::Check => {
-            let c = config()?;
-            println!(
-                "{}: ok ({} feeds, {} outputs)",
-                cli.config.display(),
-                c.feeds.len(),
-                c.outputs.len() + 1
-            );
-        }
-        Command::Poll { .. } => {
-            let service = app::Service::open(config()?)?;
-            let summary = rt.block_on(app::poll_once(&service, true))?;
-            for (id, why) in &summary.failed {
-                eprintln!("failed: {id}: {why}");
-            }
-            if summary.updated > 0 {
-                eprintln!(
-                    "updated: {} items changed since the last poll",
-                    summary.updated
-                );
-            }
-            println!("{summary}");
-        }
+        Command::Check => cmd::check::run(&ctx)?,
+        Command::Poll { .. } => cmd::poll::run(&ctx)?,
         Command::Export {
             output,
             format,
             limit,
-        } => {
-            let doc = rt.block_on(app::export(config()?, &output, format, limit))?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(doc.as_bytes())?;
-            out.flush()?;
-        }
-        Command::Serve => rt.block_on(app::serve(config()?))?,
-        Command::Migrate { from, to } => {
-            let r = app::migrate(&from, &to)?;
-            println!(
-                "migrated {} items, {} copies, {} feed states, {} tombstones in {:.1} s ({:.0} items/s); counts verified",
-                r.counts.items,
-                r.counts.copies,
-                r.counts.feeds,
-                r.counts.tombstones,
-                r.elapsed.as_secs_f64(),
-                r.counts.items as f64 / r.elapsed.as_secs_f64().max(1e-9)
-            );
-        }
+        } => cmd::export::run(&ctx, &output, format, limit)?,
+        Command::Serve => cmd::serve::run(&ctx)?,
+        Command::Migrate { from, to } => cmd::migrate::run(&from, &to)?,
         Command::ImportOpml {
             file,
             allow_private,
-        } => {
-            let done = app::import_opml(&cli.config, &file, allow_private)?;
-            println!(
-                "{}: {} feeds added, {} already present, {} invalid URLs left out, {} refused",
-                cli.config.display(),
-                done.added.len(),
-                done.skipped.len(),
-                done.invalid.len(),
-                done.refused.len()
-            );
-            for id in &done.added {
-                println!("  + {id}");
-            }
-            for (url, why) in &done.refused {
-                println!("  refused {url}: {why}");
-            }
-        }
+        } => cmd::import_opml::run(&ctx.config_path, &file, allow_private)?,
         Command::Train {
             data,
             out,
             dev,
             epochs,
             seed,
-        } => {
-            let report = app::train(&data, &out, dev.as_deref(), epochs, seed)?;
-            println!("{report}");
-        }
-        Command::Classify { explain, json } => {
-            // The config is optional: its model and overrides apply when it can be read.
-            let categorizer = match config() {
-                Ok(c) => app::build_categorizer(&c)?,
-                Err(ConfigError::Io { .. }) => feedsift::categorize::ModelCategorizer::embedded()?,
-                Err(e) => return Err(e.into()),
-            };
-            app::classify_lines(
-                &categorizer,
-                std::io::stdin().lock(),
-                std::io::stdout().lock(),
-                explain,
-                json,
-            )?;
-        }
+        } => cmd::train::run(&data, &out, dev.as_deref(), epochs, seed)?,
+        Command::Classify { explain, json } => cmd::classify::run(&ctx, explain, json)?,
         Command::Eval {
             what: EvalWhat::Categorizer { file },
-        } => {
-            let categorizer = match config() {
-                Ok(c) => app::build_categorizer(&c)?,
-                Err(ConfigError::Io { .. }) => feedsift::categorize::ModelCategorizer::embedded()?,
-                Err(e) => return Err(e.into()),
-            };
-            let examples = feedsift::categorize::eval::read_examples(&file)?;
-            let scores = feedsift::categorize::eval::Scores::measure(&categorizer, &examples);
-            println!("{}", scores.render());
-        }
+        } => cmd::eval::run_categorizer(&ctx, &file)?,
         Command::Eval {
             what: EvalWhat::Dedup { file, mistakes },
-        } => {
-            // The config is optional here: its [dedup] settings apply when it can be read.
-            let settings = config().map(|c| c.dedup).unwrap_or_default();
-            let report = app::eval_dedup(&file, &settings)?;
-            for (kind, a, b, label) in report.mistakes.iter().take(mistakes) {
-                eprintln!(
-                    "{} [{kind}] {a}  ~  {b}",
-                    if *label { "missed" } else { "merged" }
-                );
-            }
-            println!("{}", report.render());
-        }
-        Command::Demo { listen, dir } => rt.block_on(feedsift::demo::run(listen, &dir))?,
+        } => cmd::eval::run_dedup(&ctx, &file, mistakes)?,
+        Command::Demo { listen, dir } => cmd::demo::run(&ctx, listen, &dir)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -14,8 +14,7 @@
 //! limits, user agent, cache size) are reported as needing a restart; everything else applies
 //! at once.
 
-use crate::app::load_config;
-use crate::config::{Config, ConfigError};
+use crate::config::{load_config, Config, ConfigError};
 use serde::Serialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

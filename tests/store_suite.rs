@@ -969,7 +969,7 @@ fn a_lost_ingest_lock_fails_the_commit_instead_of_racing() {
 
 #[test]
 fn store_specs_are_validated() {
-    use feedsift::store::StoreSpec;
+    use feedsift::config::StoreSpec;
     assert_eq!(StoreSpec::parse("sled").unwrap(), StoreSpec::Sled);
     assert!(matches!(
         StoreSpec::parse("postgres://u:p@127.0.0.1/db").unwrap(),

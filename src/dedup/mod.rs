@@ -99,20 +99,8 @@ pub fn canonical_url(raw: &str) -> Option<String> {
     Some(url.to_string())
 }
 
-/// How the deduplicator behaves; `[dedup]` in `feeds.toml`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DedupSettings {
-    /// Merge copies of a story under other decorations from other feeds (layer 3).
-    pub near_duplicates: bool,
-}
-
-impl Default for DedupSettings {
-    fn default() -> Self {
-        DedupSettings {
-            near_duplicates: true,
-        }
-    }
-}
+/// How the deduplicator behaves; `[dedup]` in `feeds.toml` (defined by the configuration).
+pub use crate::config::DedupSettings;
 
 /// What one response held, entry by entry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

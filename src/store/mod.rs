@@ -417,38 +417,6 @@ pub trait Backend: Send + Sync + 'static {
     fn tree_sizes(&self) -> Vec<(&'static str, usize)>;
 }
 
-/// Where `[service] store` says items live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StoreSpec {
-    /// sled in the data directory (the default).
-    Sled,
-    /// A PostgreSQL database, by `postgres://` URL.
-    Postgres(String),
-}
-
-impl StoreSpec {
-    /// Reads `sled` or a `postgres://` / `postgresql://` URL.
-    pub fn parse(s: &str) -> Result<StoreSpec, StoreError> {
-        let t = s.trim();
-        if t == "sled" {
-            Ok(StoreSpec::Sled)
-        } else if t.starts_with("postgres://") || t.starts_with("postgresql://") {
-            t.parse::<postgres::Config>().map_err(|e| {
-                StoreError::Spec(format!(
-                    "`{}` is not a usable PostgreSQL URL: {e}",
-                    redact(t)
-                ))
-            })?;
-            Ok(StoreSpec::Postgres(t.to_string()))
-        } else {
-            Err(StoreError::Spec(format!(
-                "unknown store `{}`: use \"sled\" or a postgres://user:password@host/database URL",
-                redact(t)
-            )))
-        }
-    }
-}
-
 /// A URL with its password replaced by `***`, for logs and errors.
 pub fn redact(url: &str) -> String {
     match url::Url::parse(url) {
@@ -550,18 +518,6 @@ impl Store {
     /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]).
     pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
         Ok(Store::from_backend(PgStore::connect(url)?))
-    }
-
-    /// The store `[service]` configures: sled in `data_dir`, or PostgreSQL.
-    pub fn open_configured(service: &crate::config::ServiceConfig) -> Result<Store, StoreError> {
-        match &service.store {
-            StoreSpec::Sled => Store::open_with(
-                &service.data_dir,
-                service.cache_capacity_bytes,
-                service.compress_store,
-            ),
-            StoreSpec::Postgres(url) => Store::connect_postgres(url),
-        }
     }
 
     /// A sled store in a temporary directory that disappears when the last handle is dropped

@@ -5,8 +5,12 @@
 //! local HTTP server on a free loopback port, writes a `feeds.toml` for them with filtered
 //! outputs into a scratch directory, and runs the real service on it — so a new user sees
 //! polling, dedup, categories and filtered feeds work before configuring anything.
+//!
+//! Takes: the address the demo's service listens on and a scratch directory. Gives: the
+//! service, as `serve` runs it, until Ctrl-C. Guarantees: the sample feeds are served on
+//! loopback only, and nothing outside the scratch directory is written.
 
-use crate::app;
+use super::Context;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -20,22 +24,22 @@ pub const SAMPLE_FEEDS: &[(&str, &str, &[u8])] = &[
     (
         "/zh-news.xml",
         "application/rss+xml",
-        include_bytes!("../tests/fixtures/zh-news-gb2312.xml"),
+        include_bytes!("../../../tests/fixtures/zh-news-gb2312.xml"),
     ),
     (
         "/world.atom",
         "application/atom+xml; charset=utf-8",
-        include_bytes!("../tests/fixtures/world.atom"),
+        include_bytes!("../../../tests/fixtures/world.atom"),
     ),
     (
         "/gadgets.json",
         "application/feed+json",
-        include_bytes!("../tests/fixtures/gadgets.json"),
+        include_bytes!("../../../tests/fixtures/gadgets.json"),
     ),
     (
         "/money.rss",
         "application/rss+xml; charset=utf-8",
-        include_bytes!("../tests/fixtures/money.rss"),
+        include_bytes!("../../../tests/fixtures/money.rss"),
     ),
 ];
 
@@ -128,19 +132,25 @@ exclude = ["巴西龟", "pet"]
     )
 }
 
-/// Runs the demo until Ctrl-C. `dir` holds the demo's config and store.
-pub async fn run(listen: SocketAddr, dir: &Path) -> anyhow::Result<()> {
+/// Runs `demo`: the demo until Ctrl-C. `dir` holds the demo's config and store.
+pub fn run(ctx: &Context, listen: SocketAddr, dir: &Path) -> anyhow::Result<()> {
+    ctx.rt.block_on(demo(listen, dir))
+}
+
+/// Serves the sample feeds and runs the service on them until Ctrl-C. `dir` holds the demo's
+/// config and store.
+pub async fn demo(listen: SocketAddr, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)?;
     let feeds_listener = TcpListener::bind("127.0.0.1:0").await?;
     let feeds_at = feeds_listener.local_addr()?;
     tokio::spawn(serve_files(feeds_listener, SAMPLE_FEEDS));
     let config_path = dir.join("feeds.toml");
     std::fs::write(&config_path, demo_config(feeds_at, listen, dir))?;
-    let config = app::load_config(&config_path, None)?;
+    let config = crate::config::load_config(&config_path, None)?;
     eprintln!(
         "feedsift demo: sample feeds at http://{feeds_at}/, config in {}",
         config_path.display()
     );
     eprintln!("open http://{listen}/ or subscribe to:");
-    app::serve(config).await
+    super::serve::serve(config).await
 }

@@ -1,0 +1,55 @@
+//! `feedsift eval categorizer|dedup FILE`: a component measured on labelled data.
+//!
+//! Takes: a labelled file — items with labels for the categorizer, pairs judged duplicate or
+//! not for the deduplicator — and the configuration when there is one (its model and overrides,
+//! or its `[dedup]` settings). Gives: the scores on stdout (per-label scores and the confusion
+//! matrix; precision and recall per kind of pair), and up to `--mistakes` misjudged pairs on
+//! stderr. Guarantees: a missing config means the defaults; progress only on a terminal.
+
+use super::{progress_bar, Context};
+use crate::config::DedupSettings;
+use crate::dedup::eval::{read_pairs, Report};
+use std::path::Path;
+
+/// Runs `eval categorizer FILE`.
+pub fn run_categorizer(ctx: &Context, file: &Path) -> anyhow::Result<()> {
+    let categorizer = ctx.categorizer()?;
+    let examples = crate::categorize::eval::read_examples(file)?;
+    let scores = crate::categorize::eval::Scores::measure(&categorizer, &examples);
+    println!("{}", scores.render());
+    Ok(())
+}
+
+/// Runs `eval dedup FILE`, printing up to `mistakes` misjudged pairs.
+pub fn run_dedup(ctx: &Context, file: &Path, mistakes: usize) -> anyhow::Result<()> {
+    // The config is optional here: its [dedup] settings apply when it can be read.
+    let settings = ctx.config().map(|c| c.dedup).unwrap_or_default();
+    let report = eval_dedup(file, &settings)?;
+    for (kind, a, b, label) in report.mistakes.iter().take(mistakes) {
+        eprintln!(
+            "{} [{kind}] {a}  ~  {b}",
+            if *label { "missed" } else { "merged" }
+        );
+    }
+    println!("{}", report.render());
+    Ok(())
+}
+
+/// `feedsift eval dedup FILE`: runs [`crate::dedup::eval`] with a progress bar on a terminal.
+pub fn eval_dedup(file: &Path, settings: &DedupSettings) -> anyhow::Result<Report> {
+    let pairs = read_pairs(file)?;
+    let bar = progress_bar(
+        true,
+        pairs.len() as u64,
+        "{spinner} evaluating [{bar:30}] {pos}/{len} pairs",
+    );
+    let report = crate::dedup::eval::run(&pairs, settings, &|done, _| {
+        if let Some(b) = &bar {
+            b.set_position(done as u64);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    Ok(report)
+}
