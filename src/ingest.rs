@@ -59,7 +59,7 @@ pub enum IngestError {
         /// The feed's id.
         feed_id: String,
         /// The URL that served the body (after redirects).
-        url: Url,
+        url: String,
     },
     /// Reading or writing the store failed (`store:`).
     #[error("{0}")]
@@ -424,7 +424,7 @@ impl IngestJob {
                 return Err(IngestError::Normalize {
                     source,
                     feed_id: feed.id.clone(),
-                    url: final_url,
+                    url: final_url.to_string(),
                 })
             }
         };
@@ -515,7 +515,7 @@ mod tests {
                 IngestError::Normalize {
                     source: NormalizeError::Parse("bad".into()),
                     feed_id: "n".into(),
-                    url: url.clone(),
+                    url: url.to_string(),
                 },
                 "parse: bad (feed n at https://news.example/rss)",
                 "parse",
@@ -527,7 +527,7 @@ mod tests {
                         malformed: 3,
                     },
                     feed_id: "n".into(),
-                    url,
+                    url: url.to_string(),
                 },
                 "decode: the body is not valid GBK text (3 malformed byte sequences); the feed's declared charset is wrong (feed n at https://news.example/rss)",
                 "decode",
@@ -549,7 +549,7 @@ mod tests {
         let e = IngestError::Normalize {
             source: NormalizeError::EntriesLost,
             feed_id: "n".into(),
-            url: Url::parse("https://news.example/rss").unwrap(),
+            url: "https://news.example/rss".into(),
         };
         assert!(e.source().is_some_and(|s| s.is::<NormalizeError>()));
     }
