@@ -23,10 +23,12 @@
 //!   the default) or PostgreSQL (several instances); one transaction per response; retention.
 //! - [`categorize`] — the trained model's label, confidence and runner-up, and the regions named.
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
-//! - [`server`] — the HTTP face (axum): feeds, index page, health, metrics.
+//! - [`server`] — the HTTP face (axum): feeds (render cache, RFC 5005 pages, conditional GET),
+//!   JSON API, index page, health, metrics; one file per concern, failures typed as
+//!   [`server::ApiError`], store reads through one blocking boundary.
 //!
 //! Around them: [`app`] (the CLI commands), [`migrate`] (moving a store between backends), [`demo`] (bundled sample feeds), [`metrics`]
-//! (Prometheus counters), [`text`] (small text helpers), [`regions`] (China's administrative
+//! (Prometheus counters, fed plain counts), [`text`] (small text helpers), [`regions`] (China's administrative
 //! divisions) and [`jsonl`] (labelled data files).
 
 #![warn(missing_docs)]

@@ -51,7 +51,7 @@ impl CachedFeed {
 }
 
 /// Rendered outputs by request (`name.ext?query`). Bounded: cleared when it grows past
-/// [`CACHE_ENTRIES`] (a hot feed is re-rendered once, then served from here again).
+/// `CACHE_ENTRIES` (a hot feed is re-rendered once, then served from here again).
 pub type FeedCache = Arc<std::sync::Mutex<HashMap<String, CachedFeed>>>;
 
 /// The most rendered variants kept at once.

@@ -16,10 +16,10 @@
 //! plain-text reason, a malformed query a 400 naming the parameter. No store call runs on an
 //! async worker thread: each goes through [`blocking`].
 //!
-//! Layout, one file per concern: [`error`] (every failure and its response), [`feed`] (the
+//! Layout, one file per concern: `error.rs` (every failure and its response), `feed.rs` (the
 //! published feeds, their render cache and RFC 5005 links), [`conditional`] (the pure
-//! conditional-GET decision), [`api`] (the JSON API and the admin endpoints), [`index`] (the
-//! index page and OPML), [`ops`] (health and metrics). Here: the shared state, the router, the
+//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints), `index.rs` (the
+//! index page and OPML), `ops.rs` (health and metrics). Here: the shared state, the router, the
 //! HTTP server loop and its limits, and [`blocking`], the one way handlers reach the store.
 
 mod api;
