@@ -193,4 +193,47 @@ mod tests {
             )
         );
     }
+
+    /// `parse_query`'s refusals keep their 400 texts, each naming the parameter.
+    #[tokio::test]
+    async fn query_errors_keep_their_400_texts() {
+        let max = crate::config::MAX_LIMIT;
+        let exact = [
+            (
+                "region",
+                "火星",
+                "`region=火星`: unknown region (use a province, city or county, e.g. 四川, 成都)"
+                    .to_string(),
+            ),
+            (
+                "min_confidence",
+                "2",
+                "`min_confidence=2`: expected a number from 0 to 1".into(),
+            ),
+            (
+                "limit",
+                "0",
+                format!("`limit=0`: expected a number from 1 to {max}"),
+            ),
+            ("bogus", "1", "unknown query parameter `bogus` (supported: category, source, region, language, q, exclude, max_age, min_confidence, limit, before)".into()),
+        ];
+        for (k, v, want) in exact {
+            let e = crate::publish::parse_query(&[(k.into(), v.into())], &["before"]).unwrap_err();
+            let (s, _, b) = answer(e.into()).await;
+            assert_eq!((s.as_u16(), b), (400, format!("{want}\n")));
+        }
+        for (k, v, prefix) in [
+            ("category", "nope", "`category=nope`: "),
+            ("q", "/[/", "`q`: "),
+            ("exclude", "/[/", "`exclude`: "),
+            ("max_age", "soon", "`max_age`: "),
+        ] {
+            let e = crate::publish::parse_query(&[(k.into(), v.into())], &[]).unwrap_err();
+            let (s, _, b) = answer(e.into()).await;
+            assert!(
+                s == 400 && b.starts_with(prefix) && b.ends_with('\n'),
+                "{b}"
+            );
+        }
+    }
 }
