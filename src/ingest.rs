@@ -1,7 +1,9 @@
 //! One poll of one feed, through every stage: fetch → normalize → dedup → categorize → store.
 //!
 //! Takes: a [`FeedConfig`]. Gives: a [`FeedReport`] saying what happened (ok / not modified /
-//! failed, items new / updated / duplicate). The scheduler decides *when* to call this; this
+//! failed, items new / updated / duplicate); a failure is an [`IngestError`] (its text goes to
+//! the report and `last_error`, its [`IngestError::kind`] to the log), and the report's
+//! [`FeedReport::counts`] go to [`Metrics`]. The scheduler decides *when* to call this; this
 //! module only *does* it, so `poll --once` and the long-running service share one code path.
 //!
 //! Guarantees:
@@ -18,11 +20,11 @@ use crate::categorize::Categorizer;
 use crate::clock::Clock;
 use crate::config::FeedConfig;
 use crate::dedup::{self, DedupSettings};
-use crate::fetch::{FetchOutcome, Fetcher, ResponseMeta, Validators};
-use crate::metrics::Metrics;
+use crate::fetch::{FetchError, FetchOutcome, FetchedBody, Fetcher, ResponseMeta, Validators};
+use crate::metrics::{Metrics, PollCounts, PollResult};
 use crate::model::{hex, FeedState, SourceRef};
-use crate::normalize::parse_feed;
-use crate::store::Store;
+use crate::normalize::{parse_feed, NormalizeError};
+use crate::store::{Store, StoreError};
 use chrono::Utc;
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
@@ -42,6 +44,50 @@ pub enum PollStatus {
     Failed(String),
 }
 
+/// Why a poll failed. Its text is what [`PollStatus::Failed`] and [`FeedState::last_error`]
+/// carry (it names the stage and the cause); [`IngestError::kind`] is its label in logs.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The fetch failed (its text starts `fetch:`).
+    #[error("{0}")]
+    Fetch(#[from] FetchError),
+    /// The body is not a feed that can be read (`parse:` or `decode:`).
+    #[error("{source} (feed {feed_id} at {url})")]
+    Normalize {
+        /// What the normaliser said.
+        #[source]
+        source: NormalizeError,
+        /// The feed's id.
+        feed_id: String,
+        /// The URL that served the body (after redirects).
+        url: String,
+    },
+    /// Reading or writing the store failed (`store:`).
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    /// The blocking task that parses and stores panicked or was cancelled.
+    #[error("ingest task failed: {0}")]
+    Task(#[source] tokio::task::JoinError),
+}
+
+impl IngestError {
+    /// A stable, low-cardinality label: a fetch failure's [`FetchError::kind`] (the label of
+    /// `feedsift_fetches_total`), else the stage its text starts with: `parse`, `decode`,
+    /// `store`, or `task` for a failed ingest task.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            IngestError::Fetch(e) => e.kind(),
+            IngestError::Normalize {
+                source: NormalizeError::Encoding { .. },
+                ..
+            } => "decode",
+            IngestError::Normalize { .. } => "parse",
+            IngestError::Store(_) => "store",
+            IngestError::Task(_) => "task",
+        }
+    }
+}
+
 /// The outcome of polling one feed.
 #[derive(Debug, Clone)]
 pub struct FeedReport {
@@ -57,6 +103,23 @@ pub struct FeedReport {
     pub duplicate: usize,
     /// Wall time of the poll.
     pub elapsed: Duration,
+}
+
+impl FeedReport {
+    /// What this poll adds to the service's counters.
+    pub fn counts(&self) -> PollCounts {
+        PollCounts {
+            result: match self.status {
+                PollStatus::Ok => PollResult::Ok,
+                PollStatus::NotModified => PollResult::NotModified,
+                PollStatus::Failed(_) => PollResult::Failed,
+            },
+            new: self.new,
+            updated: self.updated,
+            duplicate: self.duplicate,
+            elapsed: self.elapsed,
+        }
+    }
 }
 
 /// Everything a poll needs, shared by all polling tasks.
@@ -153,6 +216,7 @@ impl Pipeline {
         let result = self
             .poll_inner(feed, &mut state, &mut report, started)
             .await;
+        let mut failure: Option<&'static str> = None;
         let save = match result {
             // Items and state were committed together.
             Ok(Outcome::Committed) => {
@@ -164,7 +228,9 @@ impl Pipeline {
                 report.status = PollStatus::NotModified;
                 true
             }
-            Err(message) => {
+            Err(e) => {
+                let message = e.to_string();
+                failure = Some(e.kind());
                 state.last_poll = Some(Utc::now());
                 state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
                 state.last_error = Some(message.clone());
@@ -177,15 +243,18 @@ impl Pipeline {
             // Nothing left to write.
         } else if let Err(e) = self.store.put_feed_state(&feed.id, &state) {
             tracing::error!(feed_id = %feed.id, error = %e, "cannot save feed state");
-            if !matches!(report.status, PollStatus::Failed(_)) {
+            if failure.is_none() {
+                let e = IngestError::Store(e);
+                failure = Some(e.kind());
                 report.status = PollStatus::Failed(e.to_string());
             }
         }
         report.elapsed = started.elapsed();
-        self.metrics.record_poll(&report);
+        self.metrics.record_poll(report.counts());
         match &report.status {
             PollStatus::Failed(m) => {
-                tracing::warn!(feed_id = %feed.id, feed_url = %feed.url, error = %m, "poll failed")
+                let kind = failure.unwrap_or("unknown");
+                tracing::warn!(feed_id = %feed.id, feed_url = %feed.url, error = %m, kind, "poll failed")
             }
             s => tracing::info!(
                 feed_id = %feed.id, status = ?s, new = report.new, updated = report.updated,
@@ -201,7 +270,65 @@ impl Pipeline {
         state: &mut FeedState,
         report: &mut FeedReport,
         started: Instant,
-    ) -> Result<Outcome, String> {
+    ) -> Result<Outcome, IngestError> {
+        let Some(fetched) = self.fetch(feed, state).await? else {
+            return Ok(Outcome::NotModified);
+        };
+        let digest = hex(&Sha256::digest(&fetched.body)[..16]);
+        if state.body_digest.as_deref() == Some(digest.as_str()) {
+            replace_validators(state, fetched.validators);
+            return Ok(Outcome::NotModified);
+        }
+
+        // Parsing and the sled writes are CPU-bound and synchronous: run them on the blocking
+        // pool, at most one per core, so a burst of feeds never stalls the HTTP server or
+        // piles up hundreds of half-parsed documents in memory.
+        let _cpu = self
+            .cpu
+            .acquire()
+            .await
+            .expect("cpu semaphore is never closed");
+        // The state this response leads to, committed with its items in one transaction: the
+        // validators only advance together with what they validate.
+        let mut next = state.clone();
+        replace_validators(&mut next, fetched.validators);
+        next.body_digest = Some(digest);
+        succeed(&mut next, started);
+        let job = IngestJob {
+            store: self.store.clone(),
+            categorizer: Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned")),
+            settings: self
+                .dedup
+                .read()
+                .expect("dedup settings lock poisoned")
+                .clone(),
+            tz: feed.timezone.unwrap_or(self.timezone),
+            feed: feed.clone(),
+            body: fetched.body,
+            content_type: fetched.content_type,
+            final_url: fetched.final_url,
+            next,
+        };
+        let (counts, next) = tokio::task::spawn_blocking(move || job.run())
+            .await
+            .map_err(IngestError::Task)??;
+
+        report.new = counts.new;
+        report.updated = counts.updated;
+        report.duplicate = counts.duplicate;
+        self.metrics
+            .record_ingest_lock(counts.lock_wait, counts.lock_held);
+        *state = next;
+        Ok(Outcome::Committed)
+    }
+
+    /// Fetches `feed` conditionally and records what the answer says in `state`; `None` when
+    /// it has not changed (304).
+    async fn fetch(
+        &self,
+        feed: &FeedConfig,
+        state: &mut FeedState,
+    ) -> Result<Option<FetchedBody>, IngestError> {
         // A permanent redirect seen for this configured URL is followed from then on; when the
         // admin changes the URL, the old redirect is forgotten.
         if state.redirected_from.as_deref() != Some(feed.url.as_str()) {
@@ -218,18 +345,20 @@ impl Pipeline {
             last_modified: state.last_modified.clone(),
         };
         let now = Utc::now();
-        let fetched = match self.fetcher.fetch(&target, &validators).await {
+        match self.fetcher.fetch(&target, &validators).await {
             Ok(FetchOutcome::NotModified { validators, meta }) => {
-                self.metrics.record_fetch("not_modified", &meta);
+                self.metrics
+                    .record_fetch("not_modified", meta.bytes, meta.elapsed);
                 self.record_meta(feed, state, &meta, now);
                 // RFC 9111 §4.3.4: a 304 updates the stored validators it carries.
                 merge_validators(state, validators);
-                return Ok(Outcome::NotModified);
+                Ok(None)
             }
             Ok(FetchOutcome::Fetched(body)) => {
-                self.metrics.record_fetch("ok", &body.meta);
+                self.metrics
+                    .record_fetch("ok", body.meta.bytes, body.meta.elapsed);
                 self.record_meta(feed, state, &body.meta, now);
-                body
+                Ok(Some(body))
             }
             Err(e) => {
                 self.metrics.record_fetch_error(e.kind());
@@ -238,82 +367,9 @@ impl Pipeline {
                     .retry_after()
                     .and_then(|d| chrono::Duration::from_std(d).ok())
                     .map(|d| now + d);
-                return Err(e.to_string());
+                Err(e.into())
             }
-        };
-        let digest = hex(&Sha256::digest(&fetched.body)[..16]);
-        if state.body_digest.as_deref() == Some(digest.as_str()) {
-            replace_validators(state, fetched.validators);
-            return Ok(Outcome::NotModified);
         }
-
-        // Parsing and the sled writes are CPU-bound and synchronous: run them on the blocking
-        // pool, at most one per core, so a burst of feeds never stalls the HTTP server or
-        // piles up hundreds of half-parsed documents in memory.
-        let _cpu = self
-            .cpu
-            .acquire()
-            .await
-            .expect("cpu semaphore is never closed");
-        let store = self.store.clone();
-        let categorizer = Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned"));
-        let settings = self
-            .dedup
-            .read()
-            .expect("dedup settings lock poisoned")
-            .clone();
-        let tz = feed.timezone.unwrap_or(self.timezone);
-        let feed_cfg = feed.clone();
-        let content_type = fetched.content_type.clone();
-        let final_url = fetched.final_url.clone();
-        let body = fetched.body.clone();
-        // The state this response leads to, committed with its items in one transaction: the
-        // validators only advance together with what they validate.
-        let mut next = state.clone();
-        replace_validators(&mut next, fetched.validators);
-        next.body_digest = Some(digest);
-        succeed(&mut next, started);
-        let (counts, next) = tokio::task::spawn_blocking(move || {
-            let parsed = parse_feed(&body, content_type.as_deref(), &final_url, &feed_cfg.id, tz)
-                .map_err(|e| format!("{e} (feed {} at {})", feed_cfg.id, final_url))?;
-            if parsed.title.is_some() {
-                next.title = parsed.title.clone();
-            }
-            next.min_interval_secs = parsed.hints.min_interval.map(|d| d.as_secs());
-            next.skip_hours = parsed.hints.skip_hours.clone();
-            next.skip_days = parsed.hints.skip_days.clone();
-            let source = SourceRef {
-                feed_id: feed_cfg.id.clone(),
-                title: feed_cfg
-                    .title
-                    .clone()
-                    .or_else(|| next.title.clone())
-                    .unwrap_or_else(|| feed_cfg.id.clone()),
-                url: feed_cfg.url.to_string(),
-            };
-            let classify = |item: &crate::model::Item| categorizer.classify(item);
-            let counts = dedup::ingest(
-                &store,
-                &source,
-                parsed.items,
-                &classify,
-                &settings,
-                Some(&next),
-                Utc::now(),
-            )
-            .map_err(|e| e.to_string())?;
-            Ok::<_, String>((counts, next))
-        })
-        .await
-        .map_err(|e| format!("ingest task failed: {e}"))??;
-
-        report.new = counts.new;
-        report.updated = counts.updated;
-        report.duplicate = counts.duplicate;
-        self.metrics
-            .record_ingest_lock(counts.lock_wait, counts.lock_held);
-        *state = next;
-        Ok(Outcome::Committed)
     }
 
     /// Records what any successful response says: status, freshness, a permanent redirect.
@@ -348,6 +404,74 @@ enum Outcome {
     Committed,
 }
 
+/// One response's parse-and-store work, moved onto the blocking pool.
+struct IngestJob {
+    store: Store,
+    categorizer: Arc<dyn Categorizer>,
+    settings: DedupSettings,
+    tz: Tz,
+    feed: FeedConfig,
+    body: bytes::Bytes,
+    content_type: Option<String>,
+    final_url: Url,
+    /// The feed state to commit with the items.
+    next: FeedState,
+}
+
+impl IngestJob {
+    /// Parses the body and stores its items with `next` (updated from the feed's own hints)
+    /// in one transaction. Blocking.
+    fn run(self) -> Result<(dedup::Counts, FeedState), IngestError> {
+        let IngestJob {
+            store,
+            categorizer,
+            settings,
+            tz,
+            feed,
+            body,
+            content_type,
+            final_url,
+            mut next,
+        } = self;
+        let parsed = match parse_feed(&body, content_type.as_deref(), &final_url, &feed.id, tz) {
+            Ok(p) => p,
+            Err(source) => {
+                return Err(IngestError::Normalize {
+                    source,
+                    feed_id: feed.id.clone(),
+                    url: final_url.to_string(),
+                })
+            }
+        };
+        if parsed.title.is_some() {
+            next.title = parsed.title.clone();
+        }
+        next.min_interval_secs = parsed.hints.min_interval.map(|d| d.as_secs());
+        next.skip_hours = parsed.hints.skip_hours.clone();
+        next.skip_days = parsed.hints.skip_days.clone();
+        let source = SourceRef {
+            feed_id: feed.id.clone(),
+            title: feed
+                .title
+                .clone()
+                .or_else(|| next.title.clone())
+                .unwrap_or_else(|| feed.id.clone()),
+            url: feed.url.to_string(),
+        };
+        let classify = |item: &crate::model::Item| categorizer.classify(item);
+        let counts = dedup::ingest(
+            &store,
+            &source,
+            parsed.items,
+            &classify,
+            &settings,
+            Some(&next),
+            Utc::now(),
+        )?;
+        Ok((counts, next))
+    }
+}
+
 /// Marks a poll as successful in `state`.
 fn succeed(state: &mut FeedState, started: Instant) {
     let now = Utc::now();
@@ -372,4 +496,76 @@ fn merge_validators(state: &mut FeedState, v: Validators) {
 fn replace_validators(state: &mut FeedState, v: Validators) {
     state.etag = v.etag;
     state.last_modified = v.last_modified;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The text users see in `last_error` and `/api/sources`, and the labels logs carry.
+    #[test]
+    fn errors_keep_their_text_and_label() {
+        let url = Url::parse("https://news.example/rss").unwrap();
+        let cases: Vec<(IngestError, &str, &str)> = vec![
+            (
+                FetchError::Timeout {
+                    secs: 20,
+                    url: url.to_string(),
+                }
+                .into(),
+                "fetch: timed out after 20s fetching https://news.example/rss",
+                "timeout",
+            ),
+            (
+                FetchError::Status {
+                    status: 503,
+                    url: url.to_string(),
+                    retry_after: None,
+                }
+                .into(),
+                "fetch: HTTP 503 from https://news.example/rss",
+                "http_5xx",
+            ),
+            (
+                IngestError::Normalize {
+                    source: NormalizeError::Parse("bad".into()),
+                    feed_id: "n".into(),
+                    url: url.to_string(),
+                },
+                "parse: bad (feed n at https://news.example/rss)",
+                "parse",
+            ),
+            (
+                IngestError::Normalize {
+                    source: NormalizeError::Encoding {
+                        encoding: "GBK",
+                        malformed: 3,
+                    },
+                    feed_id: "n".into(),
+                    url: url.to_string(),
+                },
+                "decode: the body is not valid GBK text (3 malformed byte sequences); the feed's declared charset is wrong (feed n at https://news.example/rss)",
+                "decode",
+            ),
+            (
+                StoreError::Spec("nope".into()).into(),
+                "store: nope",
+                "store",
+            ),
+        ];
+        for (e, text, kind) in cases {
+            assert_eq!((e.to_string().as_str(), e.kind()), (text, kind));
+        }
+    }
+
+    #[test]
+    fn a_normalize_error_keeps_its_source() {
+        use std::error::Error;
+        let e = IngestError::Normalize {
+            source: NormalizeError::EntriesLost,
+            feed_id: "n".into(),
+            url: "https://news.example/rss".into(),
+        };
+        assert!(e.source().is_some_and(|s| s.is::<NormalizeError>()));
+    }
 }

@@ -25,18 +25,36 @@
 //!   the default) or PostgreSQL (several instances); one transaction per response; retention.
 //! - [`categorize`] — the trained model's label, confidence and runner-up, and the regions named.
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
-//! - [`server`] — the HTTP face (axum): feeds, index page, health, metrics.
+//! - [`server`] — the HTTP face (axum): feeds (render cache, RFC 5005 pages, conditional GET),
+//!   JSON API, index page, health, metrics; one file per concern, failures typed as
+//!   [`server::ApiError`], store reads through one blocking boundary.
 //!
 //! Around them: [`app`] — the CLI and the service it runs: [`app::cmd`] (one file per command,
 //! `demo`'s bundled sample feeds included), [`app::service`] (the stages wired over the store a
 //! config names), [`app::run`] (the running service and its bounded shutdown) and
 //! [`app::tasks`] (its retention and config-following tasks); [`migrate`] (moving a store
 //! between backends), [`opml`] (feed lists into `feeds.toml`), [`metrics`] (Prometheus
-//! counters), [`text`] (small text helpers), [`regions`] (China's administrative divisions) and
+//! counters, fed plain counts), [`text`] (small text helpers), [`regions`] (China's administrative divisions) and
 //! [`jsonl`] (labelled data files).
 //!
-//! Dependencies point one way: [`app`] uses everything; [`reload`] uses [`config`]; [`store`]
-//! and [`config`] never use each other.
+//! Time comes from one [`clock::Clock`], injectable, so every schedule, lease and retention
+//! test runs on paused time.
+//!
+//! # Layers
+//!
+//! A module may use only modules of lower layers, so no import cycle can come back;
+//! `tests/layering.rs` checks it on every test run (and that no function outgrows 120 lines):
+//!
+//! 0. `text`, `jsonl`, `regions`, `fetch`, `metrics`, `clock` — leaves: text helpers, data
+//!    files, China's divisions, one HTTP GET, counters fed plain numbers, time.
+//! 1. `model` — the plain types the stages share.
+//! 2. `config`, `store`, `normalize`, `categorize` — configuration; storage of opaque keys and
+//!    records; the stages that need nothing stored.
+//! 3. `dedup`, `publish`, `migrate`, `opml` — what reads the store or the configuration.
+//! 4. `ingest`, `reload` — one poll end to end; the configuration while running.
+//! 5. `scheduler`, `websub` — when to poll; telling hubs.
+//! 6. `server` — the HTTP face.
+//! 7. `app` — the commands and the running service.
 
 #![warn(missing_docs)]
 

@@ -269,6 +269,48 @@ pub fn api_item(i: &StoredItem, clean_titles: bool) -> ApiItem<'_> {
     }
 }
 
+/// Why ad-hoc filter query parameters were refused; the text names the parameter and says
+/// what is accepted.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    /// `category=` names no category.
+    #[error("`category={value}`: {reason}")]
+    Category {
+        /// The value given.
+        value: String,
+        /// Why it is not a category.
+        reason: String,
+    },
+    /// `region=` names no known region.
+    #[error("`region={0}`: unknown region (use a province, city or county, e.g. 四川, 成都)")]
+    Region(String),
+    /// `q=` or `exclude=` is not a valid pattern.
+    #[error("`{param}`: {reason}")]
+    Pattern {
+        /// `q` or `exclude`.
+        param: &'static str,
+        /// Why the pattern is invalid.
+        reason: String,
+    },
+    /// `max_age=` is not an age.
+    #[error("`max_age`: {0}")]
+    MaxAge(String),
+    /// `min_confidence=` is not a number from 0 to 1.
+    #[error("`min_confidence={0}`: expected a number from 0 to 1")]
+    MinConfidence(String),
+    /// `limit=` is not a number from 1 to [`crate::config::MAX_LIMIT`].
+    #[error("`limit={0}`: expected a number from 1 to {max}", max = crate::config::MAX_LIMIT)]
+    Limit(String),
+    /// A parameter this endpoint does not take.
+    #[error("unknown query parameter `{name}` (supported: category, source, region, language, q, exclude, max_age, min_confidence, limit{})", .also.iter().map(|i| format!(", {i}")).collect::<String>())]
+    Unknown {
+        /// The parameter given.
+        name: String,
+        /// The endpoint's own parameters, beyond the filter's.
+        also: Vec<String>,
+    },
+}
+
 /// Parses ad-hoc filter query parameters (`?category=finance&region=四川&q=锂电池&limit=20`):
 /// `category`, `source`, `region`, `q` (keyword to include), `exclude`, `min_confidence` and
 /// `limit`; lists may repeat the parameter or separate values by commas. Everything else, and
@@ -276,7 +318,7 @@ pub fn api_item(i: &StoredItem, clean_titles: bool) -> ApiItem<'_> {
 pub fn parse_query(
     params: &[(String, String)],
     ignore: &[&str],
-) -> Result<(Filter, Option<usize>), String> {
+) -> Result<(Filter, Option<usize>), QueryError> {
     let mut f = Filter::default();
     let mut limit = None;
     let list = |v: &str| -> Vec<String> {
@@ -286,48 +328,57 @@ pub fn parse_query(
             .map(String::from)
             .collect()
     };
+    let pattern = |param: &'static str, p: &str| {
+        crate::config::Pattern::parse(p).map_err(|reason| QueryError::Pattern { param, reason })
+    };
     for (k, v) in params {
         match k.as_str() {
             "category" => {
                 for c in list(v) {
-                    f.categories.push(c.parse().map_err(|e| format!("`category={c}`: {e}"))?);
+                    f.categories
+                        .push(c.parse().map_err(|reason| QueryError::Category {
+                            value: c.clone(),
+                            reason,
+                        })?);
                 }
             }
             "source" => f.sources.extend(list(v)),
             "region" => {
                 for r in list(v) {
                     if crate::regions::named(&r).is_empty() {
-                        return Err(format!("`region={r}`: unknown region (use a province, city or county, e.g. 四川, 成都)"));
+                        return Err(QueryError::Region(r));
                     }
                     f.regions.push(r);
                 }
             }
             "q" => {
                 for p in list(v) {
-                    f.include.push(crate::config::Pattern::parse(&p).map_err(|e| format!("`q`: {e}"))?);
+                    f.include.push(pattern("q", &p)?);
                 }
             }
             "exclude" => {
                 for p in list(v) {
-                    f.exclude.push(crate::config::Pattern::parse(&p).map_err(|e| format!("`exclude`: {e}"))?);
+                    f.exclude.push(pattern("exclude", &p)?);
                 }
             }
-            "language" => f.languages.extend(list(v).into_iter().map(|l| l.to_lowercase())),
-            "max_age" => f.max_age = Some(crate::config::parse_age(v).map_err(|e| format!("`max_age`: {e}"))?),
+            "language" => f
+                .languages
+                .extend(list(v).into_iter().map(|l| l.to_lowercase())),
+            "max_age" => f.max_age = Some(crate::config::parse_age(v).map_err(QueryError::MaxAge)?),
             "min_confidence" => match v.parse::<f32>() {
                 Ok(c) if (0.0..=1.0).contains(&c) => f.min_confidence = c,
-                _ => return Err(format!("`min_confidence={v}`: expected a number from 0 to 1")),
+                _ => return Err(QueryError::MinConfidence(v.clone())),
             },
             "limit" => match v.parse::<usize>() {
                 Ok(n) if (1..=crate::config::MAX_LIMIT).contains(&n) => limit = Some(n),
-                _ => return Err(format!("`limit={v}`: expected a number from 1 to {}", crate::config::MAX_LIMIT)),
+                _ => return Err(QueryError::Limit(v.clone())),
             },
             k if ignore.contains(&k) => {}
             _ => {
-                return Err(format!(
-                    "unknown query parameter `{k}` (supported: category, source, region, language, q, exclude, max_age, min_confidence, limit{})",
-                    ignore.iter().map(|i| format!(", {i}")).collect::<String>()
-                ))
+                return Err(QueryError::Unknown {
+                    name: k.to_string(),
+                    also: ignore.iter().map(|i| i.to_string()).collect(),
+                })
             }
         }
     }

@@ -1,0 +1,227 @@
+//! The HTTP face: published feeds, health and metrics, over `axum`.
+//!
+//! Takes: the configuration, the store and the metrics. Gives:
+//! - `GET /feeds/{output}.rss|.atom|.json` — an output rendered by [`crate::publish`]; the same
+//!   bytes `feedsift export` writes. `ETag` and `Last-Modified` on every response and
+//!   `304 Not Modified` for a matching `If-None-Match` (RFC 9110 §13.1.2), so feed readers that
+//!   poll every few minutes cost a render and a hash, not a transfer.
+//! - `GET /` — a small page listing the outputs to subscribe to and the state of every source.
+//! - `GET /healthz` — `ok` while the store answers.
+//! - `GET /metrics` — Prometheus text.
+//! - `GET /api/outputs`, `/api/sources`, `/api/items` — JSON; `POST /api/reload` and
+//!   `POST /api/sources/{id}/poll` for the admin; `GET /outputs.opml`, `/sources.opml`.
+//!
+//! Guarantees: every handler returns `Result<_, ApiError>`, so every failure is typed and
+//! answered in one place ([`ApiError`]): unknown outputs and formats are a 404 with a one-line
+//! plain-text reason, a malformed query a 400 naming the parameter. No store call runs on an
+//! async worker thread: each goes through [`blocking`].
+//!
+//! Layout, one file per concern: `error.rs` (every failure and its response), `feed.rs` (the
+//! published feeds, their render cache and RFC 5005 links), [`conditional`] (the pure
+//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints), `index.rs` (the
+//! index page and OPML), `ops.rs` (health and metrics). Here: the shared state, the router, the
+//! HTTP server loop and its limits, and [`blocking`], the one way handlers reach the store.
+
+mod api;
+pub mod conditional;
+mod error;
+mod feed;
+mod index;
+mod ops;
+
+pub use api::SourceStatus;
+pub use error::ApiError;
+pub use feed::{CachedFeed, FeedCache};
+
+use crate::config::{Config, Filter};
+use crate::metrics::Metrics;
+use crate::model::FeedState;
+use crate::publish::{self, Format};
+use crate::reload::Reloader;
+use crate::scheduler::NextFires;
+use crate::store::{Store, StoreError};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use std::sync::Arc;
+use tokio::sync::watch;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The configuration in force; follows reloads.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Reloads the configuration on `POST /api/reload`.
+    pub reloader: Arc<Reloader>,
+    /// The item store.
+    pub store: Store,
+    /// Service counters.
+    pub metrics: Arc<Metrics>,
+    /// The scheduler's plan.
+    pub next_fires: NextFires,
+    /// Rendered outputs.
+    pub cache: FeedCache,
+    /// Asks the scheduler to poll a feed now (`POST /api/sources/{id}/poll`).
+    pub poll_now: tokio::sync::mpsc::UnboundedSender<String>,
+}
+
+impl AppState {
+    /// The configuration in force now.
+    fn config(&self) -> Arc<Config> {
+        Arc::clone(&self.config.borrow())
+    }
+}
+
+/// The service's routes.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(index::index))
+        .route("/healthz", get(ops::healthz))
+        .route("/metrics", get(ops::metrics))
+        .route("/feeds/{file}", get(feed::feed))
+        .route("/api/sources", get(api::sources))
+        .route("/api/reload", post(api::reload))
+        .route("/api/sources/{id}/poll", post(api::poll_source))
+        .route("/api/items", get(api::api_items))
+        .route("/api/outputs", get(api::outputs))
+        .route("/{file}", get(index::opml))
+        .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
+        .layer(axum::middleware::from_fn(time_limit))
+        // No endpoint reads a request body; anything sent is refused past 64 KiB.
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state.metrics),
+            count_request,
+        ))
+        .with_state(state)
+}
+
+/// Longest a client may take to send a request's headers (slowloris): after it, hyper closes
+/// the connection. Also the longest an idle keep-alive connection waits for its next request.
+pub const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Largest request head (request line and headers) accepted; a larger one is refused (431).
+pub const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
+/// open connections to finish (the caller bounds that wait). Like `axum::serve`, plus the
+/// limits it does not set: [`HEADER_READ_TIMEOUT`] and [`MAX_HEADER_BYTES`].
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT)
+        .max_buf_size(MAX_HEADER_BYTES);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors and the like: pause rather than spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
+}
+
+/// Longest a request may take to answer before it gets a 503: a bound on what one client can
+/// hold (a page of 1,000 items from a cold store takes well under a second).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Largest request body accepted.
+pub const MAX_REQUEST_BODY: usize = 64 * 1024;
+
+async fn time_limit(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(resp) => resp,
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the request took too long and was abandoned\n",
+        )
+            .into_response(),
+    }
+}
+
+/// Counts every request by route (the pattern, not the path: `/feeds/{file}`, so the label set
+/// stays small) and status, with its time.
+async fn count_request(
+    State(metrics): State<Arc<Metrics>>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+    let started = std::time::Instant::now();
+    let resp = next.run(req).await;
+    metrics.record_http(&route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+/// Renders an output exactly as HTTP serves it (used by `feedsift export` too).
+pub fn render_output(
+    config: &Config,
+    store: &Store,
+    name: &str,
+    format: Format,
+    extra: &Filter,
+    limit: Option<usize>,
+) -> Result<Option<String>, crate::store::StoreError> {
+    let Some(output) = config.output(name) else {
+        return Ok(None);
+    };
+    let items = publish::select(store, &output, extra, limit, None)?;
+    Ok(Some(publish::render(
+        format,
+        &output,
+        &items,
+        &config.service.public_url,
+        config.clean_titles,
+    )))
+}
+
+/// Runs `f` with the store on the blocking pool and waits for it: the one boundary between
+/// the async handlers and the (synchronous) store, so a slow store — PostgreSQL round trips,
+/// a cold sled page — never stalls a worker thread. A panic in `f` is an [`ApiError::Task`].
+pub async fn blocking<T, F>(store: &Store, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Store) -> Result<T, ApiError> + Send + 'static,
+{
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || f(&store)).await?
+}
+
+/// The states of the feeds `ids`, in that order: the one place `/api/sources`, `/metrics`
+/// and `/` read feed states, to be run inside [`blocking`]. One read per feed for now; the
+/// place to switch to a batched backend read. Blocking.
+fn feed_states(store: &Store, ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
+    ids.iter().map(|id| store.feed_state(id)).collect()
+}
