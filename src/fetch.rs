@@ -19,6 +19,7 @@
 //!   hop anywhere in the chain means the configured URL stays the one to poll.
 //! - `Accept`, `Accept-Encoding` (gzip, br, deflate) and a descriptive `User-Agent` are sent.
 
+use crate::clock::Clock;
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -250,6 +251,8 @@ pub struct Fetcher {
     global: Arc<Semaphore>,
     /// One semaphore per host, created on first use. A std mutex: held only for the map lookup.
     hosts: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    /// Reads HTTP dates (`Expires`, `Retry-After`) against the service's time.
+    clock: Clock,
 }
 
 impl Fetcher {
@@ -279,7 +282,14 @@ impl Fetcher {
             global: Arc::new(Semaphore::new(limits.max_concurrent.max(1))),
             hosts: Arc::default(),
             limits,
+            clock: Clock::system(),
         })
+    }
+
+    /// The same fetcher on another clock (tests run on paused time).
+    pub fn with_clock(mut self, clock: Clock) -> Fetcher {
+        self.clock = clock;
+        self
     }
 
     /// Waits for a host permit, then a global one (in that order: see the module docs).
@@ -390,7 +400,7 @@ impl Fetcher {
         let mut meta = ResponseMeta {
             status: status.as_u16(),
             permanent_redirect: (hops > 0 && all_permanent).then(|| url.clone()),
-            fresh_for: freshness(&headers, Utc::now()),
+            fresh_for: freshness(&headers, self.clock.now()),
             bytes: 0,
             elapsed: Duration::ZERO,
         };
@@ -407,7 +417,7 @@ impl Fetcher {
                 status,
                 StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
             )
-            .then(|| retry_after(&headers, Utc::now()))
+            .then(|| retry_after(&headers, self.clock.now()))
             .flatten();
             return Err(FetchError::Status {
                 status: status.as_u16(),

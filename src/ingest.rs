@@ -25,7 +25,7 @@ use crate::metrics::{Metrics, PollCounts, PollResult};
 use crate::model::{hex, FeedState, SourceRef};
 use crate::normalize::{parse_feed, NormalizeError};
 use crate::store::{Store, StoreError};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
@@ -170,6 +170,7 @@ impl Pipeline {
 
     /// The same pipeline on another clock (tests run on paused time).
     pub fn with_clock(mut self, clock: Clock) -> Pipeline {
+        self.fetcher = self.fetcher.with_clock(clock.clone());
         self.clock = clock;
         self
     }
@@ -224,14 +225,14 @@ impl Pipeline {
                 false
             }
             Ok(Outcome::NotModified) => {
-                succeed(&mut state, started);
+                succeed(&mut state, started, self.clock.now());
                 report.status = PollStatus::NotModified;
                 true
             }
             Err(e) => {
                 let message = e.to_string();
                 failure = Some(e.kind());
-                state.last_poll = Some(Utc::now());
+                state.last_poll = Some(self.clock.now());
                 state.last_duration_ms = Some(started.elapsed().as_millis() as u64);
                 state.last_error = Some(message.clone());
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
@@ -293,7 +294,7 @@ impl Pipeline {
         let mut next = state.clone();
         replace_validators(&mut next, fetched.validators);
         next.body_digest = Some(digest);
-        succeed(&mut next, started);
+        succeed(&mut next, started, self.clock.now());
         let job = IngestJob {
             store: self.store.clone(),
             categorizer: Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned")),
@@ -308,6 +309,7 @@ impl Pipeline {
             content_type: fetched.content_type,
             final_url: fetched.final_url,
             next,
+            now: self.clock.now(),
         };
         let (counts, next) = tokio::task::spawn_blocking(move || job.run())
             .await
@@ -344,7 +346,7 @@ impl Pipeline {
             etag: state.etag.clone(),
             last_modified: state.last_modified.clone(),
         };
-        let now = Utc::now();
+        let now = self.clock.now();
         match self.fetcher.fetch(&target, &validators).await {
             Ok(FetchOutcome::NotModified { validators, meta }) => {
                 self.metrics
@@ -416,6 +418,8 @@ struct IngestJob {
     final_url: Url,
     /// The feed state to commit with the items.
     next: FeedState,
+    /// When the items were seen (the service's clock).
+    now: DateTime<Utc>,
 }
 
 impl IngestJob {
@@ -432,6 +436,7 @@ impl IngestJob {
             content_type,
             final_url,
             mut next,
+            now,
         } = self;
         let parsed = match parse_feed(&body, content_type.as_deref(), &final_url, &feed.id, tz) {
             Ok(p) => p,
@@ -466,15 +471,14 @@ impl IngestJob {
             &classify,
             &settings,
             Some(&next),
-            Utc::now(),
+            now,
         )?;
         Ok((counts, next))
     }
 }
 
 /// Marks a poll as successful in `state`.
-fn succeed(state: &mut FeedState, started: Instant) {
-    let now = Utc::now();
+fn succeed(state: &mut FeedState, started: Instant, now: DateTime<Utc>) {
     state.last_poll = Some(now);
     state.last_success = Some(now);
     state.last_duration_ms = Some(started.elapsed().as_millis() as u64);

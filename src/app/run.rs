@@ -84,6 +84,7 @@ fn spawn_tasks(
     let retention = tokio::spawn(tasks::retention::run(
         service.store.clone(),
         Arc::clone(&service.reloader),
+        service.pipeline.clock().clone(),
         shutdown.clone(),
     ));
     // A reload that changes `[categorize]` or `[dedup]` applies to later polls.

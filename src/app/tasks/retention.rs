@@ -1,9 +1,10 @@
 //! Retention while the service runs: at start, then hourly.
 //!
-//! Takes: the store, the reloader (for the limits of the config in force) and the shutdown
-//! signal. Gives: pruned items and tombstones, logged. Guarantees: each prune runs off the async
+//! Takes: the store, the reloader (for the limits of the config in force), the service's clock
+//! and the shutdown signal. Gives: pruned items and tombstones, logged. Guarantees: each prune runs off the async
 //! threads (`spawn_blocking`); a failed prune is logged and retried next hour.
 
+use crate::clock::Clock;
 use crate::reload::Reloader;
 use crate::store::Store;
 use std::sync::Arc;
@@ -15,22 +16,28 @@ pub const INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Prunes at start, then every [`INTERVAL`], with `[service] retention` and `max_items` of the
 /// config in force, until `stop` changes.
-pub async fn run(store: Store, reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(INTERVAL);
+pub async fn run(
+    store: Store,
+    reloader: Arc<Reloader>,
+    clock: Clock,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
+        prune_once(&store, &reloader, &clock).await;
         tokio::select! {
             _ = stop.changed() => break,
-            _ = tick.tick() => prune_once(&store, &reloader).await,
+            _ = clock.sleep(INTERVAL) => {}
         }
     }
 }
 
 /// One round of retention, logged.
-async fn prune_once(store: &Store, reloader: &Reloader) {
+async fn prune_once(store: &Store, reloader: &Reloader, clock: &Clock) {
     let c = reloader.current();
+    let now = clock.now();
     let store = store.clone();
     let r = tokio::task::spawn_blocking(move || {
-        store.prune(chrono::Utc::now(), c.service.retention, c.service.max_items)
+        store.prune(now, c.service.retention, c.service.max_items)
     })
     .await;
     match r {
