@@ -515,7 +515,11 @@ async fn metrics(State(st): State<AppState>) -> Response {
                 .is_ok_and(|s| s.consecutive_failures > 0)
         })
         .count();
-    let body = st.metrics.render(st.store.len(), in_backoff);
+    let stored = match st.store.len() {
+        Ok(n) => n,
+        Err(e) => return (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")).into_response(),
+    };
+    let body = st.metrics.render(stored, in_backoff);
     (
         [(
             header::CONTENT_TYPE,
@@ -801,7 +805,7 @@ async fn index(State(st): State<AppState>) -> Html<String> {
     let _ = write!(
         s,
         "</p><h2>Sources</h2><p>{} items stored.</p><table><tr><th>id</th><th>url</th><th>schedule</th><th>last poll</th><th>status</th></tr>",
-        st.store.len()
+        st.store.len().map_or_else(|e| e.to_string(), |n| n.to_string())
     );
     for f in &c.feeds {
         let state = st.store.feed_state(&f.id).unwrap_or_default();

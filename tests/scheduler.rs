@@ -118,7 +118,7 @@ async fn feeds_fire_on_schedule_and_never_overlap() {
     assert_eq!(p.max_concurrency("/slow.rss"), 1);
     // Shutdown waited for the running slow poll: its items are stored.
     assert_eq!(store.feed_state("slow").unwrap().last_error, None);
-    assert!(store.len() >= 2 + 3, "{}", store.len());
+    assert!(store.len().unwrap() >= 2 + 3, "{}", store.len().unwrap());
 }
 
 /// Another instance sharing the store may push a feed back (its poll got a `Retry-After`) after

@@ -345,19 +345,19 @@ trait Lookup {
 
 impl Lookup for Store {
     fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        Store::resolve(self, key)
+        self.backend().resolve(key)
     }
     fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
-        Store::is_tombstoned(self, key)
+        self.backend().is_tombstoned(key)
     }
     fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
-        Store::near_candidates(self, sig)
+        self.backend().near_candidates(sig)
     }
     fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
-        Store::titles_of(self, keys)
+        self.backend().titles_of(keys)
     }
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        Store::get(self, key)
+        self.backend().get(key)
     }
 }
 

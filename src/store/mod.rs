@@ -575,100 +575,6 @@ impl Store {
         &*self.backend
     }
 
-    /// See [`Backend::describe`].
-    pub fn describe(&self) -> String {
-        self.backend.describe()
-    }
-
-    /// See [`Backend::lock_ingest`].
-    pub fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
-        self.backend.lock_ingest()
-    }
-
-    /// See [`Backend::get`].
-    pub fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        self.backend.get(key)
-    }
-
-    /// See [`Backend::title_of`].
-    pub fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        self.backend.title_of(key)
-    }
-
-    /// See [`Backend::titles_of`].
-    pub fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
-        self.backend.titles_of(keys)
-    }
-
-    /// See [`Backend::contains_many`].
-    pub fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        self.backend.contains_many(keys)
-    }
-
-    /// See [`Backend::resolve_many`].
-    pub fn resolve_many(&self, keys: &[String]) -> Result<Vec<Option<StoredItem>>, StoreError> {
-        self.backend.resolve_many(keys)
-    }
-
-    /// See [`Backend::tombstoned_many`].
-    pub fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        self.backend.tombstoned_many(keys)
-    }
-
-    /// See [`Backend::near_candidates_many`].
-    pub fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
-        self.backend.near_candidates_many(sigs)
-    }
-
-    /// See [`Backend::near_candidates_since`].
-    pub fn near_candidates_since(
-        &self,
-        sigs: &[Vec<u64>],
-        after: Option<u64>,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
-        self.backend.near_candidates_since(sigs, after)
-    }
-
-    /// See [`Backend::decides_before_locking`].
-    pub fn decides_before_locking(&self) -> bool {
-        self.backend.decides_before_locking()
-    }
-
-    /// See [`Backend::high_water`].
-    pub fn high_water(&self) -> Result<Option<u64>, StoreError> {
-        self.backend.high_water()
-    }
-
-    /// See [`Backend::contains`].
-    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
-        self.backend.contains(key)
-    }
-
-    /// See [`Backend::resolve`].
-    pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        self.backend.resolve(key)
-    }
-
-    /// See [`Backend::is_tombstoned`].
-    pub fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
-        self.backend.is_tombstoned(key)
-    }
-
-    /// See [`Backend::near_candidates`].
-    pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
-        self.backend.near_candidates(bands)
-    }
-
-    /// See [`Backend::commit`].
-    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
-        self.backend.commit(batch, feed)
-    }
-
-    /// See [`Backend::generation`].
-    pub fn generation(&self) -> u64 {
-        self.backend.generation()
-    }
-
     /// Items newest first (by [`StoredItem::sort_date`]). Lazy: read in pages as consumed.
     pub fn newest_first(&self) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
         self.newest_first_before(None)
@@ -744,88 +650,22 @@ impl Store {
         })
     }
 
-    /// Number of stored items (0, logged, when the store cannot say).
-    pub fn len(&self) -> usize {
-        match self.backend.len() {
-            Ok(n) => n as usize,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot count stored items");
-                0
-            }
-        }
+    /// Number of stored items (see [`Backend::len`]).
+    pub fn len(&self) -> Result<usize, StoreError> {
+        Ok(self.backend.len()? as usize)
     }
 
-    /// Whether the store holds no items (true, logged, when the store cannot say).
-    pub fn is_empty(&self) -> bool {
-        self.backend.is_empty().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read the store");
-            true
-        })
+    /// Whether the store holds no items (see [`Backend::is_empty`]).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.backend.is_empty()
     }
+}
 
-    /// See [`Backend::items_of_feed`].
-    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
-        self.backend.items_of_feed(feed_id)
-    }
+/// Every [`Backend`] method is a `Store` method: `store.get(key)`, `store.commit(..)`.
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
 
-    /// See [`Backend::feed_state`].
-    pub fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
-        self.backend.feed_state(feed_id)
-    }
-
-    /// See [`Backend::put_feed_state`].
-    pub fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
-        self.backend.put_feed_state(feed_id, state)
-    }
-
-    /// See [`Backend::prune`].
-    pub fn prune(
-        &self,
-        now: DateTime<Utc>,
-        retention: Duration,
-        max_items: Option<usize>,
-    ) -> Result<PruneStats, StoreError> {
-        self.backend.prune(now, retention, max_items)
-    }
-
-    /// See [`Backend::claim`].
-    pub fn claim(
-        &self,
-        feed_id: &str,
-        slot: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        self.backend.claim(feed_id, slot, owner, lease)
-    }
-
-    /// See [`Backend::renew`].
-    pub fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
-        self.backend.renew(feed_id, owner, lease)
-    }
-
-    /// See [`Backend::finish`].
-    pub fn finish(
-        &self,
-        feed_id: &str,
-        slot: DateTime<Utc>,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        self.backend.finish(feed_id, slot, owner)
-    }
-
-    /// See [`Backend::flush`].
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.backend.flush()
-    }
-
-    /// See [`Backend::size_on_disk`].
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.backend.size_on_disk()
-    }
-
-    /// See [`Backend::tree_sizes`].
-    pub fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
-        self.backend.tree_sizes()
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.backend
     }
 }
