@@ -580,7 +580,10 @@ async fn poll_claimed(
     let store = pipeline.store().clone();
     let id = feed.id.clone();
     let (store2, id2, owner2) = (store.clone(), id.clone(), owner.clone());
-    let claim = tokio::task::spawn_blocking(move || store2.claim(&id2, slot, &owner2, lease)).await;
+    let claim = tokio::task::spawn_blocking(move || {
+        store2.claim(&id2, slot, &owner2, lease, chrono::Utc::now())
+    })
+    .await;
     match claim {
         Ok(Ok(Claim::Mine)) => {
             // The lease is renewed every third of its length while the poll runs, so a slow
@@ -591,8 +594,10 @@ async fn poll_claimed(
                     loop {
                         tokio::time::sleep(lease / 3).await;
                         let (store, id2, owner) = (store.clone(), id.clone(), owner.clone());
-                        match tokio::task::spawn_blocking(move || store.renew(&id2, &owner, lease))
-                            .await
+                        match tokio::task::spawn_blocking(move || {
+                            store.renew(&id2, &owner, lease, chrono::Utc::now())
+                        })
+                        .await
                         {
                             Ok(Ok(true)) => {}
                             Ok(Ok(false)) => {
@@ -610,8 +615,10 @@ async fn poll_claimed(
                 _ = pipeline.poll(feed) => {}
                 _ = renew => {}
             }
-            let finished =
-                tokio::task::spawn_blocking(move || store.finish(&id, slot, &owner)).await;
+            let finished = tokio::task::spawn_blocking(move || {
+                store.finish(&id, slot, &owner, chrono::Utc::now())
+            })
+            .await;
             if let Ok(Err(e)) = finished {
                 tracing::warn!(feed_id = %feed.id, error = %e, "cannot release the feed's lease");
             }

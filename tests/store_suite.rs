@@ -709,26 +709,32 @@ fn leases_one_instance_per_slot_and_takeover_after_expiry() {
     let slot1 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let slot2 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0).unwrap();
     let lease = Duration::from_secs(60);
-    assert_eq!(a.claim("f", slot1, "A", lease).unwrap(), Claim::Mine);
+    assert_eq!(
+        a.claim("f", slot1, "A", lease, Utc::now()).unwrap(),
+        Claim::Mine
+    );
     assert!(matches!(
-        b.claim("f", slot1, "B", lease).unwrap(),
+        b.claim("f", slot1, "B", lease, Utc::now()).unwrap(),
         Claim::Held(_)
     ));
     // A later slot cannot be taken while A's poll runs either: one poll per feed at a time.
     assert!(matches!(
-        b.claim("f", slot2, "B", lease).unwrap(),
+        b.claim("f", slot2, "B", lease, Utc::now()).unwrap(),
         Claim::Held(_)
     ));
-    a.finish("f", slot1, "A").unwrap();
+    a.finish("f", slot1, "A", Utc::now()).unwrap();
     assert_eq!(
-        b.claim("f", slot1, "B", lease).unwrap(),
+        b.claim("f", slot1, "B", lease, Utc::now()).unwrap(),
         Claim::Done,
         "polled once per slot"
     );
-    assert_eq!(b.claim("f", slot2, "B", lease).unwrap(), Claim::Mine);
-    b.finish("f", slot2, "B").unwrap();
     assert_eq!(
-        a.claim("f", slot1, "A", lease).unwrap(),
+        b.claim("f", slot2, "B", lease, Utc::now()).unwrap(),
+        Claim::Mine
+    );
+    b.finish("f", slot2, "B", Utc::now()).unwrap();
+    assert_eq!(
+        a.claim("f", slot1, "A", lease, Utc::now()).unwrap(),
         Claim::Done,
         "an older slot stays done"
     );
@@ -736,43 +742,49 @@ fn leases_one_instance_per_slot_and_takeover_after_expiry() {
     // A holder that dies: its lease runs out and the same slot is taken over.
     let slot3 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 10, 0).unwrap();
     assert_eq!(
-        a.claim("g", slot3, "A", Duration::from_millis(300))
+        a.claim("g", slot3, "A", Duration::from_millis(300), Utc::now())
             .unwrap(),
         Claim::Mine
     );
-    match b.claim("g", slot3, "B", lease).unwrap() {
+    match b.claim("g", slot3, "B", lease, Utc::now()).unwrap() {
         Claim::Held(until) => assert!(until <= Utc::now() + chrono::Duration::seconds(1)),
         other => panic!("expected Held, got {other:?}"),
     }
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(
-        b.claim("g", slot3, "B", lease).unwrap(),
+        b.claim("g", slot3, "B", lease, Utc::now()).unwrap(),
         Claim::Mine,
         "taken over"
     );
     // A renewed lease is not taken over; only its holder can renew it.
     let slot5 = slot3 + chrono::Duration::minutes(30);
     assert_eq!(
-        a.claim("h", slot5, "A", Duration::from_millis(400))
+        a.claim("h", slot5, "A", Duration::from_millis(400), Utc::now())
             .unwrap(),
         Claim::Mine
     );
     std::thread::sleep(Duration::from_millis(250));
-    assert!(a.renew("h", "A", Duration::from_secs(60)).unwrap());
+    assert!(a
+        .renew("h", "A", Duration::from_secs(60), Utc::now())
+        .unwrap());
     assert!(
-        !b.renew("h", "B", Duration::from_secs(60)).unwrap(),
+        !b.renew("h", "B", Duration::from_secs(60), Utc::now())
+            .unwrap(),
         "not B's lease"
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        matches!(b.claim("h", slot5, "B", lease).unwrap(), Claim::Held(_)),
+        matches!(
+            b.claim("h", slot5, "B", lease, Utc::now()).unwrap(),
+            Claim::Held(_)
+        ),
         "renewed past its first expiry"
     );
     // The dead holder's late finish does not release B's lease.
-    a.finish("g", slot3, "A").unwrap();
+    a.finish("g", slot3, "A", Utc::now()).unwrap();
     let slot4 = slot3 + chrono::Duration::minutes(5);
     assert!(matches!(
-        a.claim("g", slot4, "A", lease).unwrap(),
+        a.claim("g", slot4, "A", lease, Utc::now()).unwrap(),
         Claim::Held(_)
     ));
 }
@@ -793,6 +805,7 @@ fn concurrent_claims_have_one_winner() {
                             slot,
                             &format!("i{i}"),
                             Duration::from_secs(60),
+                            Utc::now(),
                         )
                         .unwrap()
                             == Claim::Mine

@@ -818,15 +818,28 @@ impl Backend for SledStore {
         _slot: DateTime<Utc>,
         _owner: &str,
         _lease: Duration,
+        _now: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         Ok(Claim::Mine)
     }
 
-    fn renew(&self, _feed_id: &str, _owner: &str, _lease: Duration) -> Result<bool, StoreError> {
+    fn renew(
+        &self,
+        _feed_id: &str,
+        _owner: &str,
+        _lease: Duration,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         Ok(true)
     }
 
-    fn finish(&self, _feed_id: &str, _slot: DateTime<Utc>, _owner: &str) -> Result<(), StoreError> {
+    fn finish(
+        &self,
+        _feed_id: &str,
+        _slot: DateTime<Utc>,
+        _owner: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
 

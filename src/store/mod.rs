@@ -393,22 +393,38 @@ pub trait Backend: Send + Sync + 'static {
         retention: Duration,
         max_items: Option<usize>,
     ) -> Result<PruneStats, StoreError>;
-    /// Asks to poll `feed_id` in the schedule slot `slot` as `owner`, holding the feed for
-    /// `lease`. [`Claim::Mine`] at most once per slot while the holder lives; a holder that dies
-    /// loses the lease when it expires. Always `Mine` for a single-process backend.
+    /// Asks, at the caller's time `now`, to poll `feed_id` in the schedule slot `slot` as
+    /// `owner`, holding the feed until `now + lease`. [`Claim::Mine`] at most once per slot
+    /// while the holder lives; a holder that dies loses the lease when it expires (by the
+    /// `now` of whoever asks next). Always `Mine` for a single-process backend. The store reads
+    /// no clock for leases: instances sharing one must keep their clocks roughly in step (a
+    /// skew shortens or lengthens a dead holder's lease by as much).
     fn claim(
         &self,
         feed_id: &str,
         slot: DateTime<Utc>,
         owner: &str,
         lease: Duration,
+        now: DateTime<Utc>,
     ) -> Result<Claim, StoreError>;
-    /// Extends `owner`'s lease on `feed_id` to `lease` from now, while its poll runs (a poll may
+    /// Extends `owner`'s lease on `feed_id` to `now + lease`, while its poll runs (a poll may
     /// wait for the fetcher's limits and the ingest lock far longer than the fetch itself).
     /// `false` when the lease is no longer `owner`'s.
-    fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
-    /// Marks `slot` of `feed_id` polled and releases `owner`'s lease.
-    fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError>;
+    fn renew(
+        &self,
+        feed_id: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Marks `slot` of `feed_id` polled and releases `owner`'s lease (expired as of `now`).
+    fn finish(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Makes what was committed durable (sled: write its log out; PostgreSQL: nothing to do).
     fn flush(&self) -> Result<(), StoreError>;
     /// Bytes the store occupies on disk.

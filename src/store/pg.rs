@@ -12,7 +12,8 @@
 //!   `/api/items?after=` cursor never skips an item committed late;
 //! - polling leases are rows of `feedsift_leases`, claimed with one atomic upsert whose
 //!   conditions are "this slot not yet polled" and "no live lease held by another instance";
-//!   lease times are the database's clock, so instances' clocks do not have to agree.
+//!   lease times are the callers' (`now` is an argument, so a scheduler on a test clock works),
+//!   so instances' clocks must roughly agree: a skew moves a dead holder's takeover by as much.
 //!
 //! The driver is the synchronous `postgres` crate. Each connection lives on a thread of its own
 //! and is handed work through a channel, so the store can be called from any thread — a
@@ -706,6 +707,11 @@ struct NewRows {
     target: Vec<String>,
 }
 
+/// When a lease taken at `now` for `lease` ends.
+fn lease_end(now: DateTime<Utc>, lease: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX)
+}
+
 /// `before` for "from the newest": greater than every 16-byte page key.
 const AFTER_EVERY_KEY: [u8; 17] = [0xff; 17];
 
@@ -1371,23 +1377,24 @@ impl Backend for PgStore {
         slot: DateTime<Utc>,
         owner: &str,
         lease: Duration,
+        now: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         let (id, owner) = (feed_id.to_string(), owner.to_string());
-        let lease_secs = lease.as_secs_f64();
+        let expires = lease_end(now, lease);
         self.run("claim", move |c| {
             // One statement, so two instances claiming at once cannot both win: the row lock
             // taken by the upsert orders them, and the second sees the first's lease.
             let won = c
                 .query_opt(
                     "INSERT INTO feedsift_leases (feed_id, owner, expires, slot)
-                     VALUES ($1, $2, now() + make_interval(secs => $4), $3)
+                     VALUES ($1, $2, $4, $3)
                      ON CONFLICT (feed_id) DO UPDATE
                         SET owner = EXCLUDED.owner, expires = EXCLUDED.expires, slot = EXCLUDED.slot
                       WHERE (feedsift_leases.done_slot IS NULL OR feedsift_leases.done_slot < EXCLUDED.slot)
                         AND (feedsift_leases.owner IS NULL OR feedsift_leases.owner = EXCLUDED.owner
-                             OR feedsift_leases.expires < now())
+                             OR feedsift_leases.expires < $5)
                      RETURNING owner",
-                    &[&id, &owner, &slot, &lease_secs],
+                    &[&id, &owner, &slot, &expires, &now],
                 )
                 .map_err(pg("claim"))?;
             if won.is_some() {
@@ -1404,35 +1411,46 @@ impl Backend for PgStore {
             if done.is_some_and(|d| d >= slot) {
                 Ok(Claim::Done)
             } else {
-                Ok(Claim::Held(expires.unwrap_or_else(Utc::now)))
+                Ok(Claim::Held(expires.unwrap_or(now)))
             }
         })
     }
 
-    fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
+    fn renew(
+        &self,
+        feed_id: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let (id, owner) = (feed_id.to_string(), owner.to_string());
-        let lease_secs = lease.as_secs_f64();
+        let expires = lease_end(now, lease);
         self.run("renew", move |c| {
             c.execute(
-                "UPDATE feedsift_leases SET expires = now() + make_interval(secs => $3)
-                 WHERE feed_id = $1 AND owner = $2",
-                &[&id, &owner, &lease_secs],
+                "UPDATE feedsift_leases SET expires = $3 WHERE feed_id = $1 AND owner = $2",
+                &[&id, &owner, &expires],
             )
             .map(|n| n == 1)
             .map_err(pg("renew"))
         })
     }
 
-    fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError> {
+    fn finish(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let (id, owner) = (feed_id.to_string(), owner.to_string());
         self.run("finish", move |c| {
             c.execute(
                 "UPDATE feedsift_leases SET
                     done_slot = GREATEST(COALESCE(done_slot, $2), $2),
-                    expires = CASE WHEN owner = $3 THEN now() ELSE expires END,
+                    expires = CASE WHEN owner = $3 THEN $4 ELSE expires END,
                     owner = CASE WHEN owner = $3 THEN NULL ELSE owner END
                  WHERE feed_id = $1",
-                &[&id, &slot, &owner],
+                &[&id, &slot, &owner, &now],
             )
             .map(|_| ())
             .map_err(pg("finish"))
