@@ -143,7 +143,7 @@ fn commit_update_and_indexes(b: &dyn Backend) {
     );
     assert_eq!(s.items_of_feed("f").unwrap(), 2);
     let a_stored = s.get("a").unwrap().unwrap();
-    assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+    assert_eq!(dedup::index::candidates(&*s, &a.near).unwrap(), ["a"]);
 
     // An edit that moves the date and the category: the indexes follow, none left stale.
     let mut edited = stored("a", "完全不同的另一个标题", 5, Category::Other);
@@ -165,7 +165,7 @@ fn commit_update_and_indexes(b: &dyn Backend) {
         titles(s.newest_first_in(Category::Other)),
         ["完全不同的另一个标题"]
     );
-    assert!(s.near_candidates(&a.near).unwrap().is_empty());
+    assert!(dedup::index::candidates(&*s, &a.near).unwrap().is_empty());
     assert_eq!(s.len().unwrap(), 2, "an update is not a new item");
     assert_index_hygiene(&s, 2);
 }
@@ -320,7 +320,9 @@ fn prune_by_age_and_count(b: &dyn Backend) {
     assert!(s.get(&key1).unwrap().is_none());
     assert!(!s.contains("alias1").unwrap(), "aliases go with their item");
     assert!(s.is_tombstoned(&key1).unwrap());
-    assert!(s.near_candidates(&first.near).unwrap().is_empty());
+    assert!(dedup::index::candidates(&*s, &first.near)
+        .unwrap()
+        .is_empty());
     // Count: at most 2 kept, the oldest go.
     let stats = s
         .prune(now, Duration::from_secs(365 * 86_400), Some(2))

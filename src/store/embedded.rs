@@ -21,7 +21,8 @@
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -136,11 +137,12 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Schema 3 → 4: every stored item gains the exact-core key of the near-duplicate index
-/// ([`crate::dedup::near::CORE_KEY`]), in its record (so removal finds it) and in the index.
-/// Restartable: each chunk writes the index entries before the records, a record already
-/// completed is skipped, and the schema number changes last.
-fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+/// Schema 3 → 4: every stored item gains the index keys `reindex` gives it (the exact-core key
+/// of the near-duplicate index), in its record (so removal finds them) and in the index; an
+/// entry whose key changed is removed. Restartable: each chunk writes the index entries before
+/// the records, a record already completed (`reindex` gives `None`) is skipped, and the schema
+/// number changes last.
+fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let near = db.open_tree(NEAR_TREE)?;
     let (mut records, mut entries, mut pending, mut done) =
@@ -149,12 +151,19 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let (k, v) = entry?;
         let key = String::from_utf8_lossy(&k).into_owned();
         let mut item: StoredItem = decode(&key, &v)?;
-        let Some(keys) = crate::dedup::near::complete_signature(&item.near, &item.item.title)
-        else {
+        let Some(keys) = reindex(&item) else {
             continue;
         };
-        let core = crate::dedup::near::CORE_KEY;
-        entries.insert(band_key(core, keys[core], item.seq, &item.key), &[]);
+        for (i, hash) in item.near.iter().enumerate() {
+            if keys.get(i) != Some(hash) {
+                entries.remove(band_key(i, *hash, item.seq, &item.key));
+            }
+        }
+        for (i, hash) in keys.iter().enumerate() {
+            if item.near.get(i) != Some(hash) {
+                entries.insert(band_key(i, *hash, item.seq, &item.key), &[]);
+            }
+        }
         item.near = keys;
         records.insert(k, encode(&key, &item)?);
         pending += 1;
@@ -172,7 +181,7 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     db.flush()?;
     tracing::info!(
         items = done + pending,
-        "store migrated to schema 4 (exact-core index keys)"
+        "store migrated to schema 4 (index keys completed)"
     );
     Ok(())
 }
@@ -187,12 +196,6 @@ fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
     k
 }
 
-/// Entries read per band bucket in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
-/// fill one bucket with thousands of look-alikes; re-posts of a story arrive close together.
-pub(super) const NEAR_PER_BAND: usize = 8;
-/// Candidates verified per lookup, most band matches first.
-pub(super) const NEAR_MAX_CANDIDATES: usize = 12;
-
 fn be_u64(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
@@ -204,12 +207,13 @@ fn abort(e: StoreError) -> TxError {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
-        SledStore::open_with(dir, cache_bytes, false)
+    /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`; `reindex`
+    /// completes stored items' index keys if a migration needs it.
+    pub fn open(dir: &Path, cache_bytes: u64, reindex: Reindex) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, cache_bytes, false, reindex)
     }
 
-    /// [`Store::open`], choosing whether a *new* store is written zstd-compressed (`[service]
+    /// [`SledStore::open`], choosing whether a *new* store is written zstd-compressed (`[service]
     /// compress_store`): about 2.3× smaller on disk, about 2× slower to ingest (sled creates a
     /// zstd context per page it reads; see docs/PERFORMANCE.md). sled records the choice in
     /// its `conf` file and refuses to open a store with the other one, so an existing store
@@ -218,6 +222,7 @@ impl SledStore {
         dir: &Path,
         cache_bytes: u64,
         compress_new: bool,
+        reindex: Reindex,
     ) -> Result<SledStore, StoreError> {
         let open_err = |source: sled::Error| {
             if source.to_string().contains("could not acquire lock") {
@@ -263,9 +268,9 @@ impl SledStore {
         match meta.get("schema")? {
             Some(v) if be_u64(&v) == 2 => {
                 migrate_v2(&db, &meta)?;
-                migrate_v3(&db, &meta)?;
+                migrate_v3(&db, &meta, reindex)?;
             }
-            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta)?,
+            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta, reindex)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -448,26 +453,24 @@ impl Backend for SledStore {
         Ok(self.tombstones.contains_key(key.as_bytes())?)
     }
 
-    /// Keys of stored items that share near-duplicate bands with `bands`: the newest few of each
-    /// bucket, those sharing the most bands first, at most a dozen — a few key reads, never a
-    /// scan, however many look-alikes the store holds.
-    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+    /// The newest `per_key` entries of each key's bucket: a few key reads, never a scan,
+    /// however many look-alikes the store holds.
+    fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
         let mut hits = Vec::new();
-        for (band, hash) in bands.iter().enumerate() {
+        for (index, hash) in keys.iter().enumerate() {
             let mut prefix = Vec::with_capacity(9);
-            prefix.push(band as u8);
+            prefix.push(index as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());
-            for entry in self.near.scan_prefix(&prefix).keys().take(NEAR_PER_BAND) {
+            for entry in self.near.scan_prefix(&prefix).keys().take(per_key) {
                 let entry = entry?;
-                let seq = !be_u64(&entry[9..17]);
-                hits.push((
-                    String::from_utf8_lossy(&entry[17..]).into_owned(),
-                    seq,
-                    band,
-                ));
+                hits.push(NearHit {
+                    key: String::from_utf8_lossy(&entry[17..]).into_owned(),
+                    seq: !be_u64(&entry[9..17]),
+                    index,
+                });
             }
         }
-        Ok(super::rank_candidates(hits))
+        Ok(hits)
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
@@ -960,7 +963,7 @@ mod tests {
             Category::Other,
         );
         {
-            let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+            let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
             s.commit(
                 Batch {
                     new: vec![a.clone()],
@@ -990,8 +993,8 @@ mod tests {
                 .unwrap();
             s.db.flush().unwrap();
         }
-        let s = SledStore::open(dir.path(), 8 << 20).unwrap();
-        assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+        let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
+        assert_eq!(crate::dedup::index::candidates(&s, &a.near).unwrap(), ["a"]);
         assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
         // Schema 3 → 4 added the exact-core key to the index and to the record (so that
         // removing the item removes it too); a decorated copy finds the item by it alone.
@@ -1007,7 +1010,10 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(s.near_candidates(&core_only).unwrap(), ["a"]);
+        assert_eq!(
+            crate::dedup::index::candidates(&s, &core_only).unwrap(),
+            ["a"]
+        );
         let schema =
             s.db.open_tree("meta")
                 .unwrap()

@@ -3,7 +3,7 @@
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
 //! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
 //! newest first (optionally by category), in insertion order after a cursor, near-duplicate
-//! candidates, feed states, and leases that let several instances share the polling.
+//! index hits, feed states, and leases that let several instances share the polling.
 //!
 //! Two backends live behind the [`Backend`] trait, and every store behaviour the project tests
 //! runs against both (`tests/store_suite.rs`):
@@ -73,13 +73,16 @@ pub enum StoreError {
     /// A read or write failed.
     #[error("store: {0}")]
     Sled(#[from] ::sled::Error),
-    /// A PostgreSQL connection, query or transaction failed.
-    #[error("store: postgres {what}: {message}")]
+    /// A PostgreSQL connection, query or transaction failed. Shown with the server's message
+    /// and detail (not the driver's generic "db error").
+    #[error("store: postgres {what}: {}", server_message(.source.as_ref()))]
     Postgres {
         /// What was being done (`connect to …`, `commit`, a query's purpose).
         what: String,
-        /// The server's or driver's message.
-        message: String,
+        /// The driver's error (a `postgres::Error`, to downcast), or what else failed (a
+        /// connection thread gone, the ingest lock lost).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// `[service] store` names no backend this build has.
     #[error("store: {0}")]
@@ -92,6 +95,21 @@ pub enum StoreError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// The server's message with its detail when `e` is a PostgreSQL error from the server, else
+/// `e` as it displays.
+fn server_message(e: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    match e
+        .downcast_ref::<postgres::Error>()
+        .and_then(|e| e.as_db_error())
+    {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// What one response changes in the store, decided by the deduplicator.
@@ -234,30 +252,25 @@ pub(crate) fn doomed_by_retention(
     }
 }
 
-/// Ranks near-duplicate index hits — (key, sequence number, index key position), the newest
-/// few of each bucket — into at most [`embedded::NEAR_MAX_CANDIDATES`] keys: a hit on the
-/// exact-core key first (equal cores are the strongest evidence there is, and look-alikes that
-/// crowd the band buckets share more bands than the story's own older copy), then those sharing
-/// the most bands, then the newest.
-pub(crate) fn rank_candidates(hits: impl IntoIterator<Item = (String, u64, usize)>) -> Vec<String> {
-    let core = crate::dedup::near::CORE_KEY;
-    let mut found: Vec<(String, bool, usize, u64)> = Vec::new();
-    for (k, seq, band) in hits {
-        match found.iter_mut().find(|(x, ..)| *x == k) {
-            Some(f) => {
-                f.1 |= band == core;
-                f.2 += 1;
-            }
-            None => found.push((k, band == core, 1, seq)),
-        }
-    }
-    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(b.3.cmp(&a.3)));
-    found
-        .into_iter()
-        .take(embedded::NEAR_MAX_CANDIDATES)
-        .map(|(k, ..)| k)
-        .collect()
+/// One entry of the near-duplicate index found by a lookup: the item it belongs to, that
+/// item's sequence number, and the position of the matching key in the item's
+/// [`StoredItem::near`] keys. Positions mean nothing to the store; the deduplicator ranks hits
+/// (`dedup::index`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearHit {
+    /// The stored item's key.
+    pub key: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The position of the matching index key in its `near` keys.
+    pub index: usize,
 }
+
+/// New index keys for a stored item, asked by a migration that adds keys to every stored
+/// item (sled schema 3 → 4, PostgreSQL migration 2): given the item as stored, its complete
+/// keys, or `None` when they are complete already (the item is left as it is). Provided by
+/// whoever opens the store — the store itself only stores keys.
+pub type Reindex = fn(&StoredItem) -> Option<Vec<u64>>;
 
 /// Identifies one copy of a story (its feed and link), so the same copy seen again is recorded
 /// once.
@@ -300,31 +313,29 @@ pub trait Backend: Send + Sync + 'static {
     fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
         keys.iter().map(|k| self.is_tombstoned(k)).collect()
     }
-    /// [`Backend::near_candidates`] for several titles' band hashes at once.
-    fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
-        sigs.iter().map(|s| self.near_candidates(s)).collect()
-    }
-    /// [`Backend::near_candidates_many`], only among items with a sequence number above
-    /// `after` (stored since a writer's lookups).
-    fn near_candidates_since(
+    /// [`Backend::near_hits`] for several items' keys at once.
+    fn near_hits_many(
         &self,
         sigs: &[Vec<u64>],
+        per_key: usize,
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        sigs.iter().map(|s| self.near_hits(s, per_key)).collect()
+    }
+    /// [`Backend::near_hits_many`], only among items with a sequence number above `after`
+    /// (stored since a writer's lookups): per key, the newest `per_key` entries above it.
+    fn near_hits_since(
+        &self,
+        sigs: &[Vec<u64>],
+        per_key: usize,
         after: Option<u64>,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
-        let all = self.near_candidates_many(sigs)?;
-        let mut out = Vec::with_capacity(all.len());
-        for keys in all {
-            let mut newer = Vec::new();
-            for k in keys {
-                if let Some(item) = self.get(&k)? {
-                    if after.is_none_or(|a| item.seq > a) {
-                        newer.push(k);
-                    }
-                }
-            }
-            out.push(newer);
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        // Entries are read newest first, so those above `after` among the newest `per_key`
+        // are the newest `per_key` above it.
+        let mut all = self.near_hits_many(sigs, per_key)?;
+        for hits in &mut all {
+            hits.retain(|h| after.is_none_or(|a| h.seq > a));
         }
-        Ok(out)
+        Ok(all)
     }
     /// Whether the deduplicator should make its lookups *before* taking the ingest lock and
     /// re-check them under it against what was committed meanwhile ([`Backend::high_water`]):
@@ -345,9 +356,10 @@ pub trait Backend: Send + Sync + 'static {
     fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
     /// Whether `key` belonged to an item removed by retention (so it is not stored again).
     fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError>;
-    /// Keys of stored items sharing near-duplicate bands with `bands`: the newest few of each
-    /// bucket, those sharing the most bands first, at most a dozen.
-    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError>;
+    /// The near-duplicate index entries matching `keys`: for each position `i`, the newest
+    /// `per_key` entries holding `keys[i]` at position `i` of their item's keys, newest first
+    /// per position — a few key reads, never a scan.
+    fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError>;
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError>;
     /// A number that changes whenever stored items do, so rendered outputs can be cached.
@@ -544,28 +556,28 @@ impl Store {
         }
     }
 
-    /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        Ok(Store::from_backend(SledStore::open(dir, cache_bytes)?))
-    }
-
-    /// [`Store::open`], choosing whether a *new* store is zstd-compressed
-    /// ([`SledStore::open_with`]).
-    pub fn open_with(
+    /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`, choosing
+    /// whether a *new* store is zstd-compressed ([`SledStore::open_with`]); `reindex` completes
+    /// stored items' index keys if a migration needs it. (`Store::open`, `Store::open_with`
+    /// and `Store::connect_postgres`, which pass the deduplicator's, are in `dedup::index`.)
+    pub fn open_sled(
         dir: &Path,
         cache_bytes: u64,
         compress_new: bool,
+        reindex: Reindex,
     ) -> Result<Store, StoreError> {
         Ok(Store::from_backend(SledStore::open_with(
             dir,
             cache_bytes,
             compress_new,
+            reindex,
         )?))
     }
 
-    /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]).
-    pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
-        Ok(Store::from_backend(PgStore::connect(url)?))
+    /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]),
+    /// completing stored items' index keys with `reindex` if a migration needs it.
+    pub fn open_postgres(url: &str, reindex: Reindex) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(PgStore::connect(url, reindex)?))
     }
 
     /// The store `[service]` configures: sled in `data_dir`, or PostgreSQL.

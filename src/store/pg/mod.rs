@@ -16,96 +16,37 @@
 //!   so instances' clocks must roughly agree: a skew moves a dead holder's takeover by as much.
 //!
 //! The driver is the synchronous `postgres` crate. Each connection lives on a thread of its own
-//! and is handed work through a channel, so the store can be called from any thread — a
-//! blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
+//! and is handed work through a channel ([`pool`]), so the store can be called from any thread —
+//! a blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
 //! that drops is re-opened for the next call.
 //!
-//! Migrations are numbered, run in one transaction under an advisory lock on start (so several
-//! instances starting at once migrate once), and a database written by a newer feedsift is
-//! refused with a clear error.
+//! Migrations ([`migrations`]) are numbered, run in one transaction under an advisory lock on
+//! start (so several instances starting at once migrate once), and a database written by a
+//! newer feedsift is refused with a clear error.
+
+mod migrations;
+mod pool;
+
+pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, encode, page_key, title_and_core, Backend, Batch, Claim, IngestGuard, PruneStats,
-    StoreError,
+    decode, encode, page_key, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit,
+    PruneStats, Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
-use postgres::{Client, NoTls, Row, Statement};
-use std::collections::HashMap;
+use pool::{pg, Conn, Pool};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
-
-/// The schema this build reads and writes: the number of [`MIGRATIONS`].
-pub const PG_SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
 
 /// Advisory lock key held (per session) while an ingest decides and commits.
 pub const INGEST_LOCK: i64 = 0x6665_6564_7369_0001;
 /// Advisory lock key held (per transaction) while a commit draws sequence numbers.
 pub const SEQ_LOCK: i64 = 0x6665_6564_7369_0002;
-/// Advisory lock key held while migrations run.
-const MIGRATE_LOCK: i64 = 0x6665_6564_7369_0003;
-
-/// Connections in the pool (besides the one that holds the ingest lock).
-const POOL_SIZE: usize = 8;
 /// How long [`Backend::generation`] may answer from memory: other instances' commits show in
 /// cached outputs at most this late.
 const GENERATION_TTL: Duration = Duration::from_millis(500);
-
-/// The migrations, in order; migration `n` (1-based) brings the schema to version `n`.
-/// Never edit a released one: add another.
-const MIGRATIONS: &[Migration] = &[
-    // 1: the layout of sled schema 3, as tables.
-    Migration::Sql(
-        r#"
-    CREATE TABLE feedsift_items (
-        key text PRIMARY KEY,
-        seq bigint NOT NULL UNIQUE,
-        date_key bytea NOT NULL,
-        category smallint NOT NULL,
-        feed_id text NOT NULL,
-        first_seen_us bigint NOT NULL,
-        record bytea NOT NULL
-    );
-    CREATE INDEX feedsift_items_by_date ON feedsift_items (date_key);
-    CREATE INDEX feedsift_items_by_category ON feedsift_items (category, date_key);
-    CREATE TABLE feedsift_near (
-        band smallint NOT NULL,
-        hash bigint NOT NULL,
-        seq bigint NOT NULL,
-        key text NOT NULL,
-        PRIMARY KEY (band, hash, seq)
-    );
-    CREATE INDEX feedsift_near_by_seq ON feedsift_near (seq);
-    CREATE TABLE feedsift_aliases (alias text PRIMARY KEY, target text NOT NULL);
-    CREATE INDEX feedsift_aliases_by_target ON feedsift_aliases (target);
-    CREATE TABLE feedsift_copies (
-        story text NOT NULL,
-        copy_id bytea NOT NULL,
-        record bytea NOT NULL,
-        PRIMARY KEY (story, copy_id)
-    );
-    CREATE TABLE feedsift_tombstones (key text PRIMARY KEY, stamp bigint NOT NULL);
-    CREATE TABLE feedsift_feeds (feed_id text PRIMARY KEY, state bytea NOT NULL);
-    CREATE TABLE feedsift_feed_counts (feed_id text PRIMARY KEY, n bigint NOT NULL);
-    CREATE TABLE feedsift_leases (
-        feed_id text PRIMARY KEY,
-        owner text,
-        expires timestamptz,
-        slot timestamptz,
-        done_slot timestamptz
-    );
-    CREATE SEQUENCE feedsift_seq START 1;
-    INSERT INTO feedsift_meta (k, v) VALUES ('generation', 0);
-    "#,
-    ),
-    // 2: the exact-core key of the near-duplicate index (sled schema 4) for every stored item.
-    Migration::Code(add_core_keys),
-    // 3: near-index rows are removed by their full primary key (from the item's record), so
-    // the index on `seq` alone only cost every new story seven more index insertions.
-    Migration::Sql("DROP INDEX IF EXISTS feedsift_near_by_seq"),
-];
 
 /// The primary keys (band, hash, seq) of `items`' near-index rows, as arrays for `unnest`:
 /// rows are removed by them, each an index lookup.
@@ -128,315 +69,10 @@ const DELETE_NEAR_ROWS: &str = "DELETE FROM feedsift_near n
      USING unnest($1::int2[], $2::int8[], $3::int8[]) AS d(b, h, s)
      WHERE n.band = d.b AND n.hash = d.h AND n.seq = d.s";
 
-/// One step of the schema.
-enum Migration {
-    /// Statements run as they are.
-    Sql(&'static str),
-    /// A step SQL cannot express (it needs this build's hashing), run in the same transaction.
-    Code(fn(&mut Conn) -> Result<(), StoreError>),
-}
-
-/// Migration 2: every stored item gains the exact-core key
-/// ([`crate::dedup::near::CORE_KEY`]), in its record (so removal finds it) and in
-/// `feedsift_near`. Reads the items in sequence order, a chunk at a time.
-fn add_core_keys(c: &mut Conn) -> Result<(), StoreError> {
-    const CHUNK: i64 = 5_000;
-    let core = crate::dedup::near::CORE_KEY;
-    let (mut after, mut done) = (-1i64, 0usize);
-    loop {
-        let rows = c
-            .query(
-                "SELECT key, seq, record FROM feedsift_items WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&after, &CHUNK],
-            )
-            .map_err(pg("migration 2: reading items"))?;
-        let Some(last) = rows.last() else { break };
-        after = last.get(1);
-        let (mut keys, mut seqs, mut records, mut hashes) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for row in &rows {
-            let key: String = row.get(0);
-            let mut item: StoredItem = super::decode(&key, row.get(2))?;
-            let Some(full) = crate::dedup::near::complete_signature(&item.near, &item.item.title)
-            else {
-                continue;
-            };
-            hashes.push(full[core] as i64);
-            item.near = full;
-            records.push(super::encode(&key, &item)?);
-            seqs.push(row.get::<_, i64>(1));
-            keys.push(key);
-        }
-        done += keys.len();
-        c.execute(
-            "UPDATE feedsift_items SET record = u.r
-             FROM unnest($1::text[], $2::bytea[]) AS u(k, r) WHERE key = u.k",
-            &[&keys, &records],
-        )
-        .map_err(pg("migration 2: rewriting records"))?;
-        c.execute(
-            "INSERT INTO feedsift_near (band, hash, seq, key)
-             SELECT $1, u.h, u.s, u.k FROM unnest($2::int8[], $3::int8[], $4::text[]) AS u(h, s, k)
-             ON CONFLICT DO NOTHING",
-            &[&(core as i16), &hashes, &seqs, &keys],
-        )
-        .map_err(pg("migration 2: indexing"))?;
-    }
-    tracing::info!(items = done, "postgres store: exact-core index keys added");
-    Ok(())
-}
-
-type Job = Box<dyn FnOnce(Result<&mut Conn, String>) + Send>;
-
-/// A connection with its prepared statements: each statement is parsed once per connection,
-/// so a query costs one round trip, not two.
-pub(crate) struct Conn {
-    client: Client,
-    cache: HashMap<String, Statement>,
-    /// Which physical connection this is (unique in the process): a session advisory lock
-    /// lives exactly as long as its connection, so "same session as when the lock was taken"
-    /// is "the lock is still held".
-    session: u64,
-}
-
-/// Numbers the connections of this process (see [`Conn::session`]).
-static SESSIONS: AtomicU64 = AtomicU64::new(1);
-
-type Params<'a> = &'a [&'a (dyn postgres::types::ToSql + Sync)];
-
-impl Conn {
-    fn new(client: Client) -> Conn {
-        Conn {
-            client,
-            cache: HashMap::new(),
-            session: SESSIONS.fetch_add(1, Ordering::Relaxed),
-        }
-    }
-
-    fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
-        if let Some(st) = self.cache.get(sql) {
-            return Ok(st.clone());
-        }
-        let st = self.client.prepare(sql)?;
-        self.cache.insert(sql.to_string(), st.clone());
-        Ok(st)
-    }
-
-    fn query(&mut self, sql: &str, params: Params<'_>) -> Result<Vec<Row>, postgres::Error> {
-        let st = self.statement(sql)?;
-        self.client.query(&st, params)
-    }
-
-    fn query_one(&mut self, sql: &str, params: Params<'_>) -> Result<Row, postgres::Error> {
-        let st = self.statement(sql)?;
-        self.client.query_one(&st, params)
-    }
-
-    fn query_opt(&mut self, sql: &str, params: Params<'_>) -> Result<Option<Row>, postgres::Error> {
-        let st = self.statement(sql)?;
-        self.client.query_opt(&st, params)
-    }
-
-    fn execute(&mut self, sql: &str, params: Params<'_>) -> Result<u64, postgres::Error> {
-        let st = self.statement(sql)?;
-        self.client.execute(&st, params)
-    }
-
-    fn batch_execute(&mut self, sql: &str) -> Result<(), postgres::Error> {
-        self.client.batch_execute(sql)
-    }
-
-    /// Runs `f` in a transaction opened by `begin` (one round trip: `BEGIN` and whatever
-    /// must come first); commits when it succeeds, rolls back when it fails.
-    fn transaction<R>(
-        &mut self,
-        what: &'static str,
-        begin: &str,
-        f: impl FnOnce(&mut Conn) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        self.transaction_ending(what, begin, "COMMIT", f)
-    }
-
-    /// [`Conn::transaction`] ending with `end` (statements that end with `COMMIT`).
-    fn transaction_ending<R>(
-        &mut self,
-        what: &'static str,
-        begin: &str,
-        end: &str,
-        f: impl FnOnce(&mut Conn) -> Result<R, StoreError>,
-    ) -> Result<R, StoreError> {
-        self.client.batch_execute(begin).map_err(pg(what))?;
-        match f(self) {
-            Ok(r) => {
-                if let Err(e) = self.client.batch_execute(end) {
-                    let _ = self.client.batch_execute("ROLLBACK");
-                    return Err(pg(what)(e));
-                }
-                Ok(r)
-            }
-            Err(e) => {
-                let _ = self.client.batch_execute("ROLLBACK");
-                Err(e)
-            }
-        }
-    }
-}
-
-/// One connection on its own thread.
-struct Worker {
-    jobs: mpsc::Sender<Job>,
-}
-
-impl Worker {
-    fn spawn(config: postgres::Config, name: String) -> Result<Worker, StoreError> {
-        let (tx, rx) = mpsc::channel::<Job>();
-        // The first connection is made before returning, so a wrong URL or password fails
-        // `connect` at once with the server's message.
-        let (ready_tx, ready_rx) = mpsc::channel::<Result<(), String>>();
-        std::thread::Builder::new()
-            .name(name)
-            .spawn(move || {
-                let mut client = match config.connect(NoTls) {
-                    Ok(c) => {
-                        let _ = ready_tx.send(Ok(()));
-                        Some(Conn::new(c))
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(message(&e)));
-                        return;
-                    }
-                };
-                while let Ok(job) = rx.recv() {
-                    if client.as_ref().is_none_or(|c| c.client.is_closed()) {
-                        client = match config.connect(NoTls) {
-                            Ok(c) => Some(Conn::new(c)),
-                            Err(e) => {
-                                job(Err(format!("reconnecting: {}", message(&e))));
-                                continue;
-                            }
-                        };
-                    }
-                    match client.as_mut() {
-                        Some(c) => job(Ok(c)),
-                        None => job(Err("no connection".into())),
-                    }
-                }
-            })
-            .map_err(|e| StoreError::Postgres {
-                what: "starting a connection thread".into(),
-                message: e.to_string(),
-            })?;
-        match ready_rx.recv() {
-            Ok(Ok(())) => Ok(Worker { jobs: tx }),
-            Ok(Err(m)) => Err(StoreError::Postgres {
-                what: "connect".into(),
-                message: m,
-            }),
-            Err(_) => Err(StoreError::Postgres {
-                what: "connect".into(),
-                message: "connection thread ended".into(),
-            }),
-        }
-    }
-
-    /// Runs `f` on this worker's connection and waits for its result.
-    fn run<R, F>(&self, what: &str, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
-    {
-        let (tx, rx) = mpsc::sync_channel(1);
-        let job: Job = Box::new(move |c| {
-            let r = match c {
-                Ok(c) => f(c),
-                Err(m) => Err(StoreError::Postgres {
-                    what: String::new(),
-                    message: m,
-                }),
-            };
-            let _ = tx.send(r);
-        });
-        let fail = |m: &str| StoreError::Postgres {
-            what: what.to_string(),
-            message: m.to_string(),
-        };
-        self.jobs
-            .send(job)
-            .map_err(|_| fail("connection thread ended"))?;
-        match rx.recv() {
-            Ok(Err(StoreError::Postgres { what: w, message })) if w.is_empty() => {
-                Err(fail(&message))
-            }
-            Ok(r) => r,
-            Err(_) => Err(fail("connection thread ended")),
-        }
-    }
-}
-
-/// The server's message (with its detail) rather than the driver's generic "db error".
-fn message(e: &postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => match db.detail() {
-            Some(d) => format!("{} ({d})", db.message()),
-            None => db.message().to_string(),
-        },
-        None => e.to_string(),
-    }
-}
-
-fn pg(what: &'static str) -> impl Fn(postgres::Error) -> StoreError {
-    move |e| StoreError::Postgres {
-        what: what.to_string(),
-        message: message(&e),
-    }
-}
-
-/// A fixed set of workers; a caller takes an idle one, or waits for one.
-struct Pool {
-    idle: Mutex<Vec<Worker>>,
-    freed: Condvar,
-}
-
-impl Pool {
-    fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
-    where
-        R: Send + 'static,
-        F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
-    {
-        let worker = {
-            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-            loop {
-                if let Some(w) = idle.pop() {
-                    break w;
-                }
-                idle = self.freed.wait(idle).unwrap_or_else(|p| p.into_inner());
-            }
-        };
-        let r = worker.run(what, f);
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(worker);
-        self.freed.notify_one();
-        r
-    }
-}
-
 /// A handle on a feedsift database in PostgreSQL. Several processes may hold one each.
 pub struct PgStore {
     url: String,
     pool: Pool,
-    /// The connection that takes [`INGEST_LOCK`]; `lock_local` queues this process's ingests
-    /// for it, the advisory lock queues processes. While a thread holds the lock, its store
-    /// calls run on this connection: it is idle otherwise, and the pool may be busy with
-    /// other threads' lookups — the lock holder, which everyone waits for, never queues.
-    lock_conn: Worker,
-    lock_local: Mutex<()>,
-    /// The thread holding the ingest lock, if any.
-    lock_holder: Mutex<Option<std::thread::ThreadId>>,
-    /// The session ([`Conn::session`]) that took the ingest lock: a commit made under the lock
-    /// checks it is still that session, since a dropped connection released the lock with it.
-    lock_session: AtomicU64,
     /// Commits and prunes made by this process since the cached value was read.
     local_generation: AtomicU64,
     cached_generation: Mutex<(Option<Instant>, u64)>,
@@ -447,35 +83,6 @@ impl std::fmt::Debug for PgStore {
         f.debug_struct("PgStore")
             .field("url", &super::redact(&self.url))
             .finish()
-    }
-}
-
-/// Releases the advisory ingest lock when dropped.
-struct PgIngestGuard<'a> {
-    store: &'a PgStore,
-    _local: MutexGuard<'a, ()>,
-}
-
-impl Drop for PgIngestGuard<'_> {
-    fn drop(&mut self) {
-        *self
-            .store
-            .lock_holder
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = None;
-        let r = self.store.lock_conn.run("releasing the ingest lock", |c| {
-            c.query_one("SELECT pg_advisory_unlock($1)", &[&INGEST_LOCK])
-                .map(|row| row.get::<_, bool>(0))
-                .map_err(pg("releasing the ingest lock"))
-        });
-        match r {
-            Ok(true) => {}
-            // The connection dropped while the lock was held, which released it early; every
-            // call made under it since then failed (see `run`), so nothing was decided or
-            // written without it.
-            Ok(false) => tracing::warn!("the ingest lock was lost before it was released"),
-            Err(e) => tracing::warn!(error = %e, "cannot release the ingest lock"),
-        }
     }
 }
 
@@ -511,52 +118,12 @@ fn items_from_rows(rows: Vec<postgres::Row>) -> Result<Vec<StoredItem>, StoreErr
     rows.iter().map(item_from_row).collect()
 }
 
-/// Brings the database to [`PG_SCHEMA_VERSION`], or refuses one written by a newer feedsift.
-fn migrate(c: &mut Conn, url: &str) -> Result<(), StoreError> {
-    c.transaction("migration", "BEGIN", |tx| {
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
-            .map_err(pg("migration lock"))?;
-        tx.batch_execute(
-            "CREATE TABLE IF NOT EXISTS feedsift_meta (k text PRIMARY KEY, v bigint NOT NULL)",
-        )
-        .map_err(pg("creating feedsift_meta"))?;
-        let found = tx
-            .query_opt("SELECT v FROM feedsift_meta WHERE k = 'schema'", &[])
-            .map_err(pg("reading the schema version"))?
-            .map_or(0, |r| r.get::<_, i64>(0) as u64);
-        if found > PG_SCHEMA_VERSION {
-            return Err(StoreError::Schema {
-                path: super::redact(url).into(),
-                found,
-                expected: PG_SCHEMA_VERSION,
-                hint: "it was written by a newer feedsift: upgrade feedsift",
-            });
-        }
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(found as usize) {
-            match step {
-                Migration::Sql(sql) => tx.batch_execute(sql).map_err(|e| StoreError::Postgres {
-                    what: format!("migration {}", i + 1),
-                    message: message(&e),
-                })?,
-                Migration::Code(run) => run(tx)?,
-            }
-            tracing::info!(version = i + 1, "postgres store migrated");
-        }
-        tx.execute(
-            "INSERT INTO feedsift_meta (k, v) VALUES ('schema', $1)
-         ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v",
-            &[&(PG_SCHEMA_VERSION as i64)],
-        )
-        .map_err(pg("recording the schema version"))?;
-        Ok(())
-    })
-}
-
 impl PgStore {
     /// Connects to the database at `url` (a `postgres://user:password@host:port/db` URL;
-    /// `?sslmode=disable` and libpq-style parameters are read), runs pending migrations and
-    /// opens the connection pool.
-    pub fn connect(url: &str) -> Result<PgStore, StoreError> {
+    /// `?sslmode=disable` and libpq-style parameters are read), runs pending migrations
+    /// (`reindex` completes stored items' index keys where one needs it) and opens the
+    /// connection pool.
+    pub fn connect(url: &str, reindex: Reindex) -> Result<PgStore, StoreError> {
         let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| {
             StoreError::Spec(format!("`{}`: {e}", super::redact(url)))
         })?;
@@ -565,69 +132,34 @@ impl PgStore {
         }
         config.connect_timeout(Duration::from_secs(10));
         let connect_err = |e: StoreError| match e {
-            StoreError::Postgres { message, .. } => StoreError::Postgres {
+            StoreError::Postgres { what, source } if what == "connect" => StoreError::Postgres {
                 what: format!("connect to {}", super::redact(url)),
-                message,
+                source,
             },
             e => e,
         };
-        let lock_conn =
-            Worker::spawn(config.clone(), "feedsift-pg-lock".into()).map_err(connect_err)?;
         let owned_url = url.to_string();
-        lock_conn.run("migration", move |c| migrate(c, &owned_url))?;
-        let mut idle = Vec::with_capacity(POOL_SIZE);
-        for i in 0..POOL_SIZE {
-            idle.push(
-                Worker::spawn(config.clone(), format!("feedsift-pg-{i}")).map_err(connect_err)?,
-            );
-        }
+        let pool = Pool::open(&config, |lock_conn| {
+            lock_conn.run("migration", move |c| {
+                migrations::migrate(c, &owned_url, reindex)
+            })
+        })
+        .map_err(connect_err)?;
         Ok(PgStore {
             url: url.to_string(),
-            pool: Pool {
-                idle: Mutex::new(idle),
-                freed: Condvar::new(),
-            },
-            lock_conn,
-            lock_local: Mutex::new(()),
-            lock_holder: Mutex::new(None),
-            lock_session: AtomicU64::new(0),
+            pool,
             local_generation: AtomicU64::new(0),
             cached_generation: Mutex::new((None, 0)),
         })
     }
 
+    /// Runs `f` on a connection of the pool ([`Pool::run`]).
     fn run<R, F>(&self, what: &'static str, f: F) -> Result<R, StoreError>
     where
         R: Send + 'static,
         F: FnOnce(&mut Conn) -> Result<R, StoreError> + Send + 'static,
     {
-        if self.holds_lock() {
-            // The lock holder's calls must run in the session that took the lock: if that
-            // connection dropped (and was replaced), the lock went with it and another instance
-            // may have decided about the same stories meanwhile. The call fails instead — a
-            // commit is then not made, and its feed, whose validators were not advanced, is
-            // fetched again.
-            let session = self.lock_session.load(Ordering::Acquire);
-            self.lock_conn.run(what, move |c| {
-                if c.session != session {
-                    return Err(StoreError::Postgres {
-                        what: what.into(),
-                        message: "the ingest lock was lost (the database connection dropped \
-                                  while it was held); nothing was written"
-                            .into(),
-                    });
-                }
-                f(c)
-            })
-        } else {
-            self.pool.run(what, f)
-        }
-    }
-
-    /// Whether the calling thread holds the ingest lock.
-    fn holds_lock(&self) -> bool {
-        let holder = *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner());
-        holder == Some(std::thread::current().id())
+        self.pool.run(what, f)
     }
 
     /// Removes `doomed` items and everything that points at them, leaving tombstones; one
@@ -721,19 +253,7 @@ impl Backend for PgStore {
     }
 
     fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
-        let local = self.lock_local.lock().unwrap_or_else(|p| p.into_inner());
-        let session = self.lock_conn.run("taking the ingest lock", |c| {
-            c.execute("SELECT pg_advisory_lock($1)", &[&INGEST_LOCK])
-                .map_err(pg("taking the ingest lock"))?;
-            Ok(c.session)
-        })?;
-        self.lock_session.store(session, Ordering::Release);
-        *self.lock_holder.lock().unwrap_or_else(|p| p.into_inner()) =
-            Some(std::thread::current().id());
-        Ok(IngestGuard::new(PgIngestGuard {
-            store: self,
-            _local: local,
-        }))
+        self.pool.lock_ingest()
     }
 
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
@@ -834,22 +354,28 @@ impl Backend for PgStore {
         })
     }
 
-    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+    fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
         Ok(self
-            .near_candidates_many(&[bands.to_vec()])?
+            .near_hits_since(&[keys.to_vec()], per_key, None)?
             .pop()
             .unwrap_or_default())
     }
 
-    fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
-        self.near_candidates_since(sigs, None)
-    }
-
-    fn near_candidates_since(
+    fn near_hits_many(
         &self,
         sigs: &[Vec<u64>],
+        per_key: usize,
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        self.near_hits_since(sigs, per_key, None)
+    }
+
+    /// One round trip for every key of every signature.
+    fn near_hits_since(
+        &self,
+        sigs: &[Vec<u64>],
+        per_key: usize,
         after: Option<u64>,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
         let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         let (mut which, mut bands, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
         for (i, sig) in sigs.iter().enumerate() {
@@ -862,8 +388,8 @@ impl Backend for PgStore {
         if which.is_empty() {
             return Ok(vec![Vec::new(); sigs.len()]);
         }
-        let per_band = super::embedded::NEAR_PER_BAND as i64;
-        let rows = self.run("near_candidates", move |c| {
+        let per_key = per_key.min(i64::MAX as usize) as i64;
+        let rows = self.run("near_hits", move |c| {
             c.query(
                 "SELECT b.i, n.key, n.seq, b.band
                  FROM unnest($1::int4[], $2::int2[], $3::int8[]) AS b(i, band, hash)
@@ -872,21 +398,21 @@ impl Backend for PgStore {
                      WHERE band = b.band AND hash = b.hash AND seq > $5
                      ORDER BY seq DESC LIMIT $4
                  ) n",
-                &[&which, &bands, &hashes, &per_band, &after],
+                &[&which, &bands, &hashes, &per_key, &after],
             )
-            .map_err(pg("near_candidates"))
+            .map_err(pg("near_hits"))
         })?;
-        let mut hits: Vec<Vec<(String, u64, usize)>> = vec![Vec::new(); sigs.len()];
+        let mut hits: Vec<Vec<NearHit>> = vec![Vec::new(); sigs.len()];
         for row in rows {
             if let Some(h) = hits.get_mut(row.get::<_, i32>(0) as usize) {
-                h.push((
-                    row.get(1),
-                    row.get::<_, i64>(2) as u64,
-                    row.get::<_, i16>(3) as usize,
-                ));
+                h.push(NearHit {
+                    key: row.get(1),
+                    seq: row.get::<_, i64>(2) as u64,
+                    index: row.get::<_, i16>(3) as usize,
+                });
             }
         }
-        Ok(hits.into_iter().map(super::rank_candidates).collect())
+        Ok(hits)
     }
 
     fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
