@@ -380,6 +380,152 @@ impl SledStore {
         }
         Ok(out)
     }
+    /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
+    /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
+    /// readers' cursors stay valid, with the floor raised above them for later numbers.
+    fn assign_seqs(&self, new: &mut [StoredItem], keep_seq: bool) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if keep_seq {
+            let preset = new.iter().map(|i| i.seq).max().unwrap_or(0);
+            let floor = self.seq_floor.load(Ordering::Acquire);
+            if preset >= floor {
+                let meta = self.db.open_tree("meta")?;
+                meta.insert("seq_floor", &(preset + 1).to_be_bytes())?;
+                self.seq_floor.store(preset + 1, Ordering::Release);
+            }
+        } else {
+            for item in new.iter_mut() {
+                item.seq = self.db.generate_id()? + self.seq_floor.load(Ordering::Acquire);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the stories that gain copies to `with_copies`, before the transaction: a reader
+    /// must never see a copy the set does not know.
+    fn note_copies(&self, also_at: &[(String, AlsoAt)]) {
+        if also_at.is_empty() {
+            return;
+        }
+        let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in also_at {
+            if !set.contains(key.as_bytes()) {
+                set.insert(key.as_bytes().to_vec());
+            }
+        }
+    }
+}
+
+/// Items added per feed, so a commit reads and writes each feed's count once, not per item.
+fn added_per_feed(new: &[StoredItem]) -> Vec<(String, u64)> {
+    let mut added: Vec<(String, u64)> = Vec::new();
+    for item in new {
+        match added.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
+            Some((_, n)) => *n += 1,
+            None => added.push((item.source.feed_id.clone(), 1)),
+        }
+    }
+    added
+}
+
+type Tt = sled::transaction::TransactionalTree;
+
+/// The trees of one transaction ([`SledStore::trees`]), by name.
+struct TxTrees<'a> {
+    items: &'a Tt,
+    by_date: &'a Tt,
+    by_seq: &'a Tt,
+    by_category: &'a Tt,
+    near: &'a Tt,
+    aliases: &'a Tt,
+    copies: &'a Tt,
+    feeds: &'a Tt,
+    counts: &'a Tt,
+}
+
+impl<'a> TxTrees<'a> {
+    #[allow(clippy::type_complexity)]
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+        TxTrees {
+            items: &t.0,
+            by_date: &t.1,
+            by_seq: &t.2,
+            by_category: &t.3,
+            near: &t.4,
+            aliases: &t.5,
+            copies: &t.6,
+            feeds: &t.7,
+            counts: &t.8,
+        }
+    }
+
+    /// Writes new items with every index entry, alias and feed count.
+    fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
+        for item in new {
+            let key = item.key.as_bytes();
+            self.items
+                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            self.by_date.insert(&date_key(item)[..], key)?;
+            self.by_seq.insert(&item.seq.to_be_bytes(), key)?;
+            self.by_category.insert(category_key(item), key)?;
+            for (index, hash) in item.near.iter().enumerate() {
+                self.near
+                    .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
+            }
+            if let Some(k) = &item.link_alias {
+                self.aliases.insert(k.as_bytes(), key)?;
+            }
+        }
+        for (feed, n_added) in added {
+            let n = self.counts.get(feed.as_bytes())?.map_or(0, |v| be_u64(&v));
+            self.counts
+                .insert(feed.as_bytes(), &(n + n_added).to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites edited stories, moving their date, category and index entries when those
+    /// changed.
+    fn apply_updates(&self, updated: &[(StoredItem, StoredItem)]) -> Result<(), TxError> {
+        for (item, old) in updated {
+            let key = item.key.as_bytes();
+            self.items
+                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            if date_key(item) != date_key(old) || item.class.category != old.class.category {
+                self.by_date.remove(&date_key(old)[..])?;
+                self.by_category.remove(category_key(old))?;
+                self.by_date.insert(&date_key(item)[..], key)?;
+                self.by_category.insert(category_key(item), key)?;
+            }
+            if item.near != old.near {
+                for (index, hash) in old.near.iter().enumerate() {
+                    self.near
+                        .remove(band_key(index, *hash, old.seq, &old.key))?;
+                }
+                for (index, hash) in item.near.iter().enumerate() {
+                    self.near
+                        .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records each copy once, and only for a story still stored; a recorded copy's own key
+    /// becomes an alias of the story.
+    fn record_copies(&self, also_at: &[(String, AlsoAt)]) -> Result<(), TxError> {
+        for (key, copy) in also_at {
+            let ck = copy_key(key, copy);
+            if self.copies.get(&ck)?.is_some() || self.items.get(key.as_bytes())?.is_none() {
+                continue;
+            }
+            if let Some(k) = &copy.key {
+                self.aliases.insert(k.as_bytes(), key.as_bytes())?;
+            }
+            self.copies.insert(ck, encode(key, copy).map_err(abort)?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Backend for SledStore {
@@ -476,111 +622,24 @@ impl Backend for SledStore {
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
-        let mut new = batch.new;
-        // Items that bring their sequence number (a store moved here by `feedsift migrate`)
-        // keep it, so readers' cursors stay valid; later numbers are drawn above them.
-        if batch.keep_seq {
-            let preset = new.iter().map(|i| i.seq).max().unwrap_or(0);
-            let meta = self.db.open_tree("meta")?;
-            let floor = self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
-            if preset >= floor {
-                meta.insert("seq_floor", &(preset + 1).to_be_bytes())?;
-                self.seq_floor
-                    .store(preset + 1, std::sync::atomic::Ordering::Release);
-            }
-        } else {
-            for item in new.iter_mut() {
-                item.seq = self.db.generate_id()?
-                    + self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
-            }
-        }
+        let mut batch = batch;
+        self.assign_seqs(&mut batch.new, batch.keep_seq)?;
         let feed_state = match feed {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
             None => None,
         };
-        // One read and one write of each feed's count per commit, not per item.
-        let mut added_per_feed: Vec<(String, u64)> = Vec::new();
-        for item in &new {
-            match added_per_feed
-                .iter_mut()
-                .find(|(f, _)| *f == item.source.feed_id)
-            {
-                Some((_, n)) => *n += 1,
-                None => added_per_feed.push((item.source.feed_id.clone(), 1)),
+        let added = added_per_feed(&batch.new);
+        self.note_copies(&batch.also_at);
+        let result = self.trees().transaction(|t| {
+            let tx = TxTrees::of(t);
+            tx.insert_new(&batch.new, &added)?;
+            tx.apply_updates(&batch.updated)?;
+            tx.record_copies(&batch.also_at)?;
+            if let Some((id, state)) = &feed_state {
+                tx.feeds.insert(id.as_bytes(), state.as_slice())?;
             }
-        }
-        if !batch.also_at.is_empty() {
-            // Before the transaction: a reader must never see a copy the set does not know.
-            let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
-            for (key, _) in &batch.also_at {
-                if !set.contains(key.as_bytes()) {
-                    set.insert(key.as_bytes().to_vec());
-                }
-            }
-        }
-        let result = self.trees().transaction(
-            |(
-                items,
-                by_date,
-                by_seq,
-                by_category,
-                near,
-                aliases,
-                copies,
-                feeds,
-                counts,
-                _tombs,
-            )| {
-                for item in &new {
-                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
-                    by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
-                    by_seq.insert(&item.seq.to_be_bytes(), item.key.as_bytes())?;
-                    by_category.insert(category_key(item), item.key.as_bytes())?;
-                    for (band, hash) in item.near.iter().enumerate() {
-                        near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
-                    }
-                    if let Some(k) = &item.link_alias {
-                        aliases.insert(k.as_bytes(), item.key.as_bytes())?;
-                    }
-                }
-                for (feed, added) in &added_per_feed {
-                    let n = counts.get(feed.as_bytes())?.map_or(0, |v| be_u64(&v));
-                    counts.insert(feed.as_bytes(), &(n + added).to_be_bytes())?;
-                }
-                for (item, old) in &batch.updated {
-                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
-                    if date_key(item) != date_key(old) || item.class.category != old.class.category
-                    {
-                        by_date.remove(&date_key(old)[..])?;
-                        by_category.remove(category_key(old))?;
-                        by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
-                        by_category.insert(category_key(item), item.key.as_bytes())?;
-                    }
-                    if item.near != old.near {
-                        for (band, hash) in old.near.iter().enumerate() {
-                            near.remove(band_key(band, *hash, old.seq, &old.key))?;
-                        }
-                        for (band, hash) in item.near.iter().enumerate() {
-                            near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
-                        }
-                    }
-                }
-                for (key, copy) in &batch.also_at {
-                    let ck = copy_key(key, copy);
-                    if copies.get(&ck)?.is_some() || items.get(key.as_bytes())?.is_none() {
-                        continue;
-                    }
-                    if let Some(k) = &copy.key {
-                        aliases.insert(k.as_bytes(), key.as_bytes())?;
-                    }
-                    copies.insert(ck, encode(key, copy).map_err(abort)?)?;
-                }
-                if let Some((id, state)) = &feed_state {
-                    feeds.insert(id.as_bytes(), state.as_slice())?;
-                }
-                Ok(())
-            },
-        );
+            Ok(())
+        });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),

@@ -24,14 +24,15 @@
 //! start (so several instances starting at once migrate once), and a database written by a
 //! newer feedsift is refused with a clear error.
 
+mod commit;
 mod migrations;
 mod pool;
 
 pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, encode, page_key, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit,
-    PruneStats, Reindex, StoreError,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -218,25 +219,6 @@ impl PgStore {
         self.local_generation.fetch_add(1, Ordering::Release);
         Ok(())
     }
-}
-
-/// The columns of a commit's new items, as arrays for `unnest`.
-#[derive(Default)]
-struct NewRows {
-    keys: Vec<String>,
-    /// The sequence number to keep (`feedsift migrate`), or `None`: drawn in the statement.
-    given: Vec<Option<i64>>,
-    /// The first 8 bytes of the page key (the sort time); the statement appends the number.
-    sort_ts: Vec<Vec<u8>>,
-    cats: Vec<i16>,
-    feeds: Vec<String>,
-    firsts: Vec<i64>,
-    records: Vec<Vec<u8>>,
-    near_band: Vec<i16>,
-    near_hash: Vec<i64>,
-    near_key: Vec<String>,
-    alias: Vec<String>,
-    target: Vec<String>,
 }
 
 /// When a lease taken at `now` for `lease` ends.
@@ -480,50 +462,7 @@ impl Backend for PgStore {
 
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
-        let feed_state = match feed {
-            Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
-            None => None,
-        };
-        // Everything but the sequence numbers is encoded before the transaction.
-        let updated: Vec<(StoredItem, Vec<u8>, StoredItem)> = batch
-            .updated
-            .into_iter()
-            .map(|(n, o)| encode(&n.key, &n).map(|b| (n, b, o)))
-            .collect::<Result<_, _>>()?;
-        let mut copies = Vec::with_capacity(batch.also_at.len());
-        for (story, copy) in batch.also_at {
-            let rec = encode(&story, &copy)?;
-            copies.push((story, super::copy_id(&copy).to_vec(), copy.key, rec));
-        }
-        // Everything a new item needs but its sequence number is prepared outside the
-        // transaction (and outside the ingest lock the caller holds): the number is drawn in
-        // the statement, and read back from its column, never from the record.
-        let new = batch.new;
-        let keep_seq = batch.keep_seq;
-        let mut n = NewRows::default();
-        for item in &new {
-            n.keys.push(item.key.clone());
-            n.given.push(keep_seq.then_some(item.seq as i64));
-            n.sort_ts.push(page_key(item)[..8].to_vec());
-            n.cats.push(category_code(item.class.category));
-            n.feeds.push(item.source.feed_id.clone());
-            n.firsts.push(item.first_seen.timestamp_micros());
-            n.records.push(encode(&item.key, item)?);
-            for (band, hash) in item.near.iter().enumerate() {
-                n.near_band.push(band as i16);
-                n.near_hash.push(*hash as i64);
-                n.near_key.push(item.key.clone());
-            }
-            if let Some(a) = &item.link_alias {
-                n.alias.push(a.clone());
-                n.target.push(item.key.clone());
-            }
-        }
-        let max_given = new.iter().map(|i| i.seq).max().unwrap_or(0) as i64;
-        let (state_id, state_bytes) = match feed_state {
-            Some((id, bytes)) => (Some(id), Some(bytes)),
-            None => (None, None),
-        };
+        let prepared = commit::Prepared::new(batch, feed)?;
         self.run("commit", move |c| {
             // Sequence numbers are drawn under a lock held to the end of the transaction, so
             // they become visible in the order they were drawn; the generation is bumped with
@@ -534,130 +473,7 @@ impl Backend for PgStore {
             } else {
                 "COMMIT"
             };
-            c.transaction_ending("commit", &begin, end, |tx| {
-            if keep_seq && !n.keys.is_empty() {
-                tx.execute(
-                    "SELECT setval('feedsift_seq', GREATEST($1, (SELECT last_value FROM feedsift_seq)))",
-                    &[&max_given],
-                )
-                .map_err(pg("commit: sequence"))?;
-            }
-            if !n.keys.is_empty() || state_id.is_some() {
-                // One statement: the items (a key stored meanwhile by another writer stays as
-                // it is: one story, one record), and for those inserted only, their near-index
-                // entries, aliases (one row per alias: entries may share a link) and counts;
-                // and the feed's state.
-                tx.execute(
-                    "WITH ins AS (
-                         INSERT INTO feedsift_items (key, seq, date_key, category, feed_id, first_seen_us, record)
-                         SELECT x.k, x.s, x.d || int8send(x.s), x.c, x.f, x.t, x.r
-                         FROM (SELECT u.k, COALESCE(u.given, nextval('feedsift_seq')) AS s,
-                                      u.d, u.c, u.f, u.t, u.r
-                               FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::int2[],
-                                           $5::text[], $6::int8[], $7::bytea[])
-                                    WITH ORDINALITY AS u(k, given, d, c, f, t, r, o)
-                               ORDER BY u.o) x
-                         ON CONFLICT (key) DO NOTHING
-                         RETURNING key, seq, feed_id
-                     ), nr AS (
-                         INSERT INTO feedsift_near (band, hash, seq, key)
-                         SELECT v.b, v.h, ins.seq, ins.key
-                         FROM unnest($8::int2[], $9::int8[], $10::text[]) AS v(b, h, k)
-                         JOIN ins ON ins.key = v.k
-                         ON CONFLICT DO NOTHING
-                     ), al AS (
-                         INSERT INTO feedsift_aliases (alias, target)
-                         SELECT DISTINCT ON (a.a) a.a, a.t
-                         FROM unnest($11::text[], $12::text[]) AS a(a, t)
-                         JOIN ins ON ins.key = a.t
-                         ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target
-                     ), cnt AS (
-                         INSERT INTO feedsift_feed_counts (feed_id, n)
-                         SELECT feed_id, count(*) FROM ins GROUP BY feed_id
-                         ON CONFLICT (feed_id) DO UPDATE SET n = feedsift_feed_counts.n + EXCLUDED.n
-                     ), fs AS (
-                         INSERT INTO feedsift_feeds (feed_id, state)
-                         SELECT $13::text, $14::bytea WHERE $13::text IS NOT NULL
-                         ON CONFLICT (feed_id) DO UPDATE SET state = EXCLUDED.state
-                     )
-                     SELECT count(*) FROM ins",
-                    &[
-                        &n.keys,
-                        &n.given,
-                        &n.sort_ts,
-                        &n.cats,
-                        &n.feeds,
-                        &n.firsts,
-                        &n.records,
-                        &n.near_band,
-                        &n.near_hash,
-                        &n.near_key,
-                        &n.alias,
-                        &n.target,
-                        &state_id,
-                        &state_bytes,
-                    ],
-                )
-                .map_err(pg("commit: items"))?;
-            }
-            for (item, record, old) in &updated {
-                tx.execute(
-                    "UPDATE feedsift_items SET record = $2, date_key = $3, category = $4 WHERE key = $1",
-                    &[
-                        &item.key,
-                        record,
-                        &page_key(item).to_vec(),
-                        &category_code(item.class.category),
-                    ],
-                )
-                .map_err(pg("commit: update"))?;
-                if item.near != old.near {
-                    let (bands, hashes, seqs) = near_rows([old]);
-                    tx.execute(DELETE_NEAR_ROWS, &[&bands, &hashes, &seqs])
-                        .map_err(pg("commit: update near index"))?;
-                    let bands: Vec<i16> = (0..item.near.len() as i16).collect();
-                    let hashes: Vec<i64> = item.near.iter().map(|h| *h as i64).collect();
-                    tx.execute(
-                        "INSERT INTO feedsift_near (band, hash, seq, key)
-                         SELECT b, h, $3, $4 FROM unnest($1::int2[], $2::int8[]) AS x(b, h)
-                         ON CONFLICT DO NOTHING",
-                        &[&bands, &hashes, &(item.seq as i64), &item.key],
-                    )
-                    .map_err(pg("commit: update near index"))?;
-                }
-            }
-            if !copies.is_empty() {
-                // Recorded once per copy, and only for a story still stored; a recorded copy's
-                // own key becomes an alias of the story.
-                let (mut stories, mut ids, mut records, mut keys) =
-                    (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-                for (story, copy_id, copy_key, record) in &copies {
-                    stories.push(story.clone());
-                    ids.push(copy_id.clone());
-                    records.push(record.clone());
-                    keys.push(copy_key.clone());
-                }
-                tx.execute(
-                    "WITH x AS (
-                         SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[])
-                             AS x(story, copy_id, record, alias)
-                     ), c AS (
-                         INSERT INTO feedsift_copies (story, copy_id, record)
-                         SELECT story, copy_id, record FROM x
-                         WHERE EXISTS (SELECT 1 FROM feedsift_items i WHERE i.key = x.story)
-                         ON CONFLICT DO NOTHING RETURNING story, copy_id
-                     )
-                     INSERT INTO feedsift_aliases (alias, target)
-                     SELECT DISTINCT ON (x.alias) x.alias, x.story
-                     FROM x JOIN c ON c.story = x.story AND c.copy_id = x.copy_id
-                     WHERE x.alias IS NOT NULL
-                     ON CONFLICT (alias) DO UPDATE SET target = EXCLUDED.target",
-                    &[&stories, &ids, &records, &keys],
-                )
-                .map_err(pg("commit: copies"))?;
-            }
-            Ok(())
-            })
+            c.transaction_ending("commit", &begin, end, |tx| prepared.write(tx))
         })?;
         if writes_items {
             self.local_generation.fetch_add(1, Ordering::Release);
