@@ -421,8 +421,39 @@ fn feed_state_and_reopen(b: &dyn Backend) {
     assert_eq!(t.feed_state("f").unwrap(), state);
     assert_eq!(t.len().unwrap(), 1);
     assert_eq!(t.get("r").unwrap().unwrap().item.title, "重启以后仍然在");
-    let states = t.backend().feed_states().unwrap();
+    let states = t.backend().all_feed_states().unwrap();
     assert_eq!(states, vec![("f".to_string(), state)]);
+}
+
+/// Several feeds' states and counts in one read, in the order asked (a repeated id answered
+/// twice, an unknown one with the default).
+fn feed_states_and_counts_in_one_read(b: &dyn Backend) {
+    let s = b.open();
+    let a = FeedState {
+        etag: Some("\"a\"".into()),
+        ..Default::default()
+    };
+    let c = FeedState {
+        consecutive_failures: 2,
+        last_error: Some("HTTP 500".into()),
+        ..Default::default()
+    };
+    s.put_feed_state("a", &a).unwrap();
+    s.put_feed_state("c", &c).unwrap();
+    let mut x = stored("x", "批量读取订阅源状态", 1, Category::Other);
+    x.source = source("a");
+    let mut y = stored("y", "批量读取订阅源计数", 2, Category::Other);
+    y.source = source("a");
+    let z = stored("z", "另一个订阅源的条目", 3, Category::Other);
+    s.commit(new_batch(vec![x, y, z]), None).unwrap();
+    let ids: Vec<String> = ["a", "b", "c", "a", "f"].map(String::from).to_vec();
+    assert_eq!(
+        s.feed_states(&ids).unwrap(),
+        vec![a.clone(), FeedState::default(), c, a, FeedState::default()]
+    );
+    assert_eq!(s.items_of_feeds(&ids).unwrap(), vec![2, 0, 0, 2, 1]);
+    assert!(s.feed_states(&[]).unwrap().is_empty());
+    assert!(s.items_of_feeds(&[]).unwrap().is_empty());
 }
 
 fn dedup_identity_and_decorated_titles(b: &dyn Backend) {
@@ -690,6 +721,7 @@ suite!(
     prune_by_age_and_count,
     cursors_read_each_item_once,
     feed_state_and_reopen,
+    feed_states_and_counts_in_one_read,
     dedup_identity_and_decorated_titles,
     the_same_story_raced_in_is_stored_once,
     a_decorated_twin_is_found_among_many_look_alikes,

@@ -840,7 +840,7 @@ impl Backend for SledStore {
         Ok(stats)
     }
 
-    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+    fn all_feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
         let mut out = Vec::new();
         for entry in self.feeds.iter() {
             let (k, v) = entry?;

@@ -390,8 +390,17 @@ pub trait Backend: Send + Sync + 'static {
     fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError>;
     /// Saves the state of a feed on its own (a failed poll, which writes no item).
     fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError>;
+    /// The stored states of `feed_ids`, in that order (default for one never polled): one
+    /// round trip where that matters.
+    fn feed_states(&self, feed_ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
+        feed_ids.iter().map(|id| self.feed_state(id)).collect()
+    }
+    /// [`Backend::items_of_feed`] for several feeds at once, in that order.
+    fn items_of_feeds(&self, feed_ids: &[String]) -> Result<Vec<u64>, StoreError> {
+        feed_ids.iter().map(|id| self.items_of_feed(id)).collect()
+    }
     /// Every feed's state (for `feedsift migrate`).
-    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError>;
+    fn all_feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError>;
     /// Every tombstone: key and the Unix time it was written (for `feedsift migrate`).
     fn tombstones(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Writes tombstones as they are (for `feedsift migrate`).

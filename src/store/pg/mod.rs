@@ -638,7 +638,53 @@ impl Backend for PgStore {
         })
     }
 
-    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+    fn feed_states(&self, feed_ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
+        if feed_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = feed_ids.to_vec();
+        let rows = self.run("feed_states", move |c| {
+            c.query(
+                "SELECT feed_id, state FROM feedsift_feeds WHERE feed_id = ANY($1)",
+                &[&wanted],
+            )
+            .map_err(pg("feed_states"))
+        })?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let id: String = r.get(0);
+            let state: FeedState = decode(&format!("feed {id}"), &r.get::<_, Vec<u8>>(1))?;
+            found.insert(id, state);
+        }
+        Ok(feed_ids
+            .iter()
+            .map(|id| found.get(id).cloned().unwrap_or_default())
+            .collect())
+    }
+
+    fn items_of_feeds(&self, feed_ids: &[String]) -> Result<Vec<u64>, StoreError> {
+        if feed_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = feed_ids.to_vec();
+        let rows = self.run("items_of_feeds", move |c| {
+            c.query(
+                "SELECT feed_id, n FROM feedsift_feed_counts WHERE feed_id = ANY($1)",
+                &[&wanted],
+            )
+            .map_err(pg("items_of_feeds"))
+        })?;
+        let found: std::collections::HashMap<String, u64> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1).max(0) as u64))
+            .collect();
+        Ok(feed_ids
+            .iter()
+            .map(|id| found.get(id).copied().unwrap_or(0))
+            .collect())
+    }
+
+    fn all_feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
         let rows = self.run("feed_states", |c| {
             c.query(
                 "SELECT feed_id, state FROM feedsift_feeds ORDER BY feed_id",
