@@ -1,9 +1,10 @@
 //! The embedded backend: items, their indexes and feed state on disk, in sled.
 //!
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
-//! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
-//! newest first (optionally by category), near-duplicate candidates, feed states. The layout is
-//! documented in `docs/STORAGE.md`.
+//! with that feed's new [`FeedState`]; a [`Reindex`] function from the opener, for the migration
+//! that adds index keys. Gives: items by key (directly or through an alias), newest first
+//! (optionally by category), near-duplicate index hits, feed states. The layout is documented in
+//! `docs/STORAGE.md`.
 //!
 //! Guarantees:
 //! - **One response, one transaction.** A response's new items, updates, merges and the feed
@@ -15,8 +16,9 @@
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
 //!   validators were not advanced either. On power loss the OS may lose what it had not written.
 //! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
-//!   truly needs (item, time, sequence, category, seven near-duplicate index keys, the feed's count).
-//! - **Bounded:** [`Store::prune`] removes items past the retention with every index entry, and
+//!   truly needs (item, time, sequence, category, one per near-duplicate index key, the feed's
+//!   count).
+//! - **Bounded:** [`Backend::prune`] removes items past the retention with every index entry, and
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
@@ -94,7 +96,7 @@ fn category_key(item: &StoredItem) -> Vec<u8> {
     k
 }
 
-/// Near-index key: band ‖ band hash ‖ !seq ‖ item key. The inverted sequence number orders the
+/// Near-index key: key position ‖ index key ‖ !seq ‖ item key. The inverted sequence number orders the
 /// entries of one bucket newest first, so a lookup reads the newest few forwards and stops.
 fn band_key(band: usize, hash: u64, seq: u64, key: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(17 + key.len());

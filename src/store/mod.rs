@@ -21,6 +21,13 @@
 //! - **Cursors mean the same everywhere.** Sequence numbers only grow in commit order, so a
 //!   reader that remembers the last one it saw reads every item exactly once, on any instance.
 //! - The schema version is checked on open; a newer one is a clear error, not a misread.
+//! - **A leaf.** The store depends on nothing above [`crate::model`]. Near-duplicate index keys
+//!   are opaque numbers to it ([`StoredItem::near`]; a lookup returns raw [`NearHit`]s, which
+//!   the deduplicator ranks), a migration that needs new keys asks the opener's [`Reindex`],
+//!   and leases read no clock: `now` is the caller's.
+//!
+//! [`Store`] dereferences to [`Backend`], so every backend method is a store method; `Store`
+//! itself adds the lazy iterators and counts.
 
 pub mod embedded;
 pub mod pg;

@@ -16,11 +16,11 @@
 //!   so instances' clocks must roughly agree: a skew moves a dead holder's takeover by as much.
 //!
 //! The driver is the synchronous `postgres` crate. Each connection lives on a thread of its own
-//! and is handed work through a channel ([`pool`]), so the store can be called from any thread —
+//! and is handed work through a channel (`pg/pool.rs`), so the store can be called from any thread —
 //! a blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
 //! that drops is re-opened for the next call.
 //!
-//! Migrations ([`migrations`]) are numbered, run in one transaction under an advisory lock on
+//! Migrations (`pg/migrations.rs`) are numbered, run in one transaction under an advisory lock on
 //! start (so several instances starting at once migrate once), and a database written by a
 //! newer feedsift is refused with a clear error.
 
