@@ -87,7 +87,7 @@ fn bench_ingest(c: &mut Criterion) {
                         .unwrap();
                     }
                 }
-                black_box(store.len())
+                black_box(store.len().unwrap())
             },
         )
     });

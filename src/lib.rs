@@ -45,9 +45,9 @@
 //! A module may use only modules of lower layers, so no import cycle can come back;
 //! `tests/layering.rs` checks it on every test run (and that no function outgrows 120 lines):
 //!
-//! 0. `text`, `jsonl`, `regions`, `fetch`, `metrics`, `clock` — leaves: text helpers, data
-//!    files, China's divisions, one HTTP GET, counters fed plain numbers, time.
-//! 1. `model` — the plain types the stages share.
+//! 0. `text`, `jsonl`, `regions`, `metrics`, `clock` — leaves: text helpers, data files,
+//!    China's divisions, counters fed plain numbers, time.
+//! 1. `model`, `fetch` — the plain types the stages share; one HTTP GET.
 //! 2. `config`, `store`, `normalize`, `categorize` — configuration; storage of opaque keys and
 //!    records; the stages that need nothing stored.
 //! 3. `dedup`, `publish`, `migrate`, `opml` — what reads the store or the configuration.

@@ -108,7 +108,7 @@ fn count(store: &Store) -> Result<Counts, StoreError> {
         c.items += 1;
         c.copies += item.also_at.len() as u64;
     }
-    c.feeds = store.backend().feed_states()?.len() as u64;
+    c.feeds = store.backend().all_feed_states()?.len() as u64;
     c.tombstones = store.backend().tombstones()?.len() as u64;
     Ok(c)
 }
@@ -159,7 +159,7 @@ pub fn migrate(
     done += chunk.len() as u64;
     flush(&mut chunk)?;
     on_progress(done, total);
-    for (id, state) in source.backend().feed_states()? {
+    for (id, state) in source.backend().all_feed_states()? {
         target.put_feed_state(&id, &state)?;
     }
     target

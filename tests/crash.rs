@@ -177,7 +177,7 @@ async fn verify(dir: &std::path::Path, items: &[usize]) {
 /// [`verify`] on an open store.
 fn verify_store(store: feedsift::store::Store, items: &[usize]) {
     let expected: usize = items.iter().sum();
-    assert_eq!(store.len(), expected, "every item exactly once");
+    assert_eq!(store.len().unwrap(), expected, "every item exactly once");
     let mut links: Vec<String> = store
         .newest_first()
         .map(|r| r.unwrap().item.link.unwrap())

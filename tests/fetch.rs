@@ -307,7 +307,7 @@ async fn conditional_get_and_validator_updates() {
         (st.etag.as_deref(), st.last_status),
         (Some("\"v2\""), Some(304))
     );
-    assert_eq!(s.store.len(), 2);
+    assert_eq!(s.store.len().unwrap(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -686,7 +686,7 @@ async fn polling_unchanged_feeds_again_stores_nothing_new() {
     assert_eq!(second.not_modified, 4, "{second:?}");
     assert_eq!(second.new, 0);
     assert_eq!(p.statuses("/world.atom"), [200, 304]);
-    assert_eq!(service.store.len(), STANDARD_ITEMS);
+    assert_eq!(service.store.len().unwrap(), STANDARD_ITEMS);
 
     // The same entries served under new bytes (a new ETag) are duplicates, not new items.
     let mut atom = String::from_utf8(common::fixture("world.atom")).unwrap();
@@ -714,7 +714,7 @@ async fn polling_unchanged_feeds_again_stores_nothing_new() {
         (0, 1, 2),
         "{fourth:?}"
     );
-    assert_eq!(service.store.len(), STANDARD_ITEMS);
+    assert_eq!(service.store.len().unwrap(), STANDARD_ITEMS);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -813,7 +813,7 @@ async fn a_story_two_feeds_carry_is_stored_once_and_never_flip_flops() {
         (2, 0, 2, 0),
         "{second:?}"
     );
-    assert_eq!(s.store.len(), 1);
+    assert_eq!(s.store.len().unwrap(), 1);
     assert_eq!(s.store.newest_first().next().unwrap().unwrap(), stored);
     // The feed's <ttl> was recorded as its own interval.
     assert_eq!(
@@ -878,5 +878,5 @@ async fn a_republished_guid_is_recognised_by_its_link_but_a_shared_home_link_is_
     let second = app::poll_once(&s, false).await.unwrap();
     // 1 and 2 are known stories (same link, same title); 4 shares only the home-page link.
     assert_eq!((second.new, second.duplicate), (1, 2), "{second:?}");
-    assert_eq!(s.store.len(), 4);
+    assert_eq!(s.store.len().unwrap(), 4);
 }

@@ -119,7 +119,7 @@ async fn feeds_fire_on_schedule_and_never_overlap() {
     assert_eq!(p.max_concurrency("/slow.rss"), 1);
     // Shutdown waited for the running slow poll: its items are stored.
     assert_eq!(store.feed_state("slow").unwrap().last_error, None);
-    assert!(store.len() >= 2 + 3, "{}", store.len());
+    assert!(store.len().unwrap() >= 2 + 3, "{}", store.len().unwrap());
 }
 
 // ---- On a paused clock -------------------------------------------------------------------
@@ -154,8 +154,13 @@ struct Stand {
 
 impl Stand {
     fn new(clock: Clock, takes: &[(&'static str, u64)]) -> Arc<Stand> {
+        Stand::sharing(Store::open_temporary().unwrap(), clock, takes)
+    }
+
+    /// A stand-in for another instance on the same store.
+    fn sharing(store: Store, clock: Clock, takes: &[(&'static str, u64)]) -> Arc<Stand> {
         Arc::new(Stand {
-            store: Store::open_temporary().unwrap(),
+            store,
             clock,
             takes: takes
                 .iter()
@@ -227,6 +232,8 @@ fn paused_config() -> feedsift::config::Config {
 data_dir = "unused"
 timezone = "UTC"
 max_jitter_secs = 0
+fetch_timeout_secs = 10
+lease_secs = 20
 
 [[feed]]
 id = "fast"
@@ -379,4 +386,57 @@ async fn an_admin_poll_now_fires_at_once_despite_backoff() {
     clock.sleep_until(t("2026-06-01T08:30:01Z")).await;
     assert_eq!(stand.starts("yearly"), ["08:00:00.000", "08:30:00.000"]);
     running.stop().await;
+}
+
+/// Two instances on one PostgreSQL store, on one paused clock: every slot is polled once between
+/// them, and when one dies holding a feed's lease, the other polls that slot once the lease has
+/// run out. (sled is one process's store: its leases are always this instance's.)
+#[tokio::test(start_paused = true)]
+async fn instances_share_the_slots_and_take_over_a_dead_ones_lease() {
+    let Some(db) = common::PgDatabase::create("paused_instances") else {
+        return;
+    };
+    let clock = Clock::starting_at(t("2026-01-01T00:00:00.250Z"));
+    let connect = || Store::connect_postgres(&db.url).unwrap();
+    let a = Stand::sharing(connect(), clock.clone(), &[("slow", 15_000)]);
+    let b = Stand::sharing(connect(), clock.clone(), &[("slow", 15_000)]);
+    let run_a = start(&a);
+    let run_b = start(&b);
+    clock.sleep_until(t("2026-01-01T00:00:05.500Z")).await;
+    // Each second of `fast` polled exactly once, by one instance or the other.
+    let mut fast: Vec<String> = a.starts("fast");
+    fast.extend(b.starts("fast"));
+    fast.sort();
+    assert_eq!(
+        fast,
+        [
+            "00:00:00.250",
+            "00:00:01.000",
+            "00:00:02.000",
+            "00:00:03.000",
+            "00:00:04.000",
+            "00:00:05.000"
+        ]
+    );
+    // `slow` (15 s a poll) is polled by one of them; that one dies mid-poll at 00:00:05.5.
+    let polling = |s: &Stand| s.running.lock().unwrap().get("slow").copied().unwrap_or(0);
+    assert_eq!(polling(&a) + polling(&b), 1, "one instance polls `slow`");
+    let (dead, alive, survivor) = if polling(&b) == 1 {
+        (run_b, run_a, &a)
+    } else {
+        (run_a, run_b, &b)
+    };
+    assert!(survivor.starts("slow").is_empty());
+    dead.task.abort();
+    // Its lease (20 s from its claim at 00:00:00.250; the first renewal would have come at
+    // 00:00:06.917) runs out at 00:00:20.250; the survivor, told "held until then", polls the
+    // owed slot just after.
+    clock.sleep_until(t("2026-01-01T00:00:40Z")).await;
+    let taken = survivor.starts("slow");
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert!(
+        ("00:00:20.250".to_string().."00:00:21.000".to_string()).contains(&taken[0]),
+        "{taken:?}"
+    );
+    alive.stop().await;
 }

@@ -16,7 +16,8 @@
 //!    republishes an entry under a new GUID is recognised — if the titles are the same story
 //!    (feeds whose entries all link to one home page are not merged).
 //! 3. **Near-duplicates** ([`near`]): another feed's copy under another decoration, found through
-//!    a banded MinHash index and verified title against title ([`near::same_story`]).
+//!    a banded MinHash index (the store keeps its keys opaque; [`index`] ranks its hits) and
+//!    verified title against title ([`near::same_story`]).
 //!
 //! Rules: the feed that first carried a story owns its text; its own later edits update the
 //! story (first-seen time kept, `changed` set); every other feed's copy is recorded once in
@@ -24,6 +25,7 @@
 //! by retention are tombstoned and not stored again.
 
 pub mod eval;
+pub mod index;
 pub mod near;
 pub mod title;
 
@@ -297,7 +299,7 @@ fn stored_meanwhile(
     }
     let with_sig: Vec<&StoredItem> = batch.new.iter().filter(|n| !n.near.is_empty()).collect();
     let sigs: Vec<Vec<u64>> = with_sig.iter().map(|n| n.near.clone()).collect();
-    let found = store.near_candidates_since(&sigs, snapshot)?;
+    let found = index::candidates_since(store.backend(), &sigs, snapshot)?;
     let mut candidates: Vec<String> = found.iter().flatten().cloned().collect();
     if candidates.is_empty() {
         return Ok(false);
@@ -333,19 +335,19 @@ trait Lookup {
 
 impl Lookup for Store {
     fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        Store::resolve(self, key)
+        self.backend().resolve(key)
     }
     fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
-        Store::is_tombstoned(self, key)
+        self.backend().is_tombstoned(key)
     }
     fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
-        Store::near_candidates(self, sig)
+        index::candidates(self.backend(), sig)
     }
     fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
-        Store::titles_of(self, keys)
+        self.backend().titles_of(keys)
     }
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        Store::get(self, key)
+        self.backend().get(key)
     }
 }
 
@@ -390,7 +392,7 @@ impl<'a> Prefetched<'a> {
             .collect();
         sigs.sort();
         sigs.dedup();
-        let found = store.near_candidates_many(&sigs)?;
+        let found = index::candidates_many(store.backend(), &sigs)?;
         let mut candidates: Vec<String> = found.iter().flatten().cloned().collect();
         candidates.sort();
         candidates.dedup();
@@ -422,7 +424,7 @@ impl Lookup for Prefetched<'_> {
     fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
         match self.near.get(sig) {
             Some(found) => Ok(found.clone()),
-            None => self.store.near_candidates(sig),
+            None => index::candidates(self.store.backend(), sig),
         }
     }
     fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {

@@ -23,7 +23,9 @@ pub(super) async fn poll_claimed<P: Poller>(
     let clock = poller.clock().clone();
     let id = feed.id.clone();
     let (store2, id2, owner2) = (store.clone(), id.clone(), owner.clone());
-    let claim = tokio::task::spawn_blocking(move || store2.claim(&id2, slot, &owner2, lease)).await;
+    let now = clock.now();
+    let claim =
+        tokio::task::spawn_blocking(move || store2.claim(&id2, slot, &owner2, lease, now)).await;
     match claim {
         Ok(Ok(Claim::Mine)) => {
             // The lease is renewed every third of its length while the poll runs, so a slow
@@ -35,8 +37,11 @@ pub(super) async fn poll_claimed<P: Poller>(
                     loop {
                         clock.sleep(lease / 3).await;
                         let (store, id2, owner) = (store.clone(), id.clone(), owner.clone());
-                        match tokio::task::spawn_blocking(move || store.renew(&id2, &owner, lease))
-                            .await
+                        let now = clock.now();
+                        match tokio::task::spawn_blocking(move || {
+                            store.renew(&id2, &owner, lease, now)
+                        })
+                        .await
                         {
                             Ok(Ok(true)) => {}
                             Ok(Ok(false)) => {
@@ -54,8 +59,9 @@ pub(super) async fn poll_claimed<P: Poller>(
                 _ = poller.poll(feed) => {}
                 _ = renew => {}
             }
+            let now = clock.now();
             let finished =
-                tokio::task::spawn_blocking(move || store.finish(&id, slot, &owner)).await;
+                tokio::task::spawn_blocking(move || store.finish(&id, slot, &owner, now)).await;
             if let Ok(Err(e)) = finished {
                 tracing::warn!(feed_id = %feed.id, error = %e, "cannot release the feed's lease");
             }

@@ -31,14 +31,10 @@ pub(super) async fn index(State(st): State<AppState>) -> Result<Html<String>, Ap
     let config = st.config();
     let ids: Vec<String> = config.feeds.iter().map(|f| f.id.clone()).collect();
     let snapshot = blocking(&st.store, move |store| {
-        let states = feed_states(store, &ids).unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "index page: feed states unreadable; shown as not polled");
-            vec![FeedState::default(); ids.len()]
-        });
         Ok(Snapshot {
             recent: recent_by_category(store),
-            stored: store.len(),
-            states,
+            stored: store.len()?,
+            states: feed_states(store, &ids)?,
         })
     })
     .await?;

@@ -223,5 +223,5 @@ where
 /// and `/` read feed states, to be run inside [`blocking`]. One read per feed for now; the
 /// place to switch to a batched backend read. Blocking.
 fn feed_states(store: &Store, ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
-    ids.iter().map(|id| store.feed_state(id)).collect()
+    store.feed_states(ids)
 }

@@ -31,21 +31,20 @@ pub(super) async fn metrics(State(st): State<AppState>) -> Result<Response, ApiE
         .filter(|f| f.enabled)
         .map(|f| f.id.clone())
         .collect();
+    // A store that cannot be read fails the scrape (503), which Prometheus records as `up 0`:
+    // a gauge reading 0 would say something false.
     let (stored, in_backoff) = blocking(&st.store, move |store| {
-        // A store that cannot say is not a failed scrape: the counters matter most then.
-        let in_backoff = match feed_states(store, &enabled) {
-            Ok(states) => states
-                .iter()
-                .filter(|s| s.consecutive_failures > 0)
-                .count(),
-            Err(e) => {
-                tracing::warn!(error = %e, "metrics: feed states unreadable; feeds_in_backoff reads 0");
-                0
-            }
-        };
-        Ok((store.len(), in_backoff))
+        let in_backoff = feed_states(store, &enabled)?
+            .iter()
+            .filter(|s| s.consecutive_failures > 0)
+            .count();
+        Ok((store.len()?, in_backoff))
     })
-    .await?;
+    .await
+    .map_err(|e| match e {
+        ApiError::Store(e) => ApiError::StoreUnavailable(e),
+        e => e,
+    })?;
     let body = st.metrics.render(stored, in_backoff);
     Ok((
         [(

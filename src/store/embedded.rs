@@ -1,9 +1,10 @@
 //! The embedded backend: items, their indexes and feed state on disk, in sled.
 //!
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
-//! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
-//! newest first (optionally by category), near-duplicate candidates, feed states. The layout is
-//! documented in `docs/STORAGE.md`.
+//! with that feed's new [`FeedState`]; a [`Reindex`] function from the opener, for the migration
+//! that adds index keys. Gives: items by key (directly or through an alias), newest first
+//! (optionally by category), near-duplicate index hits, feed states. The layout is documented in
+//! `docs/STORAGE.md`.
 //!
 //! Guarantees:
 //! - **One response, one transaction.** A response's new items, updates, merges and the feed
@@ -15,13 +16,15 @@
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
 //!   validators were not advanced either. On power loss the OS may lose what it had not written.
 //! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
-//!   truly needs (item, time, sequence, category, seven near-duplicate index keys, the feed's count).
-//! - **Bounded:** [`Store::prune`] removes items past the retention with every index entry, and
+//!   truly needs (item, time, sequence, category, one per near-duplicate index key, the feed's
+//!   count).
+//! - **Bounded:** [`Backend::prune`] removes items past the retention with every index entry, and
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, PruneStats, StoreError,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -93,7 +96,7 @@ fn category_key(item: &StoredItem) -> Vec<u8> {
     k
 }
 
-/// Near-index key: band ‖ band hash ‖ !seq ‖ item key. The inverted sequence number orders the
+/// Near-index key: key position ‖ index key ‖ !seq ‖ item key. The inverted sequence number orders the
 /// entries of one bucket newest first, so a lookup reads the newest few forwards and stops.
 fn band_key(band: usize, hash: u64, seq: u64, key: &str) -> Vec<u8> {
     let mut k = Vec::with_capacity(17 + key.len());
@@ -136,11 +139,12 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Schema 3 → 4: every stored item gains the exact-core key of the near-duplicate index
-/// ([`crate::dedup::near::CORE_KEY`]), in its record (so removal finds it) and in the index.
-/// Restartable: each chunk writes the index entries before the records, a record already
-/// completed is skipped, and the schema number changes last.
-fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+/// Schema 3 → 4: every stored item gains the index keys `reindex` gives it (the exact-core key
+/// of the near-duplicate index), in its record (so removal finds them) and in the index; an
+/// entry whose key changed is removed. Restartable: each chunk writes the index entries before
+/// the records, a record already completed (`reindex` gives `None`) is skipped, and the schema
+/// number changes last.
+fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let near = db.open_tree(NEAR_TREE)?;
     let (mut records, mut entries, mut pending, mut done) =
@@ -149,12 +153,19 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let (k, v) = entry?;
         let key = String::from_utf8_lossy(&k).into_owned();
         let mut item: StoredItem = decode(&key, &v)?;
-        let Some(keys) = crate::dedup::near::complete_signature(&item.near, &item.item.title)
-        else {
+        let Some(keys) = reindex(&item) else {
             continue;
         };
-        let core = crate::dedup::near::CORE_KEY;
-        entries.insert(band_key(core, keys[core], item.seq, &item.key), &[]);
+        for (i, hash) in item.near.iter().enumerate() {
+            if keys.get(i) != Some(hash) {
+                entries.remove(band_key(i, *hash, item.seq, &item.key));
+            }
+        }
+        for (i, hash) in keys.iter().enumerate() {
+            if item.near.get(i) != Some(hash) {
+                entries.insert(band_key(i, *hash, item.seq, &item.key), &[]);
+            }
+        }
         item.near = keys;
         records.insert(k, encode(&key, &item)?);
         pending += 1;
@@ -172,7 +183,7 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     db.flush()?;
     tracing::info!(
         items = done + pending,
-        "store migrated to schema 4 (exact-core index keys)"
+        "store migrated to schema 4 (index keys completed)"
     );
     Ok(())
 }
@@ -187,12 +198,6 @@ fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
     k
 }
 
-/// Entries read per band bucket in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
-/// fill one bucket with thousands of look-alikes; re-posts of a story arrive close together.
-pub(super) const NEAR_PER_BAND: usize = 8;
-/// Candidates verified per lookup, most band matches first.
-pub(super) const NEAR_MAX_CANDIDATES: usize = 12;
-
 fn be_u64(v: &[u8]) -> u64 {
     v.try_into().map(u64::from_be_bytes).unwrap_or(0)
 }
@@ -204,12 +209,13 @@ fn abort(e: StoreError) -> TxError {
 }
 
 impl SledStore {
-    /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<SledStore, StoreError> {
-        SledStore::open_with(dir, cache_bytes, false)
+    /// Opens (or creates) the store in `dir`, with a page cache of `cache_bytes`; `reindex`
+    /// completes stored items' index keys if a migration needs it.
+    pub fn open(dir: &Path, cache_bytes: u64, reindex: Reindex) -> Result<SledStore, StoreError> {
+        SledStore::open_with(dir, cache_bytes, false, reindex)
     }
 
-    /// [`Store::open`], choosing whether a *new* store is written zstd-compressed (`[service]
+    /// [`SledStore::open`], choosing whether a *new* store is written zstd-compressed (`[service]
     /// compress_store`): about 2.3× smaller on disk, about 2× slower to ingest (sled creates a
     /// zstd context per page it reads; see docs/PERFORMANCE.md). sled records the choice in
     /// its `conf` file and refuses to open a store with the other one, so an existing store
@@ -218,6 +224,7 @@ impl SledStore {
         dir: &Path,
         cache_bytes: u64,
         compress_new: bool,
+        reindex: Reindex,
     ) -> Result<SledStore, StoreError> {
         let open_err = |source: sled::Error| {
             if source.to_string().contains("could not acquire lock") {
@@ -263,9 +270,9 @@ impl SledStore {
         match meta.get("schema")? {
             Some(v) if be_u64(&v) == 2 => {
                 migrate_v2(&db, &meta)?;
-                migrate_v3(&db, &meta)?;
+                migrate_v3(&db, &meta, reindex)?;
             }
-            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta)?,
+            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta, reindex)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -375,6 +382,152 @@ impl SledStore {
         }
         Ok(out)
     }
+    /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
+    /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
+    /// readers' cursors stay valid, with the floor raised above them for later numbers.
+    fn assign_seqs(&self, new: &mut [StoredItem], keep_seq: bool) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        if keep_seq {
+            let preset = new.iter().map(|i| i.seq).max().unwrap_or(0);
+            let floor = self.seq_floor.load(Ordering::Acquire);
+            if preset >= floor {
+                let meta = self.db.open_tree("meta")?;
+                meta.insert("seq_floor", &(preset + 1).to_be_bytes())?;
+                self.seq_floor.store(preset + 1, Ordering::Release);
+            }
+        } else {
+            for item in new.iter_mut() {
+                item.seq = self.db.generate_id()? + self.seq_floor.load(Ordering::Acquire);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the stories that gain copies to `with_copies`, before the transaction: a reader
+    /// must never see a copy the set does not know.
+    fn note_copies(&self, also_at: &[(String, AlsoAt)]) {
+        if also_at.is_empty() {
+            return;
+        }
+        let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
+        for (key, _) in also_at {
+            if !set.contains(key.as_bytes()) {
+                set.insert(key.as_bytes().to_vec());
+            }
+        }
+    }
+}
+
+/// Items added per feed, so a commit reads and writes each feed's count once, not per item.
+fn added_per_feed(new: &[StoredItem]) -> Vec<(String, u64)> {
+    let mut added: Vec<(String, u64)> = Vec::new();
+    for item in new {
+        match added.iter_mut().find(|(f, _)| *f == item.source.feed_id) {
+            Some((_, n)) => *n += 1,
+            None => added.push((item.source.feed_id.clone(), 1)),
+        }
+    }
+    added
+}
+
+type Tt = sled::transaction::TransactionalTree;
+
+/// The trees of one transaction ([`SledStore::trees`]), by name.
+struct TxTrees<'a> {
+    items: &'a Tt,
+    by_date: &'a Tt,
+    by_seq: &'a Tt,
+    by_category: &'a Tt,
+    near: &'a Tt,
+    aliases: &'a Tt,
+    copies: &'a Tt,
+    feeds: &'a Tt,
+    counts: &'a Tt,
+}
+
+impl<'a> TxTrees<'a> {
+    #[allow(clippy::type_complexity)]
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+        TxTrees {
+            items: &t.0,
+            by_date: &t.1,
+            by_seq: &t.2,
+            by_category: &t.3,
+            near: &t.4,
+            aliases: &t.5,
+            copies: &t.6,
+            feeds: &t.7,
+            counts: &t.8,
+        }
+    }
+
+    /// Writes new items with every index entry, alias and feed count.
+    fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
+        for item in new {
+            let key = item.key.as_bytes();
+            self.items
+                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            self.by_date.insert(&date_key(item)[..], key)?;
+            self.by_seq.insert(&item.seq.to_be_bytes(), key)?;
+            self.by_category.insert(category_key(item), key)?;
+            for (index, hash) in item.near.iter().enumerate() {
+                self.near
+                    .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
+            }
+            if let Some(k) = &item.link_alias {
+                self.aliases.insert(k.as_bytes(), key)?;
+            }
+        }
+        for (feed, n_added) in added {
+            let n = self.counts.get(feed.as_bytes())?.map_or(0, |v| be_u64(&v));
+            self.counts
+                .insert(feed.as_bytes(), &(n + n_added).to_be_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// Rewrites edited stories, moving their date, category and index entries when those
+    /// changed.
+    fn apply_updates(&self, updated: &[(StoredItem, StoredItem)]) -> Result<(), TxError> {
+        for (item, old) in updated {
+            let key = item.key.as_bytes();
+            self.items
+                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            if date_key(item) != date_key(old) || item.class.category != old.class.category {
+                self.by_date.remove(&date_key(old)[..])?;
+                self.by_category.remove(category_key(old))?;
+                self.by_date.insert(&date_key(item)[..], key)?;
+                self.by_category.insert(category_key(item), key)?;
+            }
+            if item.near != old.near {
+                for (index, hash) in old.near.iter().enumerate() {
+                    self.near
+                        .remove(band_key(index, *hash, old.seq, &old.key))?;
+                }
+                for (index, hash) in item.near.iter().enumerate() {
+                    self.near
+                        .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records each copy once, and only for a story still stored; a recorded copy's own key
+    /// becomes an alias of the story.
+    fn record_copies(&self, also_at: &[(String, AlsoAt)]) -> Result<(), TxError> {
+        for (key, copy) in also_at {
+            let ck = copy_key(key, copy);
+            if self.copies.get(&ck)?.is_some() || self.items.get(key.as_bytes())?.is_none() {
+                continue;
+            }
+            if let Some(k) = &copy.key {
+                self.aliases.insert(k.as_bytes(), key.as_bytes())?;
+            }
+            self.copies.insert(ck, encode(key, copy).map_err(abort)?)?;
+        }
+        Ok(())
+    }
 }
 
 impl Backend for SledStore {
@@ -448,136 +601,47 @@ impl Backend for SledStore {
         Ok(self.tombstones.contains_key(key.as_bytes())?)
     }
 
-    /// Keys of stored items that share near-duplicate bands with `bands`: the newest few of each
-    /// bucket, those sharing the most bands first, at most a dozen — a few key reads, never a
-    /// scan, however many look-alikes the store holds.
-    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
+    /// The newest `per_key` entries of each key's bucket: a few key reads, never a scan,
+    /// however many look-alikes the store holds.
+    fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
         let mut hits = Vec::new();
-        for (band, hash) in bands.iter().enumerate() {
+        for (index, hash) in keys.iter().enumerate() {
             let mut prefix = Vec::with_capacity(9);
-            prefix.push(band as u8);
+            prefix.push(index as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());
-            for entry in self.near.scan_prefix(&prefix).keys().take(NEAR_PER_BAND) {
+            for entry in self.near.scan_prefix(&prefix).keys().take(per_key) {
                 let entry = entry?;
-                let seq = !be_u64(&entry[9..17]);
-                hits.push((
-                    String::from_utf8_lossy(&entry[17..]).into_owned(),
-                    seq,
-                    band,
-                ));
+                hits.push(NearHit {
+                    key: String::from_utf8_lossy(&entry[17..]).into_owned(),
+                    seq: !be_u64(&entry[9..17]),
+                    index,
+                });
             }
         }
-        Ok(super::rank_candidates(hits))
+        Ok(hits)
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
-        let mut new = batch.new;
-        // Items that bring their sequence number (a store moved here by `feedsift migrate`)
-        // keep it, so readers' cursors stay valid; later numbers are drawn above them.
-        if batch.keep_seq {
-            let preset = new.iter().map(|i| i.seq).max().unwrap_or(0);
-            let meta = self.db.open_tree("meta")?;
-            let floor = self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
-            if preset >= floor {
-                meta.insert("seq_floor", &(preset + 1).to_be_bytes())?;
-                self.seq_floor
-                    .store(preset + 1, std::sync::atomic::Ordering::Release);
-            }
-        } else {
-            for item in new.iter_mut() {
-                item.seq = self.db.generate_id()?
-                    + self.seq_floor.load(std::sync::atomic::Ordering::Acquire);
-            }
-        }
+        let mut batch = batch;
+        self.assign_seqs(&mut batch.new, batch.keep_seq)?;
         let feed_state = match feed {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
             None => None,
         };
-        // One read and one write of each feed's count per commit, not per item.
-        let mut added_per_feed: Vec<(String, u64)> = Vec::new();
-        for item in &new {
-            match added_per_feed
-                .iter_mut()
-                .find(|(f, _)| *f == item.source.feed_id)
-            {
-                Some((_, n)) => *n += 1,
-                None => added_per_feed.push((item.source.feed_id.clone(), 1)),
+        let added = added_per_feed(&batch.new);
+        self.note_copies(&batch.also_at);
+        let result = self.trees().transaction(|t| {
+            let tx = TxTrees::of(t);
+            tx.insert_new(&batch.new, &added)?;
+            tx.apply_updates(&batch.updated)?;
+            tx.record_copies(&batch.also_at)?;
+            if let Some((id, state)) = &feed_state {
+                tx.feeds.insert(id.as_bytes(), state.as_slice())?;
             }
-        }
-        if !batch.also_at.is_empty() {
-            // Before the transaction: a reader must never see a copy the set does not know.
-            let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
-            for (key, _) in &batch.also_at {
-                if !set.contains(key.as_bytes()) {
-                    set.insert(key.as_bytes().to_vec());
-                }
-            }
-        }
-        let result = self.trees().transaction(
-            |(
-                items,
-                by_date,
-                by_seq,
-                by_category,
-                near,
-                aliases,
-                copies,
-                feeds,
-                counts,
-                _tombs,
-            )| {
-                for item in &new {
-                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
-                    by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
-                    by_seq.insert(&item.seq.to_be_bytes(), item.key.as_bytes())?;
-                    by_category.insert(category_key(item), item.key.as_bytes())?;
-                    for (band, hash) in item.near.iter().enumerate() {
-                        near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
-                    }
-                    if let Some(k) = &item.link_alias {
-                        aliases.insert(k.as_bytes(), item.key.as_bytes())?;
-                    }
-                }
-                for (feed, added) in &added_per_feed {
-                    let n = counts.get(feed.as_bytes())?.map_or(0, |v| be_u64(&v));
-                    counts.insert(feed.as_bytes(), &(n + added).to_be_bytes())?;
-                }
-                for (item, old) in &batch.updated {
-                    items.insert(item.key.as_bytes(), encode(&item.key, item).map_err(abort)?)?;
-                    if date_key(item) != date_key(old) || item.class.category != old.class.category
-                    {
-                        by_date.remove(&date_key(old)[..])?;
-                        by_category.remove(category_key(old))?;
-                        by_date.insert(&date_key(item)[..], item.key.as_bytes())?;
-                        by_category.insert(category_key(item), item.key.as_bytes())?;
-                    }
-                    if item.near != old.near {
-                        for (band, hash) in old.near.iter().enumerate() {
-                            near.remove(band_key(band, *hash, old.seq, &old.key))?;
-                        }
-                        for (band, hash) in item.near.iter().enumerate() {
-                            near.insert(band_key(band, *hash, item.seq, &item.key), &[])?;
-                        }
-                    }
-                }
-                for (key, copy) in &batch.also_at {
-                    let ck = copy_key(key, copy);
-                    if copies.get(&ck)?.is_some() || items.get(key.as_bytes())?.is_none() {
-                        continue;
-                    }
-                    if let Some(k) = &copy.key {
-                        aliases.insert(k.as_bytes(), key.as_bytes())?;
-                    }
-                    copies.insert(ck, encode(key, copy).map_err(abort)?)?;
-                }
-                if let Some((id, state)) = &feed_state {
-                    feeds.insert(id.as_bytes(), state.as_slice())?;
-                }
-                Ok(())
-            },
-        );
+            Ok(())
+        });
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
@@ -778,7 +842,7 @@ impl Backend for SledStore {
         Ok(stats)
     }
 
-    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
+    fn all_feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError> {
         let mut out = Vec::new();
         for entry in self.feeds.iter() {
             let (k, v) = entry?;
@@ -818,15 +882,28 @@ impl Backend for SledStore {
         _slot: DateTime<Utc>,
         _owner: &str,
         _lease: Duration,
+        _now: DateTime<Utc>,
     ) -> Result<Claim, StoreError> {
         Ok(Claim::Mine)
     }
 
-    fn renew(&self, _feed_id: &str, _owner: &str, _lease: Duration) -> Result<bool, StoreError> {
+    fn renew(
+        &self,
+        _feed_id: &str,
+        _owner: &str,
+        _lease: Duration,
+        _now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         Ok(true)
     }
 
-    fn finish(&self, _feed_id: &str, _slot: DateTime<Utc>, _owner: &str) -> Result<(), StoreError> {
+    fn finish(
+        &self,
+        _feed_id: &str,
+        _slot: DateTime<Utc>,
+        _owner: &str,
+        _now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         Ok(())
     }
 
@@ -947,7 +1024,7 @@ mod tests {
             Category::Other,
         );
         {
-            let s = SledStore::open(dir.path(), 8 << 20).unwrap();
+            let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
             s.commit(
                 Batch {
                     new: vec![a.clone()],
@@ -977,8 +1054,8 @@ mod tests {
                 .unwrap();
             s.db.flush().unwrap();
         }
-        let s = SledStore::open(dir.path(), 8 << 20).unwrap();
-        assert_eq!(s.near_candidates(&a.near).unwrap(), ["a"]);
+        let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
+        assert_eq!(crate::dedup::index::candidates(&s, &a.near).unwrap(), ["a"]);
         assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
         // Schema 3 → 4 added the exact-core key to the index and to the record (so that
         // removing the item removes it too); a decorated copy finds the item by it alone.
@@ -994,7 +1071,10 @@ mod tests {
                 }
             })
             .collect();
-        assert_eq!(s.near_candidates(&core_only).unwrap(), ["a"]);
+        assert_eq!(
+            crate::dedup::index::candidates(&s, &core_only).unwrap(),
+            ["a"]
+        );
         let schema =
             s.db.open_tree("meta")
                 .unwrap()

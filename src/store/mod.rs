@@ -3,7 +3,7 @@
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
 //! with that feed's new [`FeedState`]. Gives: items by key (directly or through an alias),
 //! newest first (optionally by category), in insertion order after a cursor, near-duplicate
-//! candidates, feed states, and leases that let several instances share the polling.
+//! index hits, feed states, and leases that let several instances share the polling.
 //!
 //! Two backends live behind the [`Backend`] trait, and every store behaviour the project tests
 //! runs against both (`tests/store_suite.rs`):
@@ -21,6 +21,13 @@
 //! - **Cursors mean the same everywhere.** Sequence numbers only grow in commit order, so a
 //!   reader that remembers the last one it saw reads every item exactly once, on any instance.
 //! - The schema version is checked on open; a newer one is a clear error, not a misread.
+//! - **A leaf.** The store depends on nothing above [`crate::model`]. Near-duplicate index keys
+//!   are opaque numbers to it ([`StoredItem::near`]; a lookup returns raw [`NearHit`]s, which
+//!   the deduplicator ranks), a migration that needs new keys asks the opener's [`Reindex`],
+//!   and leases read no clock: `now` is the caller's.
+//!
+//! [`Store`] dereferences to [`Backend`], so every backend method is a store method; `Store`
+//! itself adds the lazy iterators and counts.
 
 pub mod embedded;
 pub mod pg;
@@ -73,13 +80,16 @@ pub enum StoreError {
     /// A read or write failed.
     #[error("store: {0}")]
     Sled(#[from] ::sled::Error),
-    /// A PostgreSQL connection, query or transaction failed.
-    #[error("store: postgres {what}: {message}")]
+    /// A PostgreSQL connection, query or transaction failed. Shown with the server's message
+    /// and detail (not the driver's generic "db error").
+    #[error("store: postgres {what}: {}", server_message(.source.as_ref()))]
     Postgres {
         /// What was being done (`connect to …`, `commit`, a query's purpose).
         what: String,
-        /// The server's or driver's message.
-        message: String,
+        /// The driver's error (a `postgres::Error`, to downcast), or what else failed (a
+        /// connection thread gone, the ingest lock lost).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
     },
     /// `[service] store` names no backend this build has.
     #[error("store: {0}")]
@@ -92,6 +102,21 @@ pub enum StoreError {
         /// What went wrong.
         message: String,
     },
+}
+
+/// The server's message with its detail when `e` is a PostgreSQL error from the server, else
+/// `e` as it displays.
+fn server_message(e: &(dyn std::error::Error + Send + Sync + 'static)) -> String {
+    match e
+        .downcast_ref::<postgres::Error>()
+        .and_then(|e| e.as_db_error())
+    {
+        Some(db) => match db.detail() {
+            Some(d) => format!("{} ({d})", db.message()),
+            None => db.message().to_string(),
+        },
+        None => e.to_string(),
+    }
 }
 
 /// What one response changes in the store, decided by the deduplicator.
@@ -234,30 +259,25 @@ pub(crate) fn doomed_by_retention(
     }
 }
 
-/// Ranks near-duplicate index hits — (key, sequence number, index key position), the newest
-/// few of each bucket — into at most [`embedded::NEAR_MAX_CANDIDATES`] keys: a hit on the
-/// exact-core key first (equal cores are the strongest evidence there is, and look-alikes that
-/// crowd the band buckets share more bands than the story's own older copy), then those sharing
-/// the most bands, then the newest.
-pub(crate) fn rank_candidates(hits: impl IntoIterator<Item = (String, u64, usize)>) -> Vec<String> {
-    let core = crate::dedup::near::CORE_KEY;
-    let mut found: Vec<(String, bool, usize, u64)> = Vec::new();
-    for (k, seq, band) in hits {
-        match found.iter_mut().find(|(x, ..)| *x == k) {
-            Some(f) => {
-                f.1 |= band == core;
-                f.2 += 1;
-            }
-            None => found.push((k, band == core, 1, seq)),
-        }
-    }
-    found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(b.3.cmp(&a.3)));
-    found
-        .into_iter()
-        .take(embedded::NEAR_MAX_CANDIDATES)
-        .map(|(k, ..)| k)
-        .collect()
+/// One entry of the near-duplicate index found by a lookup: the item it belongs to, that
+/// item's sequence number, and the position of the matching key in the item's
+/// [`StoredItem::near`] keys. Positions mean nothing to the store; the deduplicator ranks hits
+/// (`dedup::index`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NearHit {
+    /// The stored item's key.
+    pub key: String,
+    /// Its sequence number.
+    pub seq: u64,
+    /// The position of the matching index key in its `near` keys.
+    pub index: usize,
 }
+
+/// New index keys for a stored item, asked by a migration that adds keys to every stored
+/// item (sled schema 3 → 4, PostgreSQL migration 2): given the item as stored, its complete
+/// keys, or `None` when they are complete already (the item is left as it is). Provided by
+/// whoever opens the store — the store itself only stores keys.
+pub type Reindex = fn(&StoredItem) -> Option<Vec<u64>>;
 
 /// Identifies one copy of a story (its feed and link), so the same copy seen again is recorded
 /// once.
@@ -300,31 +320,29 @@ pub trait Backend: Send + Sync + 'static {
     fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
         keys.iter().map(|k| self.is_tombstoned(k)).collect()
     }
-    /// [`Backend::near_candidates`] for several titles' band hashes at once.
-    fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
-        sigs.iter().map(|s| self.near_candidates(s)).collect()
-    }
-    /// [`Backend::near_candidates_many`], only among items with a sequence number above
-    /// `after` (stored since a writer's lookups).
-    fn near_candidates_since(
+    /// [`Backend::near_hits`] for several items' keys at once.
+    fn near_hits_many(
         &self,
         sigs: &[Vec<u64>],
+        per_key: usize,
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        sigs.iter().map(|s| self.near_hits(s, per_key)).collect()
+    }
+    /// [`Backend::near_hits_many`], only among items with a sequence number above `after`
+    /// (stored since a writer's lookups): per key, the newest `per_key` entries above it.
+    fn near_hits_since(
+        &self,
+        sigs: &[Vec<u64>],
+        per_key: usize,
         after: Option<u64>,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
-        let all = self.near_candidates_many(sigs)?;
-        let mut out = Vec::with_capacity(all.len());
-        for keys in all {
-            let mut newer = Vec::new();
-            for k in keys {
-                if let Some(item) = self.get(&k)? {
-                    if after.is_none_or(|a| item.seq > a) {
-                        newer.push(k);
-                    }
-                }
-            }
-            out.push(newer);
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        // Entries are read newest first, so those above `after` among the newest `per_key`
+        // are the newest `per_key` above it.
+        let mut all = self.near_hits_many(sigs, per_key)?;
+        for hits in &mut all {
+            hits.retain(|h| after.is_none_or(|a| h.seq > a));
         }
-        Ok(out)
+        Ok(all)
     }
     /// Whether the deduplicator should make its lookups *before* taking the ingest lock and
     /// re-check them under it against what was committed meanwhile ([`Backend::high_water`]):
@@ -345,9 +363,10 @@ pub trait Backend: Send + Sync + 'static {
     fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
     /// Whether `key` belonged to an item removed by retention (so it is not stored again).
     fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError>;
-    /// Keys of stored items sharing near-duplicate bands with `bands`: the newest few of each
-    /// bucket, those sharing the most bands first, at most a dozen.
-    fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError>;
+    /// The near-duplicate index entries matching `keys`: for each position `i`, the newest
+    /// `per_key` entries holding `keys[i]` at position `i` of their item's keys, newest first
+    /// per position — a few key reads, never a scan.
+    fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError>;
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError>;
     /// A number that changes whenever stored items do, so rendered outputs can be cached.
@@ -378,8 +397,17 @@ pub trait Backend: Send + Sync + 'static {
     fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError>;
     /// Saves the state of a feed on its own (a failed poll, which writes no item).
     fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError>;
+    /// The stored states of `feed_ids`, in that order (default for one never polled): one
+    /// round trip where that matters.
+    fn feed_states(&self, feed_ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
+        feed_ids.iter().map(|id| self.feed_state(id)).collect()
+    }
+    /// [`Backend::items_of_feed`] for several feeds at once, in that order.
+    fn items_of_feeds(&self, feed_ids: &[String]) -> Result<Vec<u64>, StoreError> {
+        feed_ids.iter().map(|id| self.items_of_feed(id)).collect()
+    }
     /// Every feed's state (for `feedsift migrate`).
-    fn feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError>;
+    fn all_feed_states(&self) -> Result<Vec<(String, FeedState)>, StoreError>;
     /// Every tombstone: key and the Unix time it was written (for `feedsift migrate`).
     fn tombstones(&self) -> Result<Vec<(String, u64)>, StoreError>;
     /// Writes tombstones as they are (for `feedsift migrate`).
@@ -393,22 +421,38 @@ pub trait Backend: Send + Sync + 'static {
         retention: Duration,
         max_items: Option<usize>,
     ) -> Result<PruneStats, StoreError>;
-    /// Asks to poll `feed_id` in the schedule slot `slot` as `owner`, holding the feed for
-    /// `lease`. [`Claim::Mine`] at most once per slot while the holder lives; a holder that dies
-    /// loses the lease when it expires. Always `Mine` for a single-process backend.
+    /// Asks, at the caller's time `now`, to poll `feed_id` in the schedule slot `slot` as
+    /// `owner`, holding the feed until `now + lease`. [`Claim::Mine`] at most once per slot
+    /// while the holder lives; a holder that dies loses the lease when it expires (by the
+    /// `now` of whoever asks next). Always `Mine` for a single-process backend. The store reads
+    /// no clock for leases: instances sharing one must keep their clocks roughly in step (a
+    /// skew shortens or lengthens a dead holder's lease by as much).
     fn claim(
         &self,
         feed_id: &str,
         slot: DateTime<Utc>,
         owner: &str,
         lease: Duration,
+        now: DateTime<Utc>,
     ) -> Result<Claim, StoreError>;
-    /// Extends `owner`'s lease on `feed_id` to `lease` from now, while its poll runs (a poll may
+    /// Extends `owner`'s lease on `feed_id` to `now + lease`, while its poll runs (a poll may
     /// wait for the fetcher's limits and the ingest lock far longer than the fetch itself).
     /// `false` when the lease is no longer `owner`'s.
-    fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError>;
-    /// Marks `slot` of `feed_id` polled and releases `owner`'s lease.
-    fn finish(&self, feed_id: &str, slot: DateTime<Utc>, owner: &str) -> Result<(), StoreError>;
+    fn renew(
+        &self,
+        feed_id: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Marks `slot` of `feed_id` polled and releases `owner`'s lease (expired as of `now`).
+    fn finish(
+        &self,
+        feed_id: &str,
+        slot: DateTime<Utc>,
+        owner: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     /// Makes what was committed durable (sled: write its log out; PostgreSQL: nothing to do).
     fn flush(&self) -> Result<(), StoreError>;
     /// Bytes the store occupies on disk.
@@ -496,28 +540,28 @@ impl Store {
         }
     }
 
-    /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`.
-    pub fn open(dir: &Path, cache_bytes: u64) -> Result<Store, StoreError> {
-        Ok(Store::from_backend(SledStore::open(dir, cache_bytes)?))
-    }
-
-    /// [`Store::open`], choosing whether a *new* store is zstd-compressed
-    /// ([`SledStore::open_with`]).
-    pub fn open_with(
+    /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`, choosing
+    /// whether a *new* store is zstd-compressed ([`SledStore::open_with`]); `reindex` completes
+    /// stored items' index keys if a migration needs it. (`Store::open`, `Store::open_with`
+    /// and `Store::connect_postgres`, which pass the deduplicator's, are in `dedup::index`.)
+    pub fn open_sled(
         dir: &Path,
         cache_bytes: u64,
         compress_new: bool,
+        reindex: Reindex,
     ) -> Result<Store, StoreError> {
         Ok(Store::from_backend(SledStore::open_with(
             dir,
             cache_bytes,
             compress_new,
+            reindex,
         )?))
     }
 
-    /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]).
-    pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
-        Ok(Store::from_backend(PgStore::connect(url)?))
+    /// Connects to a PostgreSQL store and brings its schema up to date ([`PgStore::connect`]),
+    /// completing stored items' index keys with `reindex` if a migration needs it.
+    pub fn open_postgres(url: &str, reindex: Reindex) -> Result<Store, StoreError> {
+        Ok(Store::from_backend(PgStore::connect(url, reindex)?))
     }
 
     /// A sled store in a temporary directory that disappears when the last handle is dropped
@@ -529,100 +573,6 @@ impl Store {
     /// The backend, for what the wrapper does not re-export.
     pub fn backend(&self) -> &dyn Backend {
         &*self.backend
-    }
-
-    /// See [`Backend::describe`].
-    pub fn describe(&self) -> String {
-        self.backend.describe()
-    }
-
-    /// See [`Backend::lock_ingest`].
-    pub fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError> {
-        self.backend.lock_ingest()
-    }
-
-    /// See [`Backend::get`].
-    pub fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        self.backend.get(key)
-    }
-
-    /// See [`Backend::title_of`].
-    pub fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
-        self.backend.title_of(key)
-    }
-
-    /// See [`Backend::titles_of`].
-    pub fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
-        self.backend.titles_of(keys)
-    }
-
-    /// See [`Backend::contains_many`].
-    pub fn contains_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        self.backend.contains_many(keys)
-    }
-
-    /// See [`Backend::resolve_many`].
-    pub fn resolve_many(&self, keys: &[String]) -> Result<Vec<Option<StoredItem>>, StoreError> {
-        self.backend.resolve_many(keys)
-    }
-
-    /// See [`Backend::tombstoned_many`].
-    pub fn tombstoned_many(&self, keys: &[String]) -> Result<Vec<bool>, StoreError> {
-        self.backend.tombstoned_many(keys)
-    }
-
-    /// See [`Backend::near_candidates_many`].
-    pub fn near_candidates_many(&self, sigs: &[Vec<u64>]) -> Result<Vec<Vec<String>>, StoreError> {
-        self.backend.near_candidates_many(sigs)
-    }
-
-    /// See [`Backend::near_candidates_since`].
-    pub fn near_candidates_since(
-        &self,
-        sigs: &[Vec<u64>],
-        after: Option<u64>,
-    ) -> Result<Vec<Vec<String>>, StoreError> {
-        self.backend.near_candidates_since(sigs, after)
-    }
-
-    /// See [`Backend::decides_before_locking`].
-    pub fn decides_before_locking(&self) -> bool {
-        self.backend.decides_before_locking()
-    }
-
-    /// See [`Backend::high_water`].
-    pub fn high_water(&self) -> Result<Option<u64>, StoreError> {
-        self.backend.high_water()
-    }
-
-    /// See [`Backend::contains`].
-    pub fn contains(&self, key: &str) -> Result<bool, StoreError> {
-        self.backend.contains(key)
-    }
-
-    /// See [`Backend::resolve`].
-    pub fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        self.backend.resolve(key)
-    }
-
-    /// See [`Backend::is_tombstoned`].
-    pub fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError> {
-        self.backend.is_tombstoned(key)
-    }
-
-    /// See [`Backend::near_candidates`].
-    pub fn near_candidates(&self, bands: &[u64]) -> Result<Vec<String>, StoreError> {
-        self.backend.near_candidates(bands)
-    }
-
-    /// See [`Backend::commit`].
-    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
-        self.backend.commit(batch, feed)
-    }
-
-    /// See [`Backend::generation`].
-    pub fn generation(&self) -> u64 {
-        self.backend.generation()
     }
 
     /// Items newest first (by [`StoredItem::sort_date`]). Lazy: read in pages as consumed.
@@ -700,88 +650,22 @@ impl Store {
         })
     }
 
-    /// Number of stored items (0, logged, when the store cannot say).
-    pub fn len(&self) -> usize {
-        match self.backend.len() {
-            Ok(n) => n as usize,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot count stored items");
-                0
-            }
-        }
+    /// Number of stored items (see [`Backend::len`]).
+    pub fn len(&self) -> Result<usize, StoreError> {
+        Ok(self.backend.len()? as usize)
     }
 
-    /// Whether the store holds no items (true, logged, when the store cannot say).
-    pub fn is_empty(&self) -> bool {
-        self.backend.is_empty().unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "cannot read the store");
-            true
-        })
+    /// Whether the store holds no items (see [`Backend::is_empty`]).
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.backend.is_empty()
     }
+}
 
-    /// See [`Backend::items_of_feed`].
-    pub fn items_of_feed(&self, feed_id: &str) -> Result<u64, StoreError> {
-        self.backend.items_of_feed(feed_id)
-    }
+/// Every [`Backend`] method is a `Store` method: `store.get(key)`, `store.commit(..)`.
+impl std::ops::Deref for Store {
+    type Target = dyn Backend;
 
-    /// See [`Backend::feed_state`].
-    pub fn feed_state(&self, feed_id: &str) -> Result<FeedState, StoreError> {
-        self.backend.feed_state(feed_id)
-    }
-
-    /// See [`Backend::put_feed_state`].
-    pub fn put_feed_state(&self, feed_id: &str, state: &FeedState) -> Result<(), StoreError> {
-        self.backend.put_feed_state(feed_id, state)
-    }
-
-    /// See [`Backend::prune`].
-    pub fn prune(
-        &self,
-        now: DateTime<Utc>,
-        retention: Duration,
-        max_items: Option<usize>,
-    ) -> Result<PruneStats, StoreError> {
-        self.backend.prune(now, retention, max_items)
-    }
-
-    /// See [`Backend::claim`].
-    pub fn claim(
-        &self,
-        feed_id: &str,
-        slot: DateTime<Utc>,
-        owner: &str,
-        lease: Duration,
-    ) -> Result<Claim, StoreError> {
-        self.backend.claim(feed_id, slot, owner, lease)
-    }
-
-    /// See [`Backend::renew`].
-    pub fn renew(&self, feed_id: &str, owner: &str, lease: Duration) -> Result<bool, StoreError> {
-        self.backend.renew(feed_id, owner, lease)
-    }
-
-    /// See [`Backend::finish`].
-    pub fn finish(
-        &self,
-        feed_id: &str,
-        slot: DateTime<Utc>,
-        owner: &str,
-    ) -> Result<(), StoreError> {
-        self.backend.finish(feed_id, slot, owner)
-    }
-
-    /// See [`Backend::flush`].
-    pub fn flush(&self) -> Result<(), StoreError> {
-        self.backend.flush()
-    }
-
-    /// See [`Backend::size_on_disk`].
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.backend.size_on_disk()
-    }
-
-    /// See [`Backend::tree_sizes`].
-    pub fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
-        self.backend.tree_sizes()
+    fn deref(&self) -> &(dyn Backend + 'static) {
+        &*self.backend
     }
 }
