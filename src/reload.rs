@@ -53,6 +53,8 @@ pub struct Reloader {
     /// The address the HTTP server actually bound, once it has: every published config is
     /// adjusted to it ([`Config::served_at`]), reloads included.
     bound: Mutex<Option<SocketAddr>>,
+    /// Counts reload attempts, whatever triggered them and however they ended.
+    attempts: watch::Sender<u64>,
 }
 
 impl Reloader {
@@ -67,6 +69,7 @@ impl Reloader {
             tx,
             text: Mutex::new(text),
             bound: Mutex::new(None),
+            attempts: watch::channel(0).0,
         })
     }
 
@@ -92,6 +95,18 @@ impl Reloader {
     /// Reads and validates the file; publishes it if it changed. On error the running config
     /// stays in force.
     pub fn reload(&self) -> Result<ReloadReport, ConfigError> {
+        let result = self.reload_inner();
+        self.attempts.send_modify(|n| *n += 1);
+        result
+    }
+
+    /// The number of reload attempts so far (file change, SIGHUP, API), as a channel that wakes
+    /// on each: a test or a supervisor can wait for "the file change was seen" as an event.
+    pub fn attempts(&self) -> watch::Receiver<u64> {
+        self.attempts.subscribe()
+    }
+
+    fn reload_inner(&self) -> Result<ReloadReport, ConfigError> {
         let mut text = self.text.lock().expect("reload lock poisoned");
         let new_text = std::fs::read_to_string(&self.path).map_err(|source| ConfigError::Io {
             path: self.path.clone(),

@@ -6,9 +6,10 @@
 //! polling. The outputs themselves advertise `rel="hub"` and `rel="self"` (see
 //! [`crate::publish::PageLinks`]).
 //!
-//! It checks after the store's items change (its generation), at most every two seconds, so a
-//! burst of polls makes one round of notifications. A hub that fails is logged, not retried: the
-//! next change notifies again, and subscribers still poll as a fallback.
+//! It wakes when this process's commits change the stored items ([`Store::changes`], a channel,
+//! not a timer), lets a burst of polls settle for [`SETTLE`] so that it makes one round of
+//! notifications, and notifies outputs in name order. A hub that fails is logged, not retried:
+//! the next change notifies again, and subscribers still poll as a fallback.
 
 use crate::config::{Config, Filter};
 use crate::publish::{self, Format};
@@ -45,6 +46,10 @@ fn form_escape(s: &str) -> String {
         .collect()
 }
 
+/// How long a round waits after the first change it sees, so that a burst of commits makes one
+/// round of notifications.
+pub const SETTLE: Duration = Duration::from_millis(500);
+
 /// Runs until `shutdown` turns true.
 pub async fn run(store: Store, reloader: Arc<Reloader>, mut shutdown: watch::Receiver<bool>) {
     let client = match reqwest::Client::builder()
@@ -57,7 +62,7 @@ pub async fn run(store: Store, reloader: Arc<Reloader>, mut shutdown: watch::Rec
             return;
         }
     };
-    let mut generation = store.generation();
+    let mut changes = store.changes();
     let mut known = {
         let (s, c) = (store.clone(), reloader.current());
         tokio::task::spawn_blocking(move || newest(&s, &c))
@@ -67,13 +72,13 @@ pub async fn run(store: Store, reloader: Arc<Reloader>, mut shutdown: watch::Rec
     loop {
         tokio::select! {
             _ = shutdown.changed() => break,
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+            changed = changes.changed() => if changed.is_err() { break },
         }
-        let g = store.generation();
-        if g == generation {
-            continue;
+        tokio::select! {
+            _ = shutdown.changed() => break,
+            _ = tokio::time::sleep(SETTLE) => {}
         }
-        generation = g;
+        changes.borrow_and_update();
         let config = reloader.current();
         let Some(hub) = config.service.websub_hub.clone() else {
             continue;
@@ -84,7 +89,10 @@ pub async fn run(store: Store, reloader: Arc<Reloader>, mut shutdown: watch::Rec
                 .await
                 .unwrap_or_default()
         };
-        for (name, key) in &now {
+        let mut names: Vec<&String> = now.keys().collect();
+        names.sort();
+        for name in names {
+            let key = &now[name];
             if key.is_none() || known.get(name) == Some(key) {
                 continue;
             }

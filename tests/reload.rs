@@ -68,6 +68,7 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     let path = dir.path().join("feeds.toml");
     save(&path, &feeds_toml(&p, &["a", "b"], ""));
     let service = Service::open(app::load_config(&path, None).unwrap()).unwrap();
+    let mut attempts = service.reloader.attempts();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (tx, rx) = watch::channel(false);
@@ -207,6 +208,8 @@ async fn reloads_add_remove_and_reject_bad_configs() {
     );
 
     // A broken file: rejected with file:line:col, the running config stays.
+    attempts.borrow_and_update();
+    let before = *attempts.borrow();
     std::fs::write(
         &path,
         feeds_toml(&p, &["a", "c"], "[[feed]]\nid = \"d\"\nurl = \"nope\"\n"),
@@ -226,7 +229,14 @@ async fn reloads_add_remove_and_reject_bad_configs() {
         err.contains("feeds.toml:") && err.contains("`nope` is not a valid URL"),
         "{err}"
     );
-    tokio::time::sleep(Duration::from_millis(800)).await; // let the file watcher see it too
+    // The file watcher reads it too (the API's attempt and at least one of the watcher's).
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        attempts.wait_for(|n| *n >= before + 2),
+    )
+    .await
+    .expect("the file watcher never reloaded the broken file")
+    .unwrap();
     let ids: Vec<Value> = sources(&base)
         .await
         .iter()

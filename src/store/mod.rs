@@ -477,6 +477,8 @@ pub fn redact(url: &str) -> String {
 #[derive(Clone)]
 pub struct Store {
     backend: Arc<dyn Backend>,
+    /// Counts this process's commits and prunes that changed items; see [`Store::changes`].
+    changes: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Store {
@@ -537,7 +539,41 @@ impl Store {
     pub fn from_backend(backend: impl Backend) -> Store {
         Store {
             backend: Arc::new(backend),
+            changes: Arc::new(tokio::sync::watch::channel(0).0),
         }
+    }
+
+    /// Commits one response ([`Backend::commit`]) and, when it wrote items, tells everyone
+    /// following [`Store::changes`].
+    pub fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
+        let wrote = !batch.is_empty();
+        self.backend.commit(batch, feed)?;
+        if wrote {
+            self.changes.send_modify(|n| *n += 1);
+        }
+        Ok(())
+    }
+
+    /// Applies retention ([`Backend::prune`]) and, when it removed items, tells everyone
+    /// following [`Store::changes`].
+    pub fn prune(
+        &self,
+        now: DateTime<Utc>,
+        retention: Duration,
+        max_items: Option<usize>,
+    ) -> Result<PruneStats, StoreError> {
+        let stats = self.backend.prune(now, retention, max_items)?;
+        if stats.items > 0 {
+            self.changes.send_modify(|n| *n += 1);
+        }
+        Ok(stats)
+    }
+
+    /// A receiver that wakes whenever this process's commits or prunes change the stored
+    /// items: WebSub waits on it instead of polling. (Another instance's commits on a shared
+    /// PostgreSQL store wake that instance's followers, not these.)
+    pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.changes.subscribe()
     }
 
     /// Opens (or creates) a sled store in `dir`, with a page cache of `cache_bytes`, choosing
