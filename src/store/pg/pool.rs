@@ -366,3 +366,110 @@ impl Drop for PgIngestGuard<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The pool on its own, against the server named by `FEEDSIFT_TEST_POSTGRES` (skipped,
+    //! saying so, without one; `.ci/run` sets it and `FEEDSIFT_REQUIRE_POSTGRES=1`).
+    use super::*;
+    use std::sync::Arc;
+
+    fn config() -> Option<postgres::Config> {
+        match std::env::var("FEEDSIFT_TEST_POSTGRES") {
+            Ok(url) if !url.trim().is_empty() => Some(url.parse().expect("a PostgreSQL URL")),
+            _ => {
+                assert!(
+                    std::env::var("FEEDSIFT_REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                    "FEEDSIFT_REQUIRE_POSTGRES=1 but FEEDSIFT_TEST_POSTGRES is not set"
+                );
+                println!("SKIPPED: the pool tests need FEEDSIFT_TEST_POSTGRES");
+                None
+            }
+        }
+    }
+
+    fn backend_pid(c: &mut Conn) -> Result<i32, StoreError> {
+        c.query_one("SELECT pg_backend_pid()", &[])
+            .map(|r| r.get(0))
+            .map_err(pg("pid"))
+    }
+
+    #[test]
+    fn many_threads_share_at_most_pool_size_connections() {
+        let Some(config) = config() else { return };
+        let pool = Arc::new(Pool::open(&config, |_| Ok(())).unwrap());
+        let lock_pid = pool.lock_conn.run("pid", backend_pid).unwrap();
+        let handles: Vec<_> = (0..32)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                std::thread::spawn(move || {
+                    pool.run("sleep", |c| {
+                        c.batch_execute("SELECT pg_sleep(0.02)")
+                            .map_err(pg("sleep"))?;
+                        backend_pid(c)
+                    })
+                    .unwrap()
+                })
+            })
+            .collect();
+        let pids: std::collections::HashSet<i32> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(pids.len() <= POOL_SIZE, "{} connections", pids.len());
+        assert!(pids.len() > 1, "jobs ran on one connection only");
+        assert!(
+            !pids.contains(&lock_pid),
+            "the lock's connection is not lent out"
+        );
+    }
+
+    /// The reason the pool runs connections on threads of its own: a store call from an async
+    /// handler must not nest the client's runtime in tokio's.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_call_from_async_code_does_not_nest_runtimes() {
+        let Some(config) = config() else { return };
+        let pool = Pool::open(&config, |_| Ok(())).unwrap();
+        let one: i32 = pool
+            .run("one", |c| {
+                c.query_one("SELECT 1", &[])
+                    .map(|r| r.get(0))
+                    .map_err(pg("one"))
+            })
+            .unwrap();
+        assert_eq!(one, 1);
+    }
+
+    #[test]
+    fn a_dropped_connection_is_reopened_for_the_next_job() {
+        let Some(config) = config() else { return };
+        let pool = Pool::open(&config, |_| Ok(())).unwrap();
+        let first = pool.lock_conn.run("pid", backend_pid).unwrap();
+        // Another session ends this one, as a restarted server or a network cut would.
+        let admin = Worker::spawn(config.clone(), "admin".into()).unwrap();
+        admin
+            .run("terminate", move |c| {
+                c.execute("SELECT pg_terminate_backend($1)", &[&first])
+                    .map_err(pg("terminate"))
+            })
+            .unwrap();
+        // The first job after the cut may fail on the dead connection; the next one runs on a
+        // new one.
+        let _ = pool.lock_conn.run("pid", backend_pid);
+        let second = pool.lock_conn.run("pid", backend_pid).unwrap();
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn statements_are_prepared_once_per_connection() {
+        let Some(config) = config() else { return };
+        let pool = Pool::open(&config, |_| Ok(())).unwrap();
+        let same = pool
+            .lock_conn
+            .run("prepare", |c| {
+                let a = c.statement("SELECT $1::int4").map_err(pg("prepare"))?;
+                let b = c.statement("SELECT $1::int4").map_err(pg("prepare"))?;
+                Ok(a.params() == b.params() && c.cache.len() == 1)
+            })
+            .unwrap();
+        assert!(same);
+    }
+}
