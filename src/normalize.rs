@@ -22,7 +22,7 @@
 //!   China Standard Time (UTC+8), not US Central, because that is what these feeds mean by it.
 
 use crate::model::Item;
-use crate::text::{collapse_ws, escape_html, html_to_text};
+use crate::text::{collapse_ws, escape_html, html_to_text, plain_text};
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use encoding_rs::Encoding;
@@ -64,6 +64,10 @@ pub enum NormalizeError {
     /// Elements nested deeper than [`MAX_DEPTH`]: refused unparsed (a stack-exhaustion attack).
     #[error("parse: elements nested {0} deep (more than {MAX_DEPTH}): refused")]
     TooDeep(usize),
+    /// The response had no body (0 bytes), or nothing but whitespace: said as such rather than
+    /// as the parser's "no root element".
+    #[error("parse: the response body was empty ({} bytes{})", .0, if *.0 > 0 { ", all whitespace" } else { "" })]
+    EmptyBody(usize),
 }
 
 /// A parsed feed: its own metadata and its entries.
@@ -90,6 +94,9 @@ pub fn parse_feed(
     feed_id: &str,
     tz: Tz,
 ) -> Result<ParsedFeed, NormalizeError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(NormalizeError::EmptyBody(body.len()));
+    }
     let (text, encoding) = decode(body, content_type);
     // A few undecodable bytes (a truncated multi-byte character) are repaired with U+FFFD; many
     // mean the charset is wrong, and storing mojibake would be silent data loss.
@@ -202,7 +209,7 @@ fn entry_to_item(
     let mut authors: Vec<String> = e
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(collapse_ws))
+        .filter_map(|p| p.name.as_deref().map(|n| plain_text(n).into_owned()))
         .filter(|n| !n.is_empty())
         .collect();
     authors.dedup();
@@ -247,13 +254,12 @@ pub fn absolutize(href: &str, base: &Url) -> Option<String> {
     matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
+/// A title as plain text, whatever its declared type: many feeds put markup (or escaped
+/// markup) in `text` titles and many readers render RSS titles as HTML, so tags are removed and
+/// entities decoded in every case ([`plain_text`]).
 fn text_of(t: &feed_rs::model::Text) -> String {
     let content = crate::text::fix_c1_controls(&t.content);
-    if t.content_type.subty() == "html" || t.content_type.subty() == "xhtml" {
-        html_to_text(&content)
-    } else {
-        collapse_ws(&content)
-    }
+    plain_text(&content).into_owned()
 }
 
 fn text_as_html(t: &feed_rs::model::Text, base: &Url) -> String {
@@ -911,7 +917,11 @@ mod tests {
             ),
             Err(NormalizeError::HtmlPage(None))
         ));
-        assert!(parse_feed(b"", None, &base, "x", SH).is_err());
+        for empty in [&b""[..], b"  \r\n"] {
+            let e = parse_feed(empty, None, &base, "x", SH).unwrap_err();
+            assert!(matches!(e, NormalizeError::EmptyBody(n) if n == empty.len()));
+            assert!(e.to_string().contains("body was empty"), "{e}");
+        }
         assert!(parse_feed(b"{\"nope\": 1", None, &base, "x", SH).is_err());
     }
 

@@ -6,15 +6,26 @@
 //! dates come from the items — so `feedsift export` and the HTTP server agree byte for byte and
 //! HTTP validators are meaningful.
 //!
-//! Identity: a published item's `guid`/`id` is `urn:feedsift:{canonical key}`, not the source's
-//! GUID, because a story that several feeds carry has several source GUIDs and must still keep
-//! one identity in the reader (RSS 2.0 `<guid isPermaLink="false">`, RFC 4287 §4.2.6).
+//! Identity: a published item's `guid`/`id` is `urn:feedsift:{output}:{canonical key}`
+//! ([`item_id`]), not the source's GUID, because a story that several feeds carry has several
+//! source GUIDs and must still keep one identity in the reader (RSS 2.0
+//! `<guid isPermaLink="false">`, RFC 4287 §4.2.6); and it names the output, because readers
+//! such as newsboat key items by GUID across all their subscriptions, so an id shared by two
+//! outputs shows the story in only one of them. The story itself, the same in every output, is
+//! published beside it ([`story_id`], `urn:feedsift:{canonical key}`): the extension element
+//! `<feedsift:story>` in the [`STORY_NS`] namespace in RSS and Atom (RFC 4287 §6.4 simple
+//! extension), `_feedsift.story` in JSON Feed, `story` in `/api/items`.
+//!
+//! Text: titles and names (item titles, authors, source and output titles) are published as
+//! plain text ([`crate::text::plain_text`]) in every format, whatever the store holds: the
+//! normaliser stores them plain, and this also covers items stored before it did.
 
 use crate::config::{Filter, OutputConfig};
 use crate::model::StoredItem;
 use crate::store::{Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::json;
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 use url::Url;
@@ -58,7 +69,7 @@ impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "rss" | "xml" => Ok(Format::Rss),
+            "rss" => Ok(Format::Rss),
             "atom" => Ok(Format::Atom),
             "json" => Ok(Format::Json),
             _ => Err(format!("unknown format `{s}` (expected rss, atom or json)")),
@@ -183,12 +194,45 @@ fn also_at_json(i: &StoredItem) -> Vec<ApiCopy<'_>> {
         .map(|a| ApiCopy {
             feed_url: &a.source.url,
             id: &a.source.feed_id,
-            original_title: &a.title,
+            original_title: plain(&a.title),
             seen: a.seen.to_rfc3339(),
-            title: &a.source.title,
+            title: plain(&a.source.title),
             url: a.link.as_deref(),
         })
         .collect()
+}
+
+/// A title or name as published: plain text (see the module docs).
+fn plain(s: &str) -> Cow<'_, str> {
+    crate::text::plain_text(s)
+}
+
+/// An item's authors as published: plain names, empty ones dropped.
+fn author_names(i: &StoredItem) -> Vec<String> {
+    let mut names: Vec<String> = i
+        .item
+        .authors
+        .iter()
+        .map(|a| plain(a).into_owned())
+        .filter(|a| !a.is_empty())
+        .collect();
+    names.dedup();
+    names
+}
+
+/// An item's title as published: the chosen title (see [`StoredItem::display_title`]) as plain
+/// text; an item whose title was nothing but markup falls back to its original title, then to
+/// its link.
+fn title_of(i: &StoredItem, clean_titles: bool) -> Cow<'_, str> {
+    let t = plain(i.display_title(clean_titles));
+    if !t.is_empty() {
+        return t;
+    }
+    let original = plain(&i.item.title);
+    if !original.is_empty() {
+        return original;
+    }
+    Cow::Owned(i.item.link.clone().unwrap_or_else(|| "(untitled)".into()))
 }
 
 /// One other copy of a story in the JSON outputs. Fields in alphabetical order, as they have
@@ -197,9 +241,9 @@ fn also_at_json(i: &StoredItem) -> Vec<ApiCopy<'_>> {
 pub struct ApiCopy<'a> {
     feed_url: &'a str,
     id: &'a str,
-    original_title: &'a str,
+    original_title: Cow<'a, str>,
     seen: String,
-    title: &'a str,
+    title: Cow<'a, str>,
     url: Option<&'a str>,
 }
 
@@ -208,17 +252,21 @@ pub struct ApiCopy<'a> {
 pub struct ApiSource<'a> {
     feed_url: &'a str,
     id: &'a str,
-    title: &'a str,
+    title: Cow<'a, str>,
 }
 
 /// An item as `GET /api/items` returns it: every field, every source that carried it. A typed
 /// struct that borrows from the stored item, serialised directly: paging writes thousands of
 /// these per request, and building a `serde_json::Value` map per item first cost a quarter of
 /// the request's time. Fields in alphabetical order, as they have always been written.
+///
+/// `id` and `story` are both the story's id ([`story_id`]): this API lists the store's
+/// stories, not one output's entries; `story` is the field that joins them to the outputs'
+/// `_feedsift.story` / `<feedsift:story>`.
 #[derive(Debug, serde::Serialize)]
 pub struct ApiItem<'a> {
     also_at: Vec<ApiCopy<'a>>,
-    authors: &'a [String],
+    authors: Vec<String>,
     category: crate::model::Category,
     changed: Option<String>,
     confidence: f64,
@@ -228,14 +276,15 @@ pub struct ApiItem<'a> {
     id: String,
     language: Option<&'a str>,
     link: Option<&'a str>,
-    original_title: &'a str,
+    original_title: Cow<'a, str>,
     published: Option<String>,
     regions: Vec<String>,
     runner_up: Option<crate::model::Category>,
     source: ApiSource<'a>,
+    story: String,
     summary: Option<&'a str>,
     tags: &'a [String],
-    title: &'a str,
+    title: Cow<'a, str>,
     updated: Option<String>,
 }
 
@@ -243,28 +292,29 @@ pub struct ApiItem<'a> {
 pub fn api_item(i: &StoredItem, clean_titles: bool) -> ApiItem<'_> {
     ApiItem {
         also_at: also_at_json(i),
-        authors: &i.item.authors,
+        authors: author_names(i),
         category: i.class.category,
         changed: i.changed.map(|d| d.to_rfc3339()),
         confidence: (f64::from(i.class.confidence) * 10_000.0).round() / 10_000.0,
         content: i.item.content.as_deref(),
         cursor: format!("c{:x}", i.seq),
         first_seen: i.first_seen.to_rfc3339(),
-        id: item_id(i),
+        id: story_id(i),
         language: i.item.language.as_deref(),
         link: i.item.link.as_deref(),
-        original_title: &i.item.title,
+        original_title: plain(&i.item.title),
         published: i.item.published.map(|d| d.to_rfc3339()),
         regions: region_names(i),
         runner_up: i.class.runner_up,
         source: ApiSource {
             feed_url: &i.source.url,
             id: &i.source.feed_id,
-            title: &i.source.title,
+            title: plain(&i.source.title),
         },
+        story: story_id(i),
         summary: i.item.summary.as_deref(),
         tags: &i.item.tags,
-        title: i.display_title(clean_titles),
+        title: title_of(i, clean_titles),
         updated: i.item.updated.map(|d| d.to_rfc3339()),
     }
 }
@@ -432,10 +482,14 @@ pub fn render(
     )
 }
 
-/// Links between pages of an output (RFC 5005 archive links; JSON Feed `next_url`), and the
-/// WebSub hub that pushes it.
+/// Links between pages of an output (RFC 5005 archive links; JSON Feed `next_url`), the
+/// WebSub hub that pushes it, and the date of a page with no items.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PageLinks {
+    /// The `updated` (Atom) / `lastBuildDate` (RSS) of a page with no items, which has no item
+    /// to date it: the store's latest change ([`store_updated`]). `None`: when this process
+    /// started ([`started`]).
+    pub empty_updated: Option<DateTime<Utc>>,
     /// The WebSub hub (`rel="hub"`), when one is configured.
     pub hub: Option<String>,
     /// The next page of older items (`prev-archive`), when there may be more.
@@ -482,8 +536,21 @@ pub fn render_page(
     }
 }
 
-/// The stable public id of an item.
-pub fn item_id(item: &StoredItem) -> String {
+/// The namespace of feedsift's extension elements in RSS and Atom (`<feedsift:story>`).
+pub const STORY_NS: &str = "urn:feedsift:ns:1";
+
+/// The namespace prefix [`STORY_NS`] is declared with.
+pub const STORY_PREFIX: &str = "feedsift";
+
+/// The stable public id of an item in the output `output`: unique to that output (readers key
+/// items by id across all their feeds) and the same on every render.
+pub fn item_id(output: &str, item: &StoredItem) -> String {
+    format!("urn:feedsift:{output}:{}", item.key)
+}
+
+/// The story an item is, the same in every output: what joins one output's items to
+/// another's and to `/api/items`.
+pub fn story_id(item: &StoredItem) -> String {
     format!("urn:feedsift:{}", item.key)
 }
 
@@ -493,6 +560,38 @@ pub fn last_change(items: &[StoredItem]) -> Option<DateTime<Utc>> {
         .iter()
         .map(|i| i.changed.unwrap_or(i.first_seen).max(i.first_seen))
         .max()
+}
+
+/// When the store last changed, as far as its items say: the first-seen or change time of the
+/// item stored last; `None` for a store with no items. The date of an output with no items
+/// (a filter nothing matches yet): the same on every request until the store changes, so
+/// conditional GET keeps working.
+pub fn store_updated(store: &Store) -> Result<Option<DateTime<Utc>>, StoreError> {
+    Ok(store
+        .newest_inserted()
+        .next()
+        .transpose()?
+        .map(|i| i.changed.unwrap_or(i.first_seen).max(i.first_seen)))
+}
+
+/// When this process started serving (first asked; [`crate::server::router`] asks at start):
+/// the date of an empty output in a store with no items at all.
+pub fn started() -> DateTime<Utc> {
+    static STARTED: std::sync::OnceLock<DateTime<Utc>> = std::sync::OnceLock::new();
+    *STARTED.get_or_init(|| {
+        // Whole seconds: HTTP dates have no finer resolution, and `Last-Modified` must equal
+        // the document's own date.
+        let now = Utc::now();
+        DateTime::from_timestamp(now.timestamp(), 0).unwrap_or(now)
+    })
+}
+
+/// The date of a page of `items`: its latest change, or for a page with none
+/// [`PageLinks::empty_updated`], else [`started`]. Never the epoch.
+pub fn page_updated(items: &[StoredItem], links: &PageLinks) -> DateTime<Utc> {
+    last_change(items)
+        .or(links.empty_updated)
+        .unwrap_or_else(started)
 }
 
 fn updated_of(i: &StoredItem) -> DateTime<Utc> {
@@ -529,6 +628,20 @@ impl Render {
     }
 }
 
+/// The authors of an Atom entry: the item's, else its source feed's title, else the output's
+/// title (`output_title`), else "feedsift" — never none (RFC 4287 §4.1.1).
+fn entry_authors(i: &StoredItem, output_title: &str) -> Vec<String> {
+    let names = author_names(i);
+    if !names.is_empty() {
+        return names;
+    }
+    let fallback = [plain(&i.source.title), Cow::Borrowed(output_title)]
+        .into_iter()
+        .find(|n| !n.is_empty())
+        .map_or_else(|| "feedsift".to_string(), Cow::into_owned);
+    vec![fallback]
+}
+
 /// "Also at" links for a merged story, as an HTML paragraph appended to its summary, so every
 /// reader shows where else the story ran.
 fn also_at_html(i: &StoredItem) -> Option<String> {
@@ -540,7 +653,7 @@ fn also_at_html(i: &StoredItem) -> Option<String> {
             Some(format!(
                 "<a href=\"{}\">{}</a>",
                 crate::text::escape_html(href),
-                crate::text::escape_html(&a.source.title)
+                crate::text::escape_html(&plain(&a.source.title))
             ))
         })
         .collect();
@@ -586,16 +699,21 @@ impl Render {
                 };
                 let description = summary_with_also_at(i, description.as_ref());
                 let dc = rss::extension::dublincore::DublinCoreExtension {
-                    creators: i.item.authors.clone(),
+                    creators: author_names(i),
+                    ..Default::default()
+                };
+                let story = rss::extension::Extension {
+                    name: format!("{STORY_PREFIX}:story"),
+                    value: Some(story_id(i)),
                     ..Default::default()
                 };
                 rss::Item {
-                    title: Some(i.display_title(self.clean_titles).to_string()),
+                    title: Some(title_of(i, self.clean_titles).into_owned()),
                     link: i.item.link.clone(),
                     description,
                     content,
                     guid: Some(rss::Guid {
-                        value: item_id(i),
+                        value: item_id(&output.name, i),
                         permalink: false,
                     }),
                     pub_date: Some(i.sort_date().to_rfc2822()),
@@ -610,19 +728,25 @@ impl Render {
                     .collect(),
                     source: Some(rss::Source {
                         url: i.source.url.clone(),
-                        title: Some(i.source.title.clone()),
+                        title: Some(plain(&i.source.title).into_owned()),
                     }),
                     dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
+                    extensions: [(
+                        STORY_PREFIX.to_string(),
+                        [("story".to_string(), vec![story])].into(),
+                    )]
+                    .into(),
                     ..Default::default()
                 }
             })
             .collect();
         let channel = rss::Channel {
-            title: output.title.clone(),
+            title: plain(&output.title).into_owned(),
             link: public_url.to_string(),
             description: output.description.clone(),
             generator: Some(format!("feedsift {}", env!("CARGO_PKG_VERSION"))),
-            last_build_date: last_change(items).map(|d| d.to_rfc2822()),
+            last_build_date: Some(page_updated(items, &self.links).to_rfc2822()),
+            namespaces: [(STORY_PREFIX.to_string(), STORY_NS.to_string())].into(),
             ttl: Some("15".into()),
             atom_ext: Some(AtomExtension {
                 links: std::iter::once(self_link)
@@ -653,25 +777,39 @@ impl Render {
             r#type: atom_syndication::TextType::Html,
             ..Default::default()
         };
-        // RFC 4287 §4.2.15: a feed's `updated` is required; an empty output uses the epoch so the
-        // document stays deterministic.
-        let feed_updated = last_change(items).unwrap_or_default();
+        // RFC 4287 §4.2.15: a feed's `updated` is required; a page with no items is dated by the
+        // store (see [`page_updated`]), never the epoch.
+        let feed_updated = page_updated(items, &self.links);
+        let output_title = plain(&output.title);
         let entries = items
             .iter()
             .map(|i| Entry {
-                title: Text::plain(i.display_title(self.clean_titles).to_string()),
-                id: item_id(i),
+                title: Text::plain(title_of(i, self.clean_titles).into_owned()),
+                id: item_id(&output.name, i),
                 updated: updated_of(i).fixed_offset(),
                 published: Some(i.sort_date().fixed_offset()),
-                authors: i
-                    .item
-                    .authors
-                    .iter()
-                    .map(|a| Person {
-                        name: a.clone(),
+                // RFC 4287 §4.1.1: the feed has no author, so every entry has one: the item's
+                // authors, else its source feed, else this output.
+                authors: entry_authors(i, &output_title)
+                    .into_iter()
+                    .map(|name| Person {
+                        name,
                         ..Default::default()
                     })
                     .collect(),
+                extensions: [(
+                    STORY_PREFIX.to_string(),
+                    [(
+                        "story".to_string(),
+                        vec![atom_syndication::extension::Extension {
+                            name: format!("{STORY_PREFIX}:story"),
+                            value: Some(story_id(i)),
+                            ..Default::default()
+                        }],
+                    )]
+                    .into(),
+                )]
+                .into(),
                 // RFC 4287 §4.2.7.2: the story's other copies are `related` links.
                 links: i
                     .item
@@ -705,7 +843,7 @@ impl Render {
                     ..Default::default()
                 }),
                 source: Some(Source {
-                    title: Text::plain(i.source.title.clone()),
+                    title: Text::plain(plain(&i.source.title).into_owned()),
                     id: i.source.url.clone(),
                     updated: i.first_seen.fixed_offset(),
                     links: vec![link(i.source.url.clone(), "self", None)],
@@ -715,8 +853,9 @@ impl Render {
             })
             .collect();
         let feed = Feed {
-            title: Text::plain(output.title.clone()),
+            title: Text::plain(output_title.clone().into_owned()),
             id: format!("urn:feedsift:output:{}", output.name),
+            namespaces: [(STORY_PREFIX.to_string(), STORY_NS.to_string())].into(),
             updated: feed_updated.fixed_offset(),
             subtitle: Some(Text::plain(output.description.clone())),
             generator: Some(atom_syndication::Generator {
@@ -750,20 +889,21 @@ impl Render {
         .iter()
         .map(|i| {
             let mut obj = json!({
-                "id": item_id(i),
-                "title": i.display_title(self.clean_titles),
+                "id": item_id(&output.name, i),
+                "title": title_of(i, self.clean_titles),
                 "date_published": i.sort_date().to_rfc3339(),
                 "date_modified": updated_of(i).to_rfc3339(),
                 "tags": std::iter::once(i.class.category.as_str().to_string()).chain(region_names(i)).collect::<Vec<_>>(),
                 "_feedsift": {
+                    "story": story_id(i),
                     "key": i.key,
                     "category": i.class.category,
                     "confidence": (f64::from(i.class.confidence) * 1000.0).round() / 1000.0,
                     "runner_up": i.class.runner_up,
                     "regions": i.class.regions.iter().filter_map(|c| crate::regions::by_code(*c)).map(|r| json!({"adcode": r.adcode, "name": r.name})).collect::<Vec<_>>(),
                     "first_seen": i.first_seen.to_rfc3339(),
-                    "source": {"id": i.source.feed_id, "title": i.source.title, "feed_url": i.source.url},
-                    "original_title": i.item.title,
+                    "source": {"id": i.source.feed_id, "title": plain(&i.source.title), "feed_url": i.source.url},
+                    "original_title": plain(&i.item.title),
                     "also_at": also_at_json(i),
                 },
             });
@@ -775,13 +915,14 @@ impl Render {
             let html = i.item.content.as_ref().or(i.item.summary.as_ref());
             match html {
                 Some(h) => m.insert("content_html".into(), json!(h)),
-                None => m.insert("content_text".into(), json!(i.display_title(self.clean_titles))),
+                None => m.insert("content_text".into(), json!(title_of(i, self.clean_titles))),
             };
             if let (Some(s), Some(_)) = (&i.item.summary, &i.item.content) {
                 m.insert("summary".into(), json!(crate::text::html_to_text(s)));
             }
-            if !i.item.authors.is_empty() {
-                let a: Vec<_> = i.item.authors.iter().map(|n| json!({"name": n})).collect();
+            let authors = author_names(i);
+            if !authors.is_empty() {
+                let a: Vec<_> = authors.iter().map(|n| json!({"name": n})).collect();
                 m.insert("authors".into(), json!(a));
             }
             if let Some(lang) = &i.item.language {
@@ -792,7 +933,7 @@ impl Render {
         .collect();
         let doc = json!({
             "version": "https://jsonfeed.org/version/1.1",
-            "title": output.title,
+            "title": plain(&output.title),
             "home_page_url": public_url.as_str(),
             "feed_url": feed_url(public_url, &output.name, Format::Json),
             // JSON Feed 1.1 `next_url`: the page of older items.
@@ -959,7 +1100,7 @@ mod tests {
             let parsed = feed_rs::parser::parse(doc.as_bytes())
                 .unwrap_or_else(|e| panic!("{format}: {e}\n{doc}"));
             assert_eq!(parsed.entries.len(), 2, "{format}");
-            assert_eq!(parsed.entries[0].id, "urn:feedsift:kOne", "{format}");
+            assert_eq!(parsed.entries[0].id, "urn:feedsift:money:kOne", "{format}");
             assert_eq!(parsed.entries[0].title.as_ref().unwrap().content, "One");
             assert!(parsed.entries[0].published.is_some(), "{format}");
             // Deterministic.
@@ -972,7 +1113,9 @@ mod tests {
         );
         assert!(rss.contains(r#"<source url="https://e.com/feed">Src</source>"#));
         assert!(rss.contains(r#"<category domain="urn:feedsift:category">finance</category>"#));
-        assert!(rss.contains(r#"<guid isPermaLink="false">urn:feedsift:kOne</guid>"#));
+        assert!(rss.contains(r#"<guid isPermaLink="false">urn:feedsift:money:kOne</guid>"#));
+        assert!(rss.contains(r#"xmlns:feedsift="urn:feedsift:ns:1""#), "{rss}");
+        assert!(rss.contains("<feedsift:story>urn:feedsift:kOne</feedsift:story>"));
     }
 
     #[test]
@@ -1002,14 +1145,15 @@ mod tests {
             .unwrap();
         assert_eq!(atom.id(), "urn:feedsift:output:money");
         assert!(atom.links().iter().any(|l| l.rel() == "self"));
-        assert_eq!(atom.entries()[0].id(), "urn:feedsift:kOne");
+        assert_eq!(atom.entries()[0].id(), "urn:feedsift:money:kOne");
         assert!(atom.updated().timestamp() > 0);
         // JSON Feed 1.1: version, title, items[].id.
         let json: serde_json::Value =
             serde_json::from_str(&render(Format::Json, &output(), &items, &base, true)).unwrap();
         assert_eq!(json["version"], "https://jsonfeed.org/version/1.1");
         assert_eq!(json["title"], "Money");
-        assert_eq!(json["items"][0]["id"], "urn:feedsift:kOne");
+        assert_eq!(json["items"][0]["id"], "urn:feedsift:money:kOne");
+        assert_eq!(json["items"][0]["_feedsift"]["story"], "urn:feedsift:kOne");
         assert!(json["items"][0]["content_html"].is_string());
     }
 

@@ -55,6 +55,10 @@ pub struct Reloader {
     bound: Mutex<Option<SocketAddr>>,
     /// Counts reload attempts, whatever triggered them and however they ended.
     attempts: watch::Sender<u64>,
+    /// The config the service started with: `[service]` keys bound at start-up are compared
+    /// with it, not with the last config published, so setting one back to its running value
+    /// needs no restart.
+    running: Arc<Config>,
 }
 
 impl Reloader {
@@ -62,7 +66,9 @@ impl Reloader {
     /// starting from `initial`.
     pub fn new(path: &Path, data_dir: Option<&Path>, initial: Config) -> Arc<Reloader> {
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        let (tx, _) = watch::channel(Arc::new(initial));
+        let initial = Arc::new(initial);
+        let running = Arc::clone(&initial);
+        let (tx, _) = watch::channel(initial);
         Arc::new(Reloader {
             path: path.to_path_buf(),
             data_dir: data_dir.map(Path::to_path_buf),
@@ -70,6 +76,7 @@ impl Reloader {
             text: Mutex::new(text),
             bound: Mutex::new(None),
             attempts: watch::channel(0).0,
+            running,
         })
     }
 
@@ -112,18 +119,20 @@ impl Reloader {
             path: self.path.clone(),
             source,
         })?;
+        let old = self.current();
         if *text == new_text {
+            // Nothing new to publish; the same report as for the reload that published it
+            // (feeds compared with themselves: all unchanged), with `applied: false`.
             return Ok(ReloadReport {
-                unchanged: self.current().feeds.len(),
-                ..Default::default()
+                applied: false,
+                ..report(&old, &old, &self.running.service)
             });
         }
         let mut new = load_config(&self.path, self.data_dir.as_deref())?;
         if let Some(bound) = *self.bound.lock().expect("bound address lock poisoned") {
             new = new.served_at(bound);
         }
-        let old = self.current();
-        let report = diff(&old, &new);
+        let report = report(&old, &new, &self.running.service);
         *text = new_text;
         self.tx.send_replace(Arc::new(new));
         tracing::info!(
@@ -208,7 +217,18 @@ impl Reloader {
     }
 }
 
-/// What changed between two configs.
+/// The one computation behind every reload's report (logged, and answered to
+/// `POST /api/reload`): feeds as [`diff`] compares them, and `needs_restart` against the
+/// `[service]` settings the service is `running` with.
+fn report(old: &Config, new: &Config, running: &crate::config::ServiceConfig) -> ReloadReport {
+    ReloadReport {
+        needs_restart: needs_restart(running, &new.service),
+        ..diff(old, new)
+    }
+}
+
+/// What changed between two configs: feeds (enabled ones; `unchanged` counts those kept as
+/// they were), and `[service]` keys bound at start-up that differ ([`needs_restart`]).
 pub fn diff(old: &Config, new: &Config) -> ReloadReport {
     let enabled = |c: &Config| -> Vec<crate::config::FeedConfig> {
         c.feeds.iter().filter(|f| f.enabled).cloned().collect()
@@ -230,7 +250,15 @@ pub fn diff(old: &Config, new: &Config) -> ReloadReport {
             r.removed.push(f.id.clone());
         }
     }
-    let (a, b) = (&old.service, &new.service);
+    r.needs_restart = needs_restart(&old.service, &new.service);
+    r
+}
+
+/// The `[service]` keys bound at start-up whose value differs between `a` and `b`.
+pub fn needs_restart(
+    a: &crate::config::ServiceConfig,
+    b: &crate::config::ServiceConfig,
+) -> Vec<&'static str> {
     let checks: [(&'static str, bool); 8] = [
         ("listen", a.listen != b.listen),
         ("data_dir", a.data_dir != b.data_dir),
@@ -250,10 +278,9 @@ pub fn diff(old: &Config, new: &Config) -> ReloadReport {
             a.cache_capacity_bytes != b.cache_capacity_bytes,
         ),
     ];
-    r.needs_restart = checks
+    checks
         .into_iter()
         .filter(|(_, c)| *c)
         .map(|(k, _)| k)
-        .collect();
-    r
+        .collect()
 }

@@ -52,6 +52,40 @@ pub fn html_to_text(html: &str) -> String {
     collapse_ws(&decode_entities(&out))
 }
 
+/// A title or a name as plain text: tags (and `<script>`/`<style>` contents) removed, entities
+/// decoded, whitespace collapsed — what feed readers that render titles as HTML would show,
+/// without anything for them to render. Markup that decoding reveals (`&lt;img …&gt;`) is
+/// removed too, so the result holds no tag whichever way a reader takes it, and applying it
+/// again changes nothing (it repeats until nothing changes; each change shortens the text, so
+/// it ends). Text with no `<` or `&` and tidy whitespace is returned as is, unallocated.
+pub fn plain_text(s: &str) -> std::borrow::Cow<'_, str> {
+    // Tidy already: no markup or entity, single plain spaces between words, none at the ends.
+    let tidy = !s.contains(['<', '&'])
+        && !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && !s.chars().any(|c| is_space(c) && c != ' ');
+    if tidy {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut text = html_to_text(s);
+    // Each pass that changes anything shortens the text or only tidies its spaces; the bound is
+    // a backstop.
+    for _ in 0..32 {
+        let again = html_to_text(&text);
+        if again == text {
+            break;
+        }
+        text = again;
+    }
+    std::borrow::Cow::Owned(text)
+}
+
+/// Whitespace as [`collapse_ws`] sees it.
+fn is_space(c: char) -> bool {
+    c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}'
+}
+
 /// Decodes the HTML entities that survive into feed text: the XML five, `&nbsp;` and numeric ones.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
@@ -107,7 +141,7 @@ pub fn escape_html(s: &str) -> String {
 
 /// Collapses runs of whitespace (including full-width spaces and NBSP) to one space and trims.
 pub fn collapse_ws(s: &str) -> String {
-    s.split(|c: char| c.is_whitespace() || c == '\u{3000}' || c == '\u{a0}')
+    s.split(is_space)
         .filter(|w| !w.is_empty())
         .collect::<Vec<_>>()
         .join(" ")
@@ -188,5 +222,39 @@ mod tests {
             std::borrow::Cow::Borrowed(_)
         ));
         assert_eq!(collapse_ws(" a \u{3000} b\n"), "a b");
+    }
+
+    #[test]
+    fn plain_text_has_no_markup_and_is_a_fixed_point() {
+        let cases = [
+            ("Title <img src=x onerror=alert(1)> here", "Title here"),
+            ("a<script>b", "a"),
+            ("a<script>alert(1)</script>b", "a b"),
+            ("Title &lt;img src=x onerror=alert(1)&gt; here", "Title here"),
+            ("&amp;lt;b&amp;gt;bold", "bold"),
+            ("AT&amp;T &amp; R&D", "AT&T & R&D"),
+            ("  many \t\n spaces\u{3000}here ", "many spaces here"),
+            ("x < y and 3<4", "x < y and 3<4"),
+            // Once `<b>` is gone, `< img` starts no tag (in HTML either): text.
+            ("<<b>img src=x onerror=alert(1)>", "< img src=x onerror=alert(1)>"),
+            ("每日焦点!巴西龟的饲养方法", "每日焦点!巴西龟的饲养方法"),
+            ("", ""),
+        ];
+        for (input, want) in cases {
+            let got = plain_text(input);
+            assert_eq!(got, want, "{input:?}");
+            assert_eq!(plain_text(&got), got, "idempotent on {input:?}");
+            let starts_tag = got.match_indices('<').any(|(i, _)| {
+                got[i + 1..]
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_alphabetic() || matches!(c, '/' | '!' | '?'))
+            });
+            assert!(!starts_tag, "{got:?}");
+        }
+        assert!(matches!(
+            plain_text("Plain title, tidy"),
+            std::borrow::Cow::Borrowed(_)
+        ));
     }
 }

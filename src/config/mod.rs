@@ -45,11 +45,28 @@ pub const MAX_LIMIT: usize = 1000;
 /// The built-in output that carries every item.
 pub const MERGED_OUTPUT: &str = "merged";
 
+/// For a config file that does not exist: where a relative path was looked for, and how to
+/// name the file.
+fn missing_hint(path: &Path, source: &std::io::Error) -> String {
+    if source.kind() != std::io::ErrorKind::NotFound {
+        return String::new();
+    }
+    let dir = if path.is_relative() {
+        std::env::current_dir()
+            .map(|d| format!(" in {}", d.display()))
+            .unwrap_or_default()
+    } else {
+        String::new()
+    };
+    format!("{dir}; name the config file with --config PATH or the FEEDSIFT_CONFIG environment variable")
+}
+
 /// A `feeds.toml` that could not be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// The file could not be read at all.
-    #[error("{path}: cannot read config: {source}")]
+    /// The file could not be read at all. A missing file's message says where it was looked
+    /// for and how to name another (`--config`, `FEEDSIFT_CONFIG`).
+    #[error("{path}: cannot read config: {source}{}", missing_hint(.path, .source))]
     Io {
         /// The file that was asked for.
         path: PathBuf,

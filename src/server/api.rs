@@ -28,7 +28,7 @@ pub(super) async fn outputs(State(st): State<AppState>) -> Result<Response, ApiE
             let url = |f| publish::feed_url(&c.service.public_url, &o.name, f);
             serde_json::json!({
                 "name": o.name,
-                "title": o.title,
+                "title": crate::text::plain_text(&o.title),
                 "description": o.description,
                 "filter": {
                     "categories": o.filter.categories,

@@ -32,19 +32,20 @@ pub struct CachedFeed {
     config: usize,
     body: Arc<String>,
     etag: String,
-    last_modified: Option<String>,
+    last_modified: String,
 }
 
 impl CachedFeed {
-    /// A rendered `body` with its validators: a strong `ETag` from its SHA-256 and, when any
-    /// item says, `Last-Modified` from the latest change.
-    fn new(generation: u64, config: usize, body: String, changed: Option<DateTime<Utc>>) -> Self {
+    /// A rendered `body` with its validators: a strong `ETag` from its SHA-256 and
+    /// `Last-Modified` from the page's date ([`publish::page_updated`]: its latest change, or
+    /// for a page with no items the store's).
+    fn new(generation: u64, config: usize, body: String, changed: DateTime<Utc>) -> Self {
         CachedFeed {
             generation,
             config,
             etag: format!("\"{}\"", hex(&Sha256::digest(body.as_bytes())[..16])),
             // RFC 9110 §5.6.7 IMF-fixdate.
-            last_modified: changed.map(|d| d.format("%a, %d %b %Y %H:%M:%S GMT").to_string()),
+            last_modified: changed.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
             body: Arc::new(body),
         }
     }
@@ -151,7 +152,7 @@ pub(super) async fn feed(
         },
         conditional::Validators {
             etag: &cached.etag,
-            last_modified: cached.last_modified.as_deref(),
+            last_modified: Some(&cached.last_modified),
         },
     );
     st.metrics.record_feed_request(not_modified);
@@ -177,16 +178,19 @@ fn cache_put(cache: &FeedCache, key: String, feed: CachedFeed) {
     }
 }
 
-/// Selects and renders one page, with its RFC 5005 links; gives the body and the latest
-/// change among its items. Blocking.
+/// Selects and renders one page, with its RFC 5005 links; gives the body and its date (the
+/// latest change among its items, or for a page with none the store's). Blocking.
 fn render_page(
     store: &crate::store::Store,
     config: &Config,
     output: &OutputConfig,
     req: &FeedRequest,
-) -> Result<(String, Option<DateTime<Utc>>), StoreError> {
+) -> Result<(String, DateTime<Utc>), StoreError> {
     let items = publish::select(store, output, &req.extra, req.limit, req.before)?;
-    let links = page_links(config, output, req, &items);
+    let mut links = page_links(config, output, req, &items);
+    if items.is_empty() {
+        links.empty_updated = publish::store_updated(store)?;
+    }
     let body = publish::render_page(
         req.format,
         output,
@@ -195,7 +199,7 @@ fn render_page(
         config.clean_titles,
         &links,
     );
-    Ok((body, publish::last_change(&items)))
+    Ok((body, publish::page_updated(&items, &links)))
 }
 
 /// RFC 5005: a full page may have older items behind it; an older page points back to the
@@ -222,6 +226,7 @@ fn page_links(
     };
     let full = items.len() >= req.limit.unwrap_or(output.filter.limit);
     publish::PageLinks {
+        empty_updated: None,
         hub: config.service.websub_hub.as_ref().map(|h| h.to_string()),
         older: items
             .last()
@@ -247,11 +252,7 @@ fn respond(cached: &CachedFeed, format: Format, not_modified: bool) -> Response 
     if let Ok(v) = HeaderValue::from_str(&cached.etag) {
         h.insert(header::ETAG, v);
     }
-    if let Some(v) = cached
-        .last_modified
-        .as_deref()
-        .and_then(|l| HeaderValue::from_str(l).ok())
-    {
+    if let Ok(v) = HeaderValue::from_str(&cached.last_modified) {
         h.insert(header::LAST_MODIFIED, v);
     }
     h.insert(

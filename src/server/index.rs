@@ -3,7 +3,8 @@
 //!
 //! Takes: the configuration in force and the store. Gives: an HTML page listing the outputs
 //! to subscribe to, the last 24 hours by category and the state of every source; OPML 2.0
-//! lists of the outputs and of the sources. Guarantees: every configured text is escaped; the
+//! lists of the outputs and of the sources. Guarantees: titles are plain text
+//! ([`crate::text::plain_text`]) and every configured text is escaped; the
 //! store is read in one blocking call, off the async threads; a store that cannot say shows
 //! as "not polled yet" and zero counts, logged, rather than failing the page.
 
@@ -47,6 +48,7 @@ pub(super) async fn index(State(st): State<AppState>) -> Result<Html<String>, Ap
     );
     for name in c.output_names() {
         let title = c.output(&name).map(|o| o.title).unwrap_or_default();
+        let title = crate::text::plain_text(&title);
         let _ = write!(
             s,
             "<li><b>{}</b> — {}: ",
@@ -135,7 +137,7 @@ pub(super) async fn opml(
                 .map(|o| {
                     format!(
                         "<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\" htmlUrl=\"{2}\"/>",
-                        esc(&o.title),
+                        esc(&crate::text::plain_text(&o.title)),
                         esc(&publish::feed_url(&c.service.public_url, &o.name, Format::Rss)),
                         esc(c.service.public_url.as_str())
                     )
@@ -147,7 +149,8 @@ pub(super) async fn opml(
             c.feeds
                 .iter()
                 .map(|f| {
-                    let title = f.title.clone().unwrap_or_else(|| f.id.clone());
+                    let title = crate::text::plain_text(f.title.as_deref().unwrap_or(&f.id))
+                        .into_owned();
                     format!(
                         "<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"/>",
                         esc(&title),

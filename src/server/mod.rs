@@ -76,6 +76,8 @@ impl AppState {
 
 /// The service's routes.
 pub fn router(state: AppState) -> Router {
+    // Fix "when the service started" now, not at the first request for an empty output.
+    publish::started();
     Router::new()
         .route("/", get(index::index))
         .route("/healthz", get(ops::healthz))
@@ -198,12 +200,22 @@ pub fn render_output(
         return Ok(None);
     };
     let items = publish::select(store, &output, extra, limit, None)?;
-    Ok(Some(publish::render(
+    let links = publish::PageLinks {
+        // As `GET /feeds/…` dates a page with no items.
+        empty_updated: if items.is_empty() {
+            publish::store_updated(store)?
+        } else {
+            None
+        },
+        ..Default::default()
+    };
+    Ok(Some(publish::render_page(
         format,
         &output,
         &items,
         &config.service.public_url,
         config.clean_titles,
+        &links,
     )))
 }
 

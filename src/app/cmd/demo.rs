@@ -151,6 +151,7 @@ pub async fn demo(listen: SocketAddr, dir: &Path) -> anyhow::Result<()> {
         "feedsift demo: sample feeds at http://{feeds_at}/, config in {}",
         config_path.display()
     );
-    eprintln!("open http://{listen}/ or subscribe to:");
-    super::serve::serve(config).await
+    // `serve_as` prints the address to open once it is bound, not before.
+    super::serve::serve_as(config, "choose another address with `feedsift demo --listen ADDR`")
+        .await
 }

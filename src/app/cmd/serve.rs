@@ -10,25 +10,40 @@ use crate::app::run::run_service;
 use crate::app::service::Service;
 use crate::config::Config;
 use crate::publish::Format;
-use anyhow::Context as _;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// Runs `serve`.
 pub fn run(ctx: &Context) -> anyhow::Result<()> {
-    ctx.rt.block_on(serve(ctx.config()?))
+    let config = ctx.config()?;
+    let hint = format!(
+        "set another `[service] listen` in {}",
+        ctx.config_path.display()
+    );
+    ctx.rt.block_on(serve_as(config, &hint))
 }
 
 /// `feedsift serve`: binds `[service] listen`, runs until SIGINT/SIGTERM.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
+    serve_as(config, "set another `[service] listen` in the config").await
+}
+
+/// [`serve`], where a failure to bind suggests `choose_another` (how this command picks its
+/// address: `--listen` for `demo`). The URL to open is printed only once the address is bound.
+pub(crate) async fn serve_as(config: Config, choose_another: &str) -> anyhow::Result<()> {
     let listen = config.service.listen;
     let service = Service::open(config)?;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = TcpListener::bind(listen).await.map_err(|e| {
+        let why = if e.kind() == std::io::ErrorKind::AddrInUse {
+            " (another program, perhaps another feedsift, is using it)"
+        } else {
+            ""
+        };
+        anyhow::anyhow!("cannot listen on {listen}: {e}{why}; {choose_another}")
+    })?;
     // The address actually bound (`listen = "127.0.0.1:0"` picks a free port).
     let bound = listener.local_addr().unwrap_or(listen);
-    eprintln!("feedsift: serving on http://{bound}/ (Ctrl-C to stop)");
+    eprintln!("feedsift: serving on http://{bound}/ (Ctrl-C to stop); open it, or subscribe to:");
     let served = (*service.config).clone().served_at(bound);
     for name in served.output_names() {
         eprintln!(
