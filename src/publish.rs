@@ -1114,7 +1114,10 @@ mod tests {
         assert!(rss.contains(r#"<source url="https://e.com/feed">Src</source>"#));
         assert!(rss.contains(r#"<category domain="urn:feedsift:category">finance</category>"#));
         assert!(rss.contains(r#"<guid isPermaLink="false">urn:feedsift:money:kOne</guid>"#));
-        assert!(rss.contains(r#"xmlns:feedsift="urn:feedsift:ns:1""#), "{rss}");
+        assert!(
+            rss.contains(r#"xmlns:feedsift="urn:feedsift:ns:1""#),
+            "{rss}"
+        );
         assert!(rss.contains("<feedsift:story>urn:feedsift:kOne</feedsift:story>"));
     }
 

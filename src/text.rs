@@ -230,13 +230,19 @@ mod tests {
             ("Title <img src=x onerror=alert(1)> here", "Title here"),
             ("a<script>b", "a"),
             ("a<script>alert(1)</script>b", "a b"),
-            ("Title &lt;img src=x onerror=alert(1)&gt; here", "Title here"),
+            (
+                "Title &lt;img src=x onerror=alert(1)&gt; here",
+                "Title here",
+            ),
             ("&amp;lt;b&amp;gt;bold", "bold"),
             ("AT&amp;T &amp; R&D", "AT&T & R&D"),
             ("  many \t\n spaces\u{3000}here ", "many spaces here"),
             ("x < y and 3<4", "x < y and 3<4"),
             // Once `<b>` is gone, `< img` starts no tag (in HTML either): text.
-            ("<<b>img src=x onerror=alert(1)>", "< img src=x onerror=alert(1)>"),
+            (
+                "<<b>img src=x onerror=alert(1)>",
+                "< img src=x onerror=alert(1)>",
+            ),
             ("每日焦点!巴西龟的饲养方法", "每日焦点!巴西龟的饲养方法"),
             ("", ""),
         ];

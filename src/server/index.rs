@@ -149,8 +149,8 @@ pub(super) async fn opml(
             c.feeds
                 .iter()
                 .map(|f| {
-                    let title = crate::text::plain_text(f.title.as_deref().unwrap_or(&f.id))
-                        .into_owned();
+                    let title =
+                        crate::text::plain_text(f.title.as_deref().unwrap_or(&f.id)).into_owned();
                     format!(
                         "<outline type=\"rss\" text=\"{0}\" title=\"{0}\" xmlUrl=\"{1}\"/>",
                         esc(&title),

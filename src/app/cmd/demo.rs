@@ -152,6 +152,9 @@ pub async fn demo(listen: SocketAddr, dir: &Path) -> anyhow::Result<()> {
         config_path.display()
     );
     // `serve_as` prints the address to open once it is bound, not before.
-    super::serve::serve_as(config, "choose another address with `feedsift demo --listen ADDR`")
-        .await
+    super::serve::serve_as(
+        config,
+        "choose another address with `feedsift demo --listen ADDR`",
+    )
+    .await
 }
