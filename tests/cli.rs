@@ -477,3 +477,77 @@ async fn listen_on_port_zero_publishes_the_port_it_got_also_after_a_reload() {
         "{json}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rough_edges_of_the_command_line_say_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    // Run where there is no feeds.toml: the error says where it looked and how to name one.
+    let out = run(feedsift(dir.path(), &["check"])).await;
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    for want in [
+        "feeds.toml: cannot read config",
+        "--config",
+        "FEEDSIFT_CONFIG",
+        &dir.path().canonicalize().unwrap().display().to_string(),
+    ] {
+        assert!(err.contains(want), "{want:?} in {err}");
+    }
+
+    // `export --format xml` is not silently RSS: the formats there are are listed.
+    let out = run(feedsift(
+        dir.path(),
+        &["export", "merged", "--format", "xml"],
+    ))
+    .await;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("unknown format `xml`") && err.contains("rss, atom or json"),
+        "{err}"
+    );
+
+    // A busy address: the failure names it and how to choose another, and no URL to open is
+    // printed before it.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let demo_dir = dir.path().join("demo");
+    let out = run(feedsift(
+        dir.path(),
+        &[
+            "demo",
+            "--listen",
+            &addr,
+            "--dir",
+            demo_dir.to_str().unwrap(),
+        ],
+    ))
+    .await;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("--listen"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("open http") && !err.contains("serving on"),
+        "{err}"
+    );
+    let cfg = dir.path().join("busy.toml");
+    std::fs::write(
+        &cfg,
+        format!("[service]\nlisten = \"{addr}\"\ndata_dir = \"store\"\n\n[[feed]]\nid = \"a\"\nurl = \"http://127.0.0.1:9/a.rss\"\n"),
+    )
+    .unwrap();
+    let out = run(feedsift(dir.path(), &["serve", "--config", "busy.toml"])).await;
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!("cannot listen on {addr}"))
+            && err.contains("[service] listen")
+            && err.contains("busy.toml"),
+        "{err}"
+    );
+    assert!(!err.contains("serving on"), "{err}");
+    drop(busy);
+}

@@ -265,6 +265,10 @@ async fn every_output_read_like_newsboat_loses_nothing() {
             .collect();
         assert_eq!(api_stories, stories["merged"], "{format}");
     }
+    // `.xml` is no format: a 404 naming the ones there are (as `export --format xml`).
+    let (status, _, text) = get(&format!("{base}/feeds/merged.xml")).await;
+    assert_eq!(status, 404);
+    assert!(text.contains(".rss, .atom or .json"), "{text}");
     let _ = stop.send(true);
     task.await.unwrap().unwrap();
 }

@@ -273,3 +273,49 @@ async fn reloads_add_remove_and_reject_bad_configs() {
         .unwrap()
         .unwrap();
 }
+
+#[test]
+fn a_listen_set_back_to_its_running_value_needs_no_restart_and_every_report_agrees() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("feeds.toml");
+    let text = |listen: &str| {
+        format!(
+            "[service]\nlisten = \"{listen}\"\ndata_dir = \"store\"\n\n\
+             [[feed]]\nid = \"a\"\nurl = \"http://127.0.0.1:9/a.rss\"\n\n\
+             [[feed]]\nid = \"off\"\nurl = \"http://127.0.0.1:9/off.rss\"\nenabled = false\n"
+        )
+    };
+    std::fs::write(&path, text("127.0.0.1:8080")).unwrap();
+    let reloader =
+        feedsift::reload::Reloader::new(&path, None, app::load_config(&path, None).unwrap());
+    // Moved: needs a restart. Asked again (the file unchanged, as when `POST /api/reload`
+    // follows the file watcher's reload): the same report, not applied again.
+    save(&path, &text("127.0.0.1:9090"));
+    let moved = reloader.reload().unwrap();
+    assert_eq!(moved.needs_restart, ["listen"]);
+    assert_eq!(
+        moved.unchanged, 1,
+        "the enabled feed; the disabled one is not polled"
+    );
+    let again = reloader.reload().unwrap();
+    assert_eq!(
+        again,
+        feedsift::reload::ReloadReport {
+            applied: false,
+            ..moved
+        }
+    );
+    // Back to the address the service runs on: nothing waits for a restart, in either report.
+    save(&path, &text("127.0.0.1:8080"));
+    let back = reloader.reload().unwrap();
+    assert!(back.applied && back.needs_restart.is_empty(), "{back:?}");
+    assert_eq!(back.unchanged, 1);
+    let again = reloader.reload().unwrap();
+    assert_eq!(
+        again,
+        feedsift::reload::ReloadReport {
+            applied: false,
+            ..back
+        }
+    );
+}
