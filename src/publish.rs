@@ -1173,6 +1173,69 @@ mod tests {
     }
 
     #[test]
+    fn items_stored_with_markup_in_titles_and_names_are_published_as_plain_text() {
+        // An item stored before the normaliser made titles plain.
+        let mut it = stored(
+            "Title <img src=x onerror=alert(1)> here",
+            Category::Finance,
+            "a",
+        );
+        it.key = "k1".into();
+        it.item.authors = vec!["a<script>b".into(), "  Bob  <i>the</i> builder ".into()];
+        it.source.title = "Src &lt;b&gt;x&lt;/b&gt;".into();
+        let mut nothing_but_markup = stored("<b></b>", Category::Finance, "b");
+        nothing_but_markup.key = "k2".into();
+        nothing_but_markup.item.authors.clear();
+        let base = Url::parse("http://h/").unwrap();
+        let items = [it, nothing_but_markup];
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            let doc = render(format, &output(), &items, &base, true);
+            assert!(
+                !doc.contains("onerror") && !doc.contains("<script") && !doc.contains("&lt;script"),
+                "{format}: {doc}"
+            );
+            let parsed = feed_rs::parser::parse(doc.as_bytes()).unwrap();
+            let titles: Vec<_> = parsed
+                .entries
+                .iter()
+                .map(|e| e.title.as_ref().unwrap().content.as_str())
+                .collect();
+            assert_eq!(titles, ["Title here", "https://e.com/a"], "{format}");
+            if format != Format::Rss {
+                let names: Vec<_> = parsed.entries[0]
+                    .authors
+                    .iter()
+                    .map(|p| p.name.as_deref().unwrap())
+                    .collect();
+                assert_eq!(names, ["a", "Bob the builder"], "{format}");
+            }
+        }
+        let atom: atom_syndication::Feed = render(Format::Atom, &output(), &items, &base, true)
+            .parse()
+            .unwrap();
+        assert_eq!(
+            atom.entries()[0].source().unwrap().title().as_str(),
+            "Src x"
+        );
+        assert_eq!(
+            atom.entries()[1].authors()[0].name(),
+            "Src",
+            "its source credited"
+        );
+        let api = serde_json::to_value(api_item(&items[0], true)).unwrap();
+        assert_eq!(
+            (
+                &api["title"],
+                &api["original_title"],
+                &api["source"]["title"]
+            ),
+            (&json!("Title here"), &json!("Title here"), &json!("Src x"))
+        );
+        assert_eq!(api["authors"], json!(["a", "Bob the builder"]));
+        assert_eq!(api["story"], "urn:feedsift:k1");
+    }
+
+    #[test]
     fn clean_titles_and_also_at_links() {
         let mut it = stored("每日焦点!巴西龟的饲养方法", Category::Lifestyle, "a");
         it.clean_title = "巴西龟的饲养方法".into();
