@@ -6,7 +6,8 @@
 //! there, as it would be in service); then each `b` is looked up, read-only, with the same rules
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
-use super::{canonical_key, find, ingest, signature_for, DedupSettings, Found};
+use super::learn::Learner;
+use super::{canonical_key, find, find_learned, ingest, signature_for, DedupSettings, Found};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -70,6 +71,8 @@ pub struct Report {
     pub n: usize,
     /// Some misjudged pairs, for the curious: (kind, a title, b title, label).
     pub mistakes: Vec<(String, String, String, bool)>,
+    /// The same pairs judged cold (nothing learned), when this report is the warmed one.
+    pub cold: Option<Box<Report>>,
 }
 
 impl Report {
@@ -93,9 +96,15 @@ impl Report {
         }
     }
 
-    /// The printed report; its last line is `precision=… recall=… n=…`.
+    /// The printed report: the cold block (when there is one), then this one; the last line is
+    /// `precision=… recall=… n=…`.
     pub fn render(&self) -> String {
         let mut s = String::new();
+        if let Some(cold) = &self.cold {
+            let _ = writeln!(s, "cold (nothing learned):");
+            s.push_str(&cold.render());
+            let _ = writeln!(s, "\nwarmed (learned from every a side's feed):");
+        }
         let _ = writeln!(
             s,
             "{:<22} {:>7} {:>10} {:>9}",
@@ -138,12 +147,16 @@ pub enum EvalError {
     Store(#[from] crate::store::StoreError),
 }
 
-fn item(side: &Side) -> Item {
-    let feed = if side.source.is_empty() {
+fn feed_of(side: &Side) -> &str {
+    if side.source.is_empty() {
         "eval"
     } else {
         &side.source
-    };
+    }
+}
+
+fn item(side: &Side) -> Item {
+    let feed = feed_of(side);
     Item {
         link: Some(side.link.clone()).filter(|l| !l.is_empty()),
         summary: Some(side.summary.clone()).filter(|s| !s.is_empty()),
@@ -195,6 +208,27 @@ pub fn run(
         };
         story_of_a.push(story);
     }
+    let cold = judge(pairs, &store, &Learner::new(), &story_of_a, settings, progress)?;
+    // Warmed: the learner has followed every `a` side's feed, as a store that has followed
+    // those feeds would have.
+    let learner = Learner::new();
+    for p in pairs {
+        learner.learn(feed_of(&p.a), [p.a.title.as_str()]);
+    }
+    let mut warmed = judge(pairs, &store, &learner, &story_of_a, settings, progress)?;
+    warmed.cold = Some(Box::new(cold));
+    Ok(warmed)
+}
+
+/// Looks every `b` up with `learner`'s knowledge.
+fn judge(
+    pairs: &[Pair],
+    store: &Store,
+    learner: &Learner,
+    story_of_a: &[Option<String>],
+    settings: &DedupSettings,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Report, EvalError> {
     let mut report = Report {
         n: pairs.len(),
         ..Default::default()
@@ -202,7 +236,7 @@ pub fn run(
     for (i, p) in pairs.iter().enumerate() {
         let b = item(&p.b);
         let key = canonical_key(&b);
-        let judged = match find(&store, &b, &key, &signature_for(settings, &b.title))? {
+        let judged = match find_learned(store, learner, &b, &key, &signature_for(settings, &b.title))? {
             Found::Exact(s) | Found::Near(s) => story_of_a[i].as_deref() == Some(s.key.as_str()),
             _ => false,
         };
