@@ -71,6 +71,12 @@ pub struct Report {
     pub n: usize,
     /// Some misjudged pairs, for the curious: (kind, a title, b title, label).
     pub mistakes: Vec<(String, String, String, bool)>,
+    /// Duplicate pairs whose `a` story the near-duplicate index proposed for `b` (or that `b`
+    /// reaches by key or link): the verification can only confirm what the index finds.
+    pub candidates_found: usize,
+    /// Pairs on which the verification alone ([`super::near::same_story_with`], `a` against
+    /// `b`, no index) agrees with the label.
+    pub verified_correct: usize,
     /// The same pairs judged cold (nothing learned), when this report is the warmed one.
     pub cold: Option<Box<Report>>,
 }
@@ -120,6 +126,21 @@ impl Report {
                 100.0 * c.correct as f64 / c.pairs.max(1) as f64
             );
         }
+        let dups = self.true_positives + self.false_negatives;
+        let _ = writeln!(
+            s,
+            "candidate recall={:.4} ({} of {} duplicates proposed by the index)",
+            self.candidates_found as f64 / dups.max(1) as f64,
+            self.candidates_found,
+            dups
+        );
+        let _ = writeln!(
+            s,
+            "verification alone={:.4} (a against b, no index: {} of {} pairs right)",
+            self.verified_correct as f64 / self.n.max(1) as f64,
+            self.verified_correct,
+            self.n
+        );
         let _ = writeln!(
             s,
             "true positives {}, false positives {}, false negatives {}",
@@ -236,10 +257,26 @@ fn judge(
     for (i, p) in pairs.iter().enumerate() {
         let b = item(&p.b);
         let key = canonical_key(&b);
-        let judged = match find_learned(store, learner, &b, &key, &signature_for(settings, &b.title))? {
-            Found::Exact(s) | Found::Near(s) => story_of_a[i].as_deref() == Some(s.key.as_str()),
-            _ => false,
+        let sig = signature_for(settings, &b.title);
+        let (judged, exact) = match find_learned(store, learner, &b, &key, &sig)? {
+            Found::Exact(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), true),
+            Found::Near(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), false),
+            _ => (false, false),
         };
+        let verified = super::near::same_story_with(
+            learner,
+            (&p.a.title, Some(feed_of(&p.a))),
+            (&p.b.title, Some(feed_of(&p.b))),
+        );
+        report.verified_correct += usize::from(verified == p.duplicate);
+        if p.duplicate {
+            let proposed = (judged && exact)
+                || story_of_a[i].as_ref().is_some_and(|a| {
+                    super::index::candidates(store.backend(), &sig)
+                        .is_ok_and(|c| c.contains(a))
+                });
+            report.candidates_found += usize::from(proposed);
+        }
         let class = p.kind.clone().unwrap_or_else(|| {
             if p.duplicate {
                 "duplicate".into()

@@ -528,7 +528,7 @@ fn decide<L: Lookup + ?Sized>(
         // Copies among this response's own new stories (a feed listing a story twice).
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
-                p.near.iter().zip(sig).any(|(x, y)| x == y)
+                p.near.iter().zip(sig).any(|(x, y)| x == y && *x != 0)
                     && near::same_story_with(
                         learner,
                         (&p.item.title, Some(&source.feed_id)),

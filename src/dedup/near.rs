@@ -36,8 +36,15 @@ use crate::regions;
 pub const BANDS: usize = 6;
 /// Position of the exact-core key in a signature, after the bands.
 pub const CORE_KEY: usize = BANDS;
-/// Index keys per title: the bands and the exact-core key.
-pub const INDEX_KEYS: usize = BANDS + 1;
+/// Position of the first of the [`TRIM_KEYS`] segment-aligned keys, after the exact-core key.
+pub const TRIM_KEY: usize = CORE_KEY + 1;
+/// Segment-aligned keys per title: the hashes of its comparison string whole, without its first
+/// unit, without its last, and without both ([`trims`]); zero where a title has none.
+pub const TRIM_KEYS: usize = 4;
+/// Index keys per title: the bands, the exact-core key and the segment-aligned keys.
+pub const INDEX_KEYS: usize = TRIM_KEY + TRIM_KEYS;
+/// The shortest comparison string a segment-aligned key is made of.
+const MIN_TRIM_CHARS: usize = 4;
 /// MinHash rows per band.
 pub const ROWS: usize = 3;
 /// The shortest common stretch (in characters, separators excluded) that can make two titles
@@ -107,7 +114,62 @@ pub fn signature(title: &str) -> Vec<u64> {
     keys.push(core_key(
         label_free_core(title).as_deref().unwrap_or(&core_text),
     ));
+    keys.extend(trims(title));
     keys
+}
+
+/// The segment-aligned keys of a title: its comparison string whole, without its first unit,
+/// without its last unit, without both (zero when the title has too few units, or the text is
+/// shorter than four characters). A story under one packaging unit at either end or both shares
+/// one of these with every other copy of it, whatever the packaging; a lookup probes each of
+/// its values at every trim position ([`probes`]).
+pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
+    let f = Folded::new(strip_wire_tag(title));
+    let n = f.units.len();
+    let mut out = [0u64; TRIM_KEYS];
+    if n == 0 {
+        return out;
+    }
+    let len = f.chars.len();
+    let ranges = [
+        Some((0, len)),
+        (n >= 2).then(|| (f.units[1].start, len)),
+        (n >= 2).then(|| (0, f.units[n - 1].start)),
+        (n >= 3).then(|| (f.units[1].start, f.units[n - 1].start)),
+    ];
+    for (i, r) in ranges.into_iter().enumerate() {
+        if let Some((a, b)) = r {
+            if b >= a + MIN_TRIM_CHARS {
+                let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
+                if !out[..i].contains(&h) {
+                    out[i] = h;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The lookups a signature makes: itself, then its segment-aligned keys rotated through the
+/// trim positions (zero elsewhere: no lookup), so that a story without its first unit in one
+/// title is found as the story without its last unit in another.
+pub fn probes(sig: &[u64]) -> Vec<Vec<u64>> {
+    let mut out = vec![sig.to_vec()];
+    if sig.len() != INDEX_KEYS {
+        return out;
+    }
+    let t = &sig[TRIM_KEY..];
+    if t.iter().all(|h| *h == 0) {
+        return out;
+    }
+    for r in 1..TRIM_KEYS {
+        let mut v = vec![0u64; INDEX_KEYS];
+        for i in 0..TRIM_KEYS {
+            v[TRIM_KEY + (i + r) % TRIM_KEYS] = t[i];
+        }
+        out.push(v);
+    }
+    out
 }
 
 /// The exact-core key of a title's index core (its characters, not its shingles).
@@ -115,16 +177,17 @@ fn core_key(core: &str) -> u64 {
     mix(fnv(core.as_bytes()) ^ mix(CORE_KEY as u64 + 0x636f_7265))
 }
 
-/// A signature from before the exact-core key (stores written by schema 3 sled / PostgreSQL
-/// migration 1) completed with it: what the store migrations add to every stored item.
+/// The signature a stored item should have when it is not the one it has (written before the
+/// exact-core key, sled schema 3 / PostgreSQL migration 1, or before the segment-aligned keys,
+/// sled schema 4 / PostgreSQL migration 3, or by another index core): what the store
+/// migrations give every stored item. `None` when it is complete, or was stored without one
+/// (near-duplicate detection off).
 pub fn complete_signature(stored: &[u64], title: &str) -> Option<Vec<u64>> {
-    if stored.len() != BANDS {
+    if stored.is_empty() {
         return None;
     }
     let full = signature(title);
-    let mut keys = stored.to_vec();
-    keys.push(*full.get(CORE_KEY)?);
-    Some(keys)
+    (full != stored).then_some(full)
 }
 
 /// Whether two titles are the same story, judged cold (built-in vocabulary and shapes only);
@@ -478,7 +541,7 @@ mod tests {
         assert_eq!(a.len(), INDEX_KEYS);
         assert_eq!(a, b);
         let c = signature("信用卡逾期了怎么办？银行这样说");
-        assert!(a.iter().zip(&c).all(|(x, y)| x != y));
+        assert!(a.iter().zip(&c).all(|(x, y)| x != y || *x == 0));
         assert!(signature("").is_empty());
     }
 
@@ -526,6 +589,7 @@ mod tests {
         let full = signature(title);
         let old = &full[..BANDS];
         assert_eq!(complete_signature(old, title), Some(full.clone()));
+        assert_eq!(complete_signature(&full[..CORE_KEY + 1], title), Some(full.clone()));
         assert_eq!(complete_signature(&full, title), None);
         assert_eq!(complete_signature(&[], title), None);
     }

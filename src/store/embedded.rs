@@ -34,7 +34,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// The sled tree of the near-duplicate index (schema 3: newest entry first in key order; schema
 /// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
@@ -145,6 +145,22 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
 /// the records, a record already completed (`reindex` gives `None`) is skipped, and the schema
 /// number changes last.
 fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
+    reindex_all(db, meta, reindex, 4)
+}
+
+/// Schema 4 → 5: the same for the keys the opener's `reindex` adds now (the deduplicator's
+/// segment-aligned keys).
+fn migrate_v4(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
+    reindex_all(db, meta, reindex, 5)
+}
+
+/// Gives every stored item the index keys `reindex` gives it, then records schema `to`.
+fn reindex_all(
+    db: &sled::Db,
+    meta: &sled::Tree,
+    reindex: Reindex,
+    to: u64,
+) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let near = db.open_tree(NEAR_TREE)?;
     let (mut records, mut entries, mut pending, mut done) =
@@ -161,7 +177,7 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), 
                 entries.remove(band_key(i, *hash, item.seq, &item.key));
             }
         }
-        for (i, hash) in keys.iter().enumerate() {
+        for (i, hash) in indexed(&keys) {
             if item.near.get(i) != Some(hash) {
                 entries.insert(band_key(i, *hash, item.seq, &item.key), &[]);
             }
@@ -179,11 +195,12 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), 
     near.apply_batch(entries)?;
     items.apply_batch(records)?;
     db.flush()?;
-    meta.insert("schema", &4u64.to_be_bytes())?;
+    meta.insert("schema", &to.to_be_bytes())?;
     db.flush()?;
     tracing::info!(
         items = done + pending,
-        "store migrated to schema 4 (index keys completed)"
+        schema = to,
+        "store migrated (index keys completed)"
     );
     Ok(())
 }
@@ -196,6 +213,12 @@ fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(&super::copy_id(copy));
     k
+}
+
+/// The near-index keys of `near` with their positions: a zero key is no key (not indexed, not
+/// looked up), so a signature can leave a position empty.
+fn indexed(near: &[u64]) -> impl Iterator<Item = (usize, &u64)> {
+    near.iter().enumerate().filter(|(_, h)| **h != 0)
 }
 
 fn be_u64(v: &[u8]) -> u64 {
@@ -271,8 +294,13 @@ impl SledStore {
             Some(v) if be_u64(&v) == 2 => {
                 migrate_v2(&db, &meta)?;
                 migrate_v3(&db, &meta, reindex)?;
+                migrate_v4(&db, &meta, reindex)?;
             }
-            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta, reindex)?,
+            Some(v) if be_u64(&v) == 3 => {
+                migrate_v3(&db, &meta, reindex)?;
+                migrate_v4(&db, &meta, reindex)?;
+            }
+            Some(v) if be_u64(&v) == 4 => migrate_v4(&db, &meta, reindex)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -470,7 +498,7 @@ impl<'a> TxTrees<'a> {
             self.by_date.insert(&date_key(item)[..], key)?;
             self.by_seq.insert(&item.seq.to_be_bytes(), key)?;
             self.by_category.insert(category_key(item), key)?;
-            for (index, hash) in item.near.iter().enumerate() {
+            for (index, hash) in indexed(&item.near) {
                 self.near
                     .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
             }
@@ -504,7 +532,7 @@ impl<'a> TxTrees<'a> {
                     self.near
                         .remove(band_key(index, *hash, old.seq, &old.key))?;
                 }
-                for (index, hash) in item.near.iter().enumerate() {
+                for (index, hash) in indexed(&item.near) {
                     self.near
                         .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
                 }
@@ -605,7 +633,7 @@ impl Backend for SledStore {
     /// however many look-alikes the store holds.
     fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
         let mut hits = Vec::new();
-        for (index, hash) in keys.iter().enumerate() {
+        for (index, hash) in indexed(keys) {
             let mut prefix = Vec::with_capacity(9);
             prefix.push(index as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());

@@ -44,7 +44,7 @@ impl NewRows {
             n.feeds.push(item.source.feed_id.clone());
             n.firsts.push(item.first_seen.timestamp_micros());
             n.records.push(encode(&item.key, item)?);
-            for (index, hash) in item.near.iter().enumerate() {
+            for (index, hash) in item.near.iter().enumerate().filter(|(_, h)| **h != 0) {
                 n.near_band.push(index as i16);
                 n.near_hash.push(*hash as i64);
                 n.near_key.push(item.key.clone());
@@ -214,8 +214,13 @@ impl Prepared {
                 let (bands, hashes, seqs) = near_rows([old]);
                 tx.execute(DELETE_NEAR_ROWS, &[&bands, &hashes, &seqs])
                     .map_err(pg("commit: update near index"))?;
-                let bands: Vec<i16> = (0..item.near.len() as i16).collect();
-                let hashes: Vec<i64> = item.near.iter().map(|h| *h as i64).collect();
+                let (bands, hashes): (Vec<i16>, Vec<i64>) = item
+                    .near
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| **h != 0)
+                    .map(|(i, h)| (i as i16, *h as i64))
+                    .unzip();
                 tx.execute(
                     "INSERT INTO feedsift_near (band, hash, seq, key)
                      SELECT b, h, $3, $4 FROM unnest($1::int2[], $2::int8[]) AS x(b, h)

@@ -361,7 +361,8 @@ impl Backend for PgStore {
         let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         let (mut which, mut bands, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
         for (i, sig) in sigs.iter().enumerate() {
-            for (band, hash) in sig.iter().enumerate() {
+            // A zero key is no key (see the sled store).
+            for (band, hash) in sig.iter().enumerate().filter(|(_, h)| **h != 0) {
                 which.push(i as i32);
                 bands.push(band as i16);
                 hashes.push(*hash as i64);
