@@ -7,7 +7,9 @@
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
 use super::learn::Learner;
-use super::{canonical_key, find, find_learned, ingest, signature_for, DedupSettings, Found};
+use super::{
+    canonical_key, find_learned, ingest_learning, signature_for, DedupSettings, Found,
+};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -196,6 +198,29 @@ pub fn run(
     settings: &DedupSettings,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Report, EvalError> {
+    // Cold: nothing learned; every `a` ingested as today.
+    let (store, story_of_a) = store_a_sides(pairs, settings, None)?;
+    let cold = judge(pairs, &store, &Learner::new(), &story_of_a, settings, progress)?;
+    drop(store);
+    // Warmed: the learner has followed every `a` side's feed first, as a store that has
+    // followed those feeds would have, and the `a` sides are ingested again with it (copies
+    // among them are merged as they would be in service).
+    let learner = Learner::new();
+    for p in pairs {
+        learner.learn(feed_of(&p.a), [p.a.title.as_str()]);
+    }
+    let (store, story_of_a) = store_a_sides(pairs, settings, Some(&learner))?;
+    let mut warmed = judge(pairs, &store, &learner, &story_of_a, settings, progress)?;
+    warmed.cold = Some(Box::new(cold));
+    Ok(warmed)
+}
+
+/// A fresh temporary store holding every `a`, and which story each went into.
+fn store_a_sides(
+    pairs: &[Pair],
+    settings: &DedupSettings,
+    learner: Option<&Learner>,
+) -> Result<(Store, Vec<Option<String>>), EvalError> {
     let store = Store::open_temporary()?;
     let classify = |_: &Item| Classification {
         category: Category::Other,
@@ -204,7 +229,7 @@ pub fn run(
         regions: vec![],
     };
     let now = chrono::Utc::now();
-    // Store every `a`, remembering which story each went into.
+    let cold = Learner::new();
     let mut story_of_a = Vec::with_capacity(pairs.len());
     for p in pairs {
         let a = item(&p.a);
@@ -214,8 +239,9 @@ pub fn run(
             url: format!("eval://{}", a.feed_id),
         };
         let key = canonical_key(&a);
-        ingest(
+        ingest_learning(
             &store,
+            learner,
             &source,
             vec![a.clone()],
             &classify,
@@ -223,22 +249,14 @@ pub fn run(
             None,
             now,
         )?;
-        let story = match find(&store, &a, &key, &signature_for(settings, &a.title))? {
+        let sig = signature_for(settings, &a.title);
+        let story = match find_learned(&store, learner.unwrap_or(&cold), &a, &key, &sig)? {
             Found::Exact(s) | Found::Near(s) => Some(s.key),
             _ => None,
         };
         story_of_a.push(story);
     }
-    let cold = judge(pairs, &store, &Learner::new(), &story_of_a, settings, progress)?;
-    // Warmed: the learner has followed every `a` side's feed, as a store that has followed
-    // those feeds would have.
-    let learner = Learner::new();
-    for p in pairs {
-        learner.learn(feed_of(&p.a), [p.a.title.as_str()]);
-    }
-    let mut warmed = judge(pairs, &store, &learner, &story_of_a, settings, progress)?;
-    warmed.cold = Some(Box::new(cold));
-    Ok(warmed)
+    Ok((store, story_of_a))
 }
 
 /// Looks every `b` up with `learner`'s knowledge.
@@ -294,7 +312,7 @@ fn judge(
             (false, true) => report.false_negatives += 1,
             (false, false) => {}
         }
-        if judged != p.duplicate && report.mistakes.len() < 50 {
+        if judged != p.duplicate && report.mistakes.len() < 1000 {
             report
                 .mistakes
                 .push((class, p.a.title.clone(), p.b.title.clone(), p.duplicate));

@@ -120,7 +120,7 @@ pub fn signature(title: &str) -> Vec<u64> {
 
 /// The segment-aligned keys of a title: its comparison string whole, without its first unit,
 /// without its last unit, without both (zero when the title has too few units, or the text is
-/// shorter than four characters). A story under one packaging unit at either end or both shares
+/// shorter than four characters or not more than half the title). A story under one packaging unit at either end or both shares
 /// one of these with every other copy of it, whatever the packaging; a lookup probes each of
 /// its values at every trim position ([`probes`]).
 pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
@@ -139,7 +139,9 @@ pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
     ];
     for (i, r) in ranges.into_iter().enumerate() {
         if let Some((a, b)) = r {
-            if b >= a + MIN_TRIM_CHARS {
+            // Only what is most of the title: a packaging unit alone would gather every title
+            // of its farm into one bucket.
+            if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
                 let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
                 if !out[..i].contains(&h) {
                     out[i] = h;
