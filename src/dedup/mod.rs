@@ -257,6 +257,7 @@ pub fn ingest_learning(
     state: Option<&FeedState>,
     now: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
+    let keep = learner.is_some() && settings.near_duplicates;
     let local;
     let learner = match learner {
         Some(l) => l,
@@ -310,7 +311,15 @@ pub fn ingest_learning(
         let (batch, counts) = decide(store, learner, source, &prepared, classify, now)?;
         (batch, counts, guard, asked, taken)
     };
-    if !batch.is_empty() || state.is_some() {
+    let mut batch = batch;
+    if keep {
+        if let Some(bytes) = learner.encode(&source.feed_id) {
+            batch
+                .blobs
+                .push((learn::blob_name(&source.feed_id), bytes));
+        }
+    }
+    if !batch.is_empty() || !batch.blobs.is_empty() || state.is_some() {
         store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
     }
     drop(guard);

@@ -54,6 +54,8 @@ pub struct SledStore {
     tombstones: sled::Tree,
     feeds: sled::Tree,
     feed_counts: sled::Tree,
+    /// Named opaque blobs ([`Batch::blobs`]).
+    blobs: sled::Tree,
     /// Serialises "decide, then commit" across concurrent ingests, so two feeds carrying the
     /// same new story at the same moment cannot both store it. A std mutex: held for a short,
     /// synchronous stretch on a blocking thread, never across an await.
@@ -358,6 +360,7 @@ impl SledStore {
             tombstones: db.open_tree("tombstones")?,
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
+            blobs: db.open_tree("blobs")?,
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
             seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
@@ -384,6 +387,7 @@ impl SledStore {
         &sled::Tree,
         &sled::Tree,
         &sled::Tree,
+        &sled::Tree,
     ) {
         (
             &self.items,
@@ -396,6 +400,7 @@ impl SledStore {
             &self.feeds,
             &self.feed_counts,
             &self.tombstones,
+            &self.blobs,
         )
     }
 
@@ -471,11 +476,12 @@ struct TxTrees<'a> {
     copies: &'a Tt,
     feeds: &'a Tt,
     counts: &'a Tt,
+    blobs: &'a Tt,
 }
 
 impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
-    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
             items: &t.0,
             by_date: &t.1,
@@ -486,6 +492,7 @@ impl<'a> TxTrees<'a> {
             copies: &t.6,
             feeds: &t.7,
             counts: &t.8,
+            blobs: &t.10,
         }
     }
 
@@ -668,6 +675,9 @@ impl Backend for SledStore {
             if let Some((id, state)) = &feed_state {
                 tx.feeds.insert(id.as_bytes(), state.as_slice())?;
             }
+            for (name, bytes) in &batch.blobs {
+                tx.blobs.insert(name.as_bytes(), bytes.as_slice())?;
+            }
             Ok(())
         });
         result.map_err(|e| match e {
@@ -679,6 +689,15 @@ impl Backend for SledStore {
                 .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
         Ok(())
+    }
+
+    fn blobs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.blobs.scan_prefix(prefix.as_bytes()) {
+            let (k, v) = entry?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     /// A number that changes whenever stored items do (not when only feed states do).
@@ -824,6 +843,7 @@ impl Backend for SledStore {
                     _feeds,
                     counts,
                     tombs,
+                    _blobs,
                 )| {
                     for item in chunk {
                         items.remove(item.key.as_bytes())?;

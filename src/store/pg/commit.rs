@@ -79,6 +79,9 @@ pub(super) struct Prepared {
     /// Edited stories: (new version, its record, stored version).
     updated: Vec<(StoredItem, Vec<u8>, StoredItem)>,
     copies: CopyRows,
+    /// Named blobs to write: names, bytes.
+    blob_names: Vec<String>,
+    blob_bytes: Vec<Vec<u8>>,
 }
 
 impl Prepared {
@@ -111,6 +114,8 @@ impl Prepared {
             state_bytes,
             updated,
             copies,
+            blob_names: batch.blobs.iter().map(|b| b.0.clone()).collect(),
+            blob_bytes: batch.blobs.into_iter().map(|b| b.1).collect(),
         })
     }
 
@@ -119,7 +124,23 @@ impl Prepared {
         self.raise_sequence(tx)?;
         self.insert_new(tx)?;
         self.apply_updates(tx)?;
-        self.record_copies(tx)
+        self.record_copies(tx)?;
+        self.write_blobs(tx)
+    }
+
+    /// Replaces the named blobs.
+    fn write_blobs(&self, tx: &mut Conn) -> Result<(), StoreError> {
+        if self.blob_names.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO feedsift_blobs (name, bytes)
+             SELECT * FROM unnest($1::text[], $2::bytea[])
+             ON CONFLICT (name) DO UPDATE SET bytes = EXCLUDED.bytes",
+            &[&self.blob_names, &self.blob_bytes],
+        )
+        .map_err(pg("commit: blobs"))?;
+        Ok(())
     }
 
     /// Moves the sequence above the numbers kept, so later ones are drawn above them.

@@ -74,6 +74,10 @@ const MIGRATIONS: &[Migration] = &[
     // 4: the deduplicator's segment-aligned index keys (sled schema 5) for every stored item:
     // whatever keys the opener's `Reindex` gives now.
     Migration::Code(complete_index_keys),
+    // 5: named opaque blobs committed with a batch (`Batch::blobs`).
+    Migration::Sql(
+        "CREATE TABLE IF NOT EXISTS feedsift_blobs (name text PRIMARY KEY, bytes bytea NOT NULL)",
+    ),
 ];
 
 /// One step of the schema.

@@ -482,6 +482,19 @@ impl Backend for PgStore {
         Ok(())
     }
 
+    fn blobs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let prefix = prefix.to_string();
+        let rows = self.run("blobs", move |c| {
+            c.query(
+                "SELECT name, bytes FROM feedsift_blobs
+                 WHERE left(name, length($1)) = $1 ORDER BY name",
+                &[&prefix],
+            )
+            .map_err(pg("reading blobs"))
+        })?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
     fn generation(&self) -> u64 {
         let local = self.local_generation.load(Ordering::Acquire);
         let mut cached = self
