@@ -164,7 +164,9 @@ impl Pipeline {
                 let n = learner.load_all(blobs);
                 tracing::debug!(sources = n, "dedup: learned packaging loaded");
             }
-            Err(e) => tracing::warn!(error = %e, "dedup: learned packaging not loaded; learning again"),
+            Err(e) => {
+                tracing::warn!(error = %e, "dedup: learned packaging not loaded; learning again")
+            }
         }
         Pipeline {
             learner,

@@ -7,9 +7,7 @@
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
 use super::learn::Learner;
-use super::{
-    canonical_key, find_learned, ingest_learning, signature_for, DedupSettings, Found,
-};
+use super::{canonical_key, find_learned, ingest_learning, signature_for, DedupSettings, Found};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -200,7 +198,14 @@ pub fn run(
 ) -> Result<Report, EvalError> {
     // Cold: nothing learned; every `a` ingested as today.
     let (store, story_of_a) = store_a_sides(pairs, settings, None)?;
-    let cold = judge(pairs, &store, &Learner::new(), &story_of_a, settings, progress)?;
+    let cold = judge(
+        pairs,
+        &store,
+        &Learner::new(),
+        &story_of_a,
+        settings,
+        progress,
+    )?;
     drop(store);
     // Warmed: the learner has followed every `a` side's feed first, as a store that has
     // followed those feeds would have, and the `a` sides are ingested again with it (copies
@@ -290,8 +295,7 @@ fn judge(
         if p.duplicate {
             let proposed = (judged && exact)
                 || story_of_a[i].as_ref().is_some_and(|a| {
-                    super::index::candidates(store.backend(), &sig)
-                        .is_ok_and(|c| c.contains(a))
+                    super::index::candidates(store.backend(), &sig).is_ok_and(|c| c.contains(a))
                 });
             report.candidates_found += usize::from(proposed);
         }

@@ -10,6 +10,7 @@
 //! from (`・` `〖〗` `∽` `‖` `＿` `〜` …). The exceptions, which join rather than separate:
 //! - `'` `’` `.` `-` `&` between two Latin letters or digits (`don't`, `U.S.`, `sell-off`,
 //!   `AT&T`), and `.` `,` between two digits (`3.54`, `1,000`);
+//! - `丨` (U+4E28), an ideograph by category, separates: sites type it as a vertical bar;
 //! - a space between two non-CJK letters or digits separates *words* of one unit, not units
 //!   (`Fed holds rates steady | Reuters` has two units); next to CJK it separates units.
 //!
@@ -26,7 +27,9 @@ use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCa
 /// Whether `c` separates by its general category: punctuation, symbol, space separator,
 /// control or format character. Context exceptions ([`Folded`]) are not applied here.
 pub fn is_separator_char(c: char) -> bool {
-    c.is_whitespace()
+    // U+4E28 `丨` is an ideograph (Lo) that Chinese sites type as a vertical bar (`…丨财经早知道`).
+    c == '丨'
+        || c.is_whitespace()
         || matches!(
             c.general_category_group(),
             GeneralCategoryGroup::Punctuation

@@ -81,7 +81,11 @@ pub fn candidates_many(
     sigs: &[Vec<u64>],
 ) -> Result<Vec<Vec<String>>, StoreError> {
     let (all, owner) = expand(sigs);
-    Ok(gather(sigs.len(), &owner, store.near_hits_many(&all, PER_KEY)?))
+    Ok(gather(
+        sigs.len(),
+        &owner,
+        store.near_hits_many(&all, PER_KEY)?,
+    ))
 }
 
 /// [`candidates_many`] among items with a sequence number above `after` only (stored since a

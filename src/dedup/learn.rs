@@ -88,7 +88,10 @@ struct Table {
 
 fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) {
     if !map.contains_key(&key) && map.len() >= max {
-        if let Some((&victim, _)) = map.iter().min_by_key(|(_, e)| (e.sketch.len(), e.hits, e.last)) {
+        if let Some((&victim, _)) = map
+            .iter()
+            .min_by_key(|(_, e)| (e.sketch.len(), e.hits, e.last))
+        {
             map.remove(&victim);
         }
     }
@@ -99,7 +102,8 @@ impl Table {
     fn is_packaging(&self, seg: u64) -> bool {
         self.edges.get(&seg).is_some_and(|e| {
             e.sketch.len() >= MIN_CORES
-                && u64::from(e.hits) * 1000 >= u64::from(MIN_SHARE_PERMILLE) * u64::from(self.titles.max(1))
+                && u64::from(e.hits) * 1000
+                    >= u64::from(MIN_SHARE_PERMILLE) * u64::from(self.titles.max(1))
         })
     }
 
@@ -128,8 +132,14 @@ fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
     let (first, last) = (f.units[0], f.units[n - 1]);
     let mut out = Vec::with_capacity(2);
     if n == 2 {
-        out.push((hash(&f.slice(first.start, first.end)), hash(&f.slice(last.start, last.end))));
-        out.push((hash(&f.slice(last.start, last.end)), hash(&f.slice(first.start, first.end))));
+        out.push((
+            hash(&f.slice(first.start, first.end)),
+            hash(&f.slice(last.start, last.end)),
+        ));
+        out.push((
+            hash(&f.slice(last.start, last.end)),
+            hash(&f.slice(first.start, first.end)),
+        ));
     } else {
         let core = hash(&f.slice(first.end, last.start));
         out.push((hash(&f.slice(first.start, first.end)), core));
@@ -209,8 +219,7 @@ impl Learner {
         let check = |t: &Table| {
             t.cores.get(&core).is_some_and(|e| {
                 e.sketch.len() >= TEMPLATE_EDGES
-                    && e
-                        .sketch
+                    && e.sketch
                         .iter()
                         .filter(|h| {
                             !t.edges
@@ -229,7 +238,11 @@ impl Learner {
 
     /// Whether anything was learned.
     pub fn is_empty(&self) -> bool {
-        self.state.read().expect("learner lock poisoned").sources.is_empty()
+        self.state
+            .read()
+            .expect("learner lock poisoned")
+            .sources
+            .is_empty()
     }
 
     /// `source`'s counts, encoded (see [`Learner::load`]); `None` when nothing was learned of it.
@@ -386,11 +399,22 @@ mod tests {
     #[test]
     fn a_farms_packaging_is_learned_whatever_its_characters() {
         let l = Learner::new();
-        let stories = ["巴西龟的饲养方法", "信用卡逾期了怎么办", "女子提分手被男友掐死", "难分真假的杜莎夫人蜡像馆"];
+        let stories = [
+            "巴西龟的饲养方法",
+            "信用卡逾期了怎么办",
+            "女子提分手被男友掐死",
+            "难分真假的杜莎夫人蜡像馆",
+        ];
         let titles: Vec<String> = stories
             .iter()
             .enumerate()
-            .map(|(i, s)| if i % 2 == 0 { format!("{s}【白塔焦网】") } else { format!("白塔焦网 ￤ {s}") })
+            .map(|(i, s)| {
+                if i % 2 == 0 {
+                    format!("{s}【白塔焦网】")
+                } else {
+                    format!("白塔焦网 ￤ {s}")
+                }
+            })
             .collect();
         assert!(!l.is_packaging(Some("farm"), seg("白塔焦网")));
         l.learn("farm", titles.iter().map(String::as_str));

@@ -209,7 +209,11 @@ fn find_with_core<L: Lookup + ?Sized>(
             };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other_core == core
-                || near::same_story_with(learner, (&other, None), (&item.title, Some(&item.feed_id)))
+                || near::same_story_with(
+                    learner,
+                    (&other, None),
+                    (&item.title, Some(&item.feed_id)),
+                )
             {
                 if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
@@ -314,9 +318,7 @@ pub fn ingest_learning(
     let mut batch = batch;
     if keep {
         if let Some(bytes) = learner.encode(&source.feed_id) {
-            batch
-                .blobs
-                .push((learn::blob_name(&source.feed_id), bytes));
+            batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
         }
     }
     if !batch.is_empty() || !batch.blobs.is_empty() || state.is_some() {
@@ -376,11 +378,13 @@ fn stored_meanwhile(
     for (n, cands) in with_sig.iter().zip(&found) {
         for k in cands {
             if let Some(Some((title, core))) = titles.get(k) {
-                if (!core.is_empty() && *core == n.core) || near::same_story_with(
+                if (!core.is_empty() && *core == n.core)
+                    || near::same_story_with(
                         learner,
                         (title, None),
                         (&n.item.title, Some(&n.source.feed_id)),
-                    ) {
+                    )
+                {
                     return Ok(true);
                 }
             }
