@@ -312,6 +312,37 @@ impl Learner {
     }
 }
 
+/// Rebuilds every source's counts from the items `store` holds (each story's title for its
+/// feed, each copy's for the feed that carried it, in stored order) and commits them as blobs:
+/// what `feedsift migrate` does for the target. Returns the number of sources.
+pub fn rebuild(store: &crate::store::Store) -> Result<usize, crate::store::StoreError> {
+    let learner = Learner::new();
+    for item in store.after_seq(None) {
+        let item = item?;
+        learner.learn(&item.source.feed_id, [item.item.title.as_str()]);
+        for copy in &item.also_at {
+            learner.learn(&copy.source.feed_id, [copy.title.as_str()]);
+        }
+    }
+    let blobs: Vec<(String, Vec<u8>)> = learner
+        .sources()
+        .into_iter()
+        .filter_map(|s| Some((blob_name(&s), learner.encode(&s)?)))
+        .collect();
+    let n = blobs.len();
+    if n > 0 {
+        store.commit(
+            crate::store::Batch {
+                blobs,
+                ..Default::default()
+            },
+            None,
+        )?;
+        store.flush()?;
+    }
+    Ok(n)
+}
+
 fn varint(out: &mut Vec<u8>, mut v: u64) {
     while v >= 0x80 {
         out.push((v as u8) | 0x80);

@@ -277,7 +277,10 @@ fn weight(f: &Folded, a: usize, b: usize) -> (usize, usize) {
             let c = f.chars[i];
             !fold::is_cjk(c)
                 && c.is_alphabetic()
-                && (i == a || f.word_start[i] || !f.chars[i - 1].is_alphabetic() || fold::is_cjk(f.chars[i - 1]))
+                && (i == a
+                    || f.word_start[i]
+                    || !f.chars[i - 1].is_alphabetic()
+                    || fold::is_cjk(f.chars[i - 1]))
         })
         .count();
     (cjk, words)
