@@ -137,6 +137,8 @@ pub struct Pipeline {
     metrics: Arc<Metrics>,
     /// The service's clock: the times a poll records (see [`crate::clock`]).
     clock: Clock,
+    /// What the deduplicator learned of each source's packaging, loaded from the store.
+    learner: Arc<dedup::learn::Learner>,
 }
 
 impl Pipeline {
@@ -156,7 +158,18 @@ impl Pipeline {
         } else {
             cores
         };
+        let learner = Arc::new(dedup::learn::Learner::new());
+        match store.blobs(dedup::learn::BLOB_PREFIX) {
+            Ok(blobs) => {
+                let n = learner.load_all(blobs);
+                tracing::debug!(sources = n, "dedup: learned packaging loaded");
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "dedup: learned packaging not loaded; learning again")
+            }
+        }
         Pipeline {
+            learner,
             fetcher,
             cpu: Semaphore::new(permits),
             store,
@@ -296,6 +309,7 @@ impl Pipeline {
         next.body_digest = Some(digest);
         succeed(&mut next, started, self.clock.now());
         let job = IngestJob {
+            learner: self.learner.clone(),
             store: self.store.clone(),
             categorizer: Arc::clone(&self.categorizer.read().expect("categorizer lock poisoned")),
             settings: self
@@ -409,6 +423,7 @@ enum Outcome {
 /// One response's parse-and-store work, moved onto the blocking pool.
 struct IngestJob {
     store: Store,
+    learner: Arc<dedup::learn::Learner>,
     categorizer: Arc<dyn Categorizer>,
     settings: DedupSettings,
     tz: Tz,
@@ -428,6 +443,7 @@ impl IngestJob {
     fn run(self) -> Result<(dedup::Counts, FeedState), IngestError> {
         let IngestJob {
             store,
+            learner,
             categorizer,
             settings,
             tz,
@@ -464,8 +480,9 @@ impl IngestJob {
             url: feed.url.to_string(),
         };
         let classify = |item: &crate::model::Item| categorizer.classify(item);
-        let counts = dedup::ingest(
+        let counts = dedup::ingest_learning(
             &store,
+            Some(&learner),
             &source,
             parsed.items,
             &classify,

@@ -63,7 +63,7 @@ impl Endpoint {
         }
     }
 
-    fn open(&self, create: bool) -> Result<Store, MigrateError> {
+    pub(crate) fn open(&self, create: bool) -> Result<Store, MigrateError> {
         match self {
             Endpoint::Sled(dir) => {
                 if !create && !dir.join("conf").exists() {

@@ -171,15 +171,15 @@ fn commit_update_and_indexes(b: &dyn Backend) {
 }
 
 /// No index entry without its item: every index holds exactly one entry per stored item
-/// (near: one per index key).
+/// (near: one per non-zero index key).
 fn assert_index_hygiene(s: &Store, items: usize) {
     let sizes: std::collections::HashMap<_, _> = s.tree_sizes().into_iter().collect();
     assert_eq!(sizes["items"], items, "item records: {sizes:?}");
-    assert_eq!(
-        sizes["near"],
-        items * dedup::near::INDEX_KEYS,
-        "near-index entries: {sizes:?}"
-    );
+    let keys: usize = s
+        .newest_first()
+        .map(|i| i.unwrap().near.iter().filter(|h| **h != 0).count())
+        .sum();
+    assert_eq!(sizes["near"], keys, "near-index entries: {sizes:?}");
     for index in ["by_date", "by_seq", "by_category"] {
         if let Some(n) = sizes.get(index) {
             assert_eq!(*n, items, "{index}: {sizes:?}");
@@ -691,6 +691,84 @@ fn migration_batches_keep_sequence_numbers(b: &dyn Backend) {
     assert_eq!(keys, ["m2", "after"]);
 }
 
+/// Named blobs are committed with a batch, replaced by name, read back by name or prefix, and
+/// survive a reopen; a batch of blobs alone writes no item.
+fn blobs_commit_and_reopen(b: &dyn Backend) {
+    let s = b.open();
+    assert_eq!(s.blob("x/a").unwrap(), None);
+    let g = s.generation();
+    let batch = Batch {
+        blobs: vec![("x/a".into(), vec![1, 2, 3]), ("x/b".into(), vec![])],
+        ..Batch::default()
+    };
+    s.commit(batch, None).unwrap();
+    assert_eq!(s.generation(), g, "blobs are not items");
+    let mut batch = new_batch(vec![stored("r", "重启以后仍然在", 2, Category::Finance)]);
+    batch.blobs = vec![("x/a".into(), vec![9; 5000]), ("y".into(), vec![7])];
+    s.commit(batch, None).unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let t = b.reopen();
+    assert_eq!(t.blob("x/a").unwrap(), Some(vec![9; 5000]));
+    assert_eq!(t.blob("x").unwrap(), None);
+    let names: Vec<String> = t.blobs("x/").unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["x/a", "x/b"]);
+    assert_eq!(t.blob("y").unwrap(), Some(vec![7]));
+    assert_eq!(t.len().unwrap(), 1);
+}
+
+/// What ingest learns of a source's packaging is committed with the response and loaded by a
+/// new learner after a reopen: a farm's packaging, never seen before, then decides a copy.
+fn learned_packaging_is_kept_in_the_store(b: &dyn Backend) {
+    use dedup::learn::{Learner, BLOB_PREFIX};
+    let s = b.open();
+    let learner = Learner::new();
+    let stories = [
+        "巴西龟的饲养方法和注意事项",
+        "信用卡逾期了怎么办银行这样说",
+        "女子提分手被男友掐死案宣判",
+        "难分真假的杜莎夫人蜡像馆开幕",
+        "成都市开展基层矛盾纠纷调解行动",
+    ];
+    let farm: Vec<Item> = stories
+        .iter()
+        .enumerate()
+        .map(|(i, t)| Item {
+            guid: Some(format!("f{i}")),
+            ..Item::titled("farm", &format!("{t}〖7网点〗"))
+        })
+        .collect();
+    dedup::ingest_learning(
+        &s,
+        Some(&learner),
+        &source("farm"),
+        farm,
+        &|_| other(),
+        &DedupSettings::default(),
+        None,
+        Utc::now(),
+    )
+    .unwrap();
+    s.flush().unwrap();
+    drop(s);
+    let t = b.reopen();
+    let blobs = t.blobs(BLOB_PREFIX).unwrap();
+    assert_eq!(blobs.len(), 1);
+    let warm = Learner::new();
+    assert_eq!(warm.load_all(blobs), 1);
+    // Packaging with a digit is never accepted by its shape: only what was learned knows it.
+    let (farm_title, plain) = (
+        "巴西龟的饲养方法和注意事项〖7网点〗",
+        "巴西龟的饲养方法和注意事项",
+    );
+    assert!(!dedup::near::same_story(farm_title, plain));
+    assert!(dedup::near::same_story_with(
+        &warm,
+        (farm_title, Some("farm")),
+        (plain, Some("elsewhere")),
+    ));
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sled_backend {
@@ -726,6 +804,8 @@ suite!(
     the_same_story_raced_in_is_stored_once,
     a_decorated_twin_is_found_among_many_look_alikes,
     migration_batches_keep_sequence_numbers,
+    blobs_commit_and_reopen,
+    learned_packaging_is_kept_in_the_store,
 );
 
 // ---- PostgreSQL only: what several instances need of each other ----
@@ -924,9 +1004,13 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
         count("SELECT count(*) FROM pg_indexes WHERE indexname = 'feedsift_near_by_seq'"),
         0
     );
+    let keys = dedup::near::signature(&template(15))
+        .iter()
+        .filter(|h| **h != 0)
+        .count();
     assert_eq!(
         count("SELECT count(*) FROM feedsift_near") as usize,
-        185 * dedup::near::INDEX_KEYS
+        185 * keys
     );
     let first = s.get("k15").unwrap().unwrap();
     assert_eq!(first.near, dedup::near::signature(&template(15)));

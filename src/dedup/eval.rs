@@ -6,7 +6,8 @@
 //! there, as it would be in service); then each `b` is looked up, read-only, with the same rules
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
-use super::{canonical_key, find, ingest, signature_for, DedupSettings, Found};
+use super::learn::Learner;
+use super::{canonical_key, find_learned, ingest_learning, signature_for, DedupSettings, Found};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -70,6 +71,14 @@ pub struct Report {
     pub n: usize,
     /// Some misjudged pairs, for the curious: (kind, a title, b title, label).
     pub mistakes: Vec<(String, String, String, bool)>,
+    /// Duplicate pairs whose `a` story the near-duplicate index proposed for `b` (or that `b`
+    /// reaches by key or link): the verification can only confirm what the index finds.
+    pub candidates_found: usize,
+    /// Pairs on which the verification alone ([`super::near::same_story_with`], `a` against
+    /// `b`, no index) agrees with the label.
+    pub verified_correct: usize,
+    /// The same pairs judged cold (nothing learned), when this report is the warmed one.
+    pub cold: Option<Box<Report>>,
 }
 
 impl Report {
@@ -93,9 +102,15 @@ impl Report {
         }
     }
 
-    /// The printed report; its last line is `precision=… recall=… n=…`.
+    /// The printed report: the cold block (when there is one), then this one; the last line is
+    /// `precision=… recall=… n=…`.
     pub fn render(&self) -> String {
         let mut s = String::new();
+        if let Some(cold) = &self.cold {
+            let _ = writeln!(s, "cold (nothing learned):");
+            s.push_str(&cold.render());
+            let _ = writeln!(s, "\nwarmed (learned from every a side's feed):");
+        }
         let _ = writeln!(
             s,
             "{:<22} {:>7} {:>10} {:>9}",
@@ -111,6 +126,21 @@ impl Report {
                 100.0 * c.correct as f64 / c.pairs.max(1) as f64
             );
         }
+        let dups = self.true_positives + self.false_negatives;
+        let _ = writeln!(
+            s,
+            "candidate recall={:.4} ({} of {} duplicates proposed by the index)",
+            self.candidates_found as f64 / dups.max(1) as f64,
+            self.candidates_found,
+            dups
+        );
+        let _ = writeln!(
+            s,
+            "verification alone={:.4} (a against b, no index: {} of {} pairs right)",
+            self.verified_correct as f64 / self.n.max(1) as f64,
+            self.verified_correct,
+            self.n
+        );
         let _ = writeln!(
             s,
             "true positives {}, false positives {}, false negatives {}",
@@ -138,12 +168,16 @@ pub enum EvalError {
     Store(#[from] crate::store::StoreError),
 }
 
-fn item(side: &Side) -> Item {
-    let feed = if side.source.is_empty() {
+fn feed_of(side: &Side) -> &str {
+    if side.source.is_empty() {
         "eval"
     } else {
         &side.source
-    };
+    }
+}
+
+fn item(side: &Side) -> Item {
+    let feed = feed_of(side);
     Item {
         link: Some(side.link.clone()).filter(|l| !l.is_empty()),
         summary: Some(side.summary.clone()).filter(|s| !s.is_empty()),
@@ -162,6 +196,36 @@ pub fn run(
     settings: &DedupSettings,
     progress: &dyn Fn(usize, usize),
 ) -> Result<Report, EvalError> {
+    // Cold: nothing learned; every `a` ingested as today.
+    let (store, story_of_a) = store_a_sides(pairs, settings, None)?;
+    let cold = judge(
+        pairs,
+        &store,
+        &Learner::new(),
+        &story_of_a,
+        settings,
+        progress,
+    )?;
+    drop(store);
+    // Warmed: the learner has followed every `a` side's feed first, as a store that has
+    // followed those feeds would have, and the `a` sides are ingested again with it (copies
+    // among them are merged as they would be in service).
+    let learner = Learner::new();
+    for p in pairs {
+        learner.learn(feed_of(&p.a), [p.a.title.as_str()]);
+    }
+    let (store, story_of_a) = store_a_sides(pairs, settings, Some(&learner))?;
+    let mut warmed = judge(pairs, &store, &learner, &story_of_a, settings, progress)?;
+    warmed.cold = Some(Box::new(cold));
+    Ok(warmed)
+}
+
+/// A fresh temporary store holding every `a`, and which story each went into.
+fn store_a_sides(
+    pairs: &[Pair],
+    settings: &DedupSettings,
+    learner: Option<&Learner>,
+) -> Result<(Store, Vec<Option<String>>), EvalError> {
     let store = Store::open_temporary()?;
     let classify = |_: &Item| Classification {
         category: Category::Other,
@@ -170,7 +234,7 @@ pub fn run(
         regions: vec![],
     };
     let now = chrono::Utc::now();
-    // Store every `a`, remembering which story each went into.
+    let cold = Learner::new();
     let mut story_of_a = Vec::with_capacity(pairs.len());
     for p in pairs {
         let a = item(&p.a);
@@ -180,8 +244,9 @@ pub fn run(
             url: format!("eval://{}", a.feed_id),
         };
         let key = canonical_key(&a);
-        ingest(
+        ingest_learning(
             &store,
+            learner,
             &source,
             vec![a.clone()],
             &classify,
@@ -189,12 +254,25 @@ pub fn run(
             None,
             now,
         )?;
-        let story = match find(&store, &a, &key, &signature_for(settings, &a.title))? {
+        let sig = signature_for(settings, &a.title);
+        let story = match find_learned(&store, learner.unwrap_or(&cold), &a, &key, &sig)? {
             Found::Exact(s) | Found::Near(s) => Some(s.key),
             _ => None,
         };
         story_of_a.push(story);
     }
+    Ok((store, story_of_a))
+}
+
+/// Looks every `b` up with `learner`'s knowledge.
+fn judge(
+    pairs: &[Pair],
+    store: &Store,
+    learner: &Learner,
+    story_of_a: &[Option<String>],
+    settings: &DedupSettings,
+    progress: &dyn Fn(usize, usize),
+) -> Result<Report, EvalError> {
     let mut report = Report {
         n: pairs.len(),
         ..Default::default()
@@ -202,10 +280,25 @@ pub fn run(
     for (i, p) in pairs.iter().enumerate() {
         let b = item(&p.b);
         let key = canonical_key(&b);
-        let judged = match find(&store, &b, &key, &signature_for(settings, &b.title))? {
-            Found::Exact(s) | Found::Near(s) => story_of_a[i].as_deref() == Some(s.key.as_str()),
-            _ => false,
+        let sig = signature_for(settings, &b.title);
+        let (judged, exact) = match find_learned(store, learner, &b, &key, &sig)? {
+            Found::Exact(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), true),
+            Found::Near(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), false),
+            _ => (false, false),
         };
+        let verified = super::near::same_story_with(
+            learner,
+            (&p.a.title, Some(feed_of(&p.a))),
+            (&p.b.title, Some(feed_of(&p.b))),
+        );
+        report.verified_correct += usize::from(verified == p.duplicate);
+        if p.duplicate {
+            let proposed = (judged && exact)
+                || story_of_a[i].as_ref().is_some_and(|a| {
+                    super::index::candidates(store.backend(), &sig).is_ok_and(|c| c.contains(a))
+                });
+            report.candidates_found += usize::from(proposed);
+        }
         let class = p.kind.clone().unwrap_or_else(|| {
             if p.duplicate {
                 "duplicate".into()
@@ -223,7 +316,7 @@ pub fn run(
             (false, true) => report.false_negatives += 1,
             (false, false) => {}
         }
-        if judged != p.duplicate && report.mistakes.len() < 50 {
+        if judged != p.duplicate && report.mistakes.len() < 1000 {
             report
                 .mistakes
                 .push((class, p.a.title.clone(), p.b.title.clone(), p.duplicate));

@@ -28,14 +28,15 @@ pub const MAX_CANDIDATES: usize = 12;
 /// evidence there is, and look-alikes that crowd the band buckets share more bands than the
 /// story's own older copy), then those sharing the most keys, then the newest.
 pub fn rank_candidates(hits: impl IntoIterator<Item = NearHit>) -> Vec<String> {
-    let mut found: Vec<(String, bool, usize, u64)> = Vec::new();
+    let mut found: Vec<(String, usize, usize, u64)> = Vec::new();
     for NearHit { key, seq, index } in hits {
+        let exact = usize::from(index >= near::CORE_KEY);
         match found.iter_mut().find(|(x, ..)| *x == key) {
             Some(f) => {
-                f.1 |= index == near::CORE_KEY;
+                f.1 += exact;
                 f.2 += 1;
             }
-            None => found.push((key, index == near::CORE_KEY, 1, seq)),
+            None => found.push((key, exact, 1, seq)),
         }
     }
     found.sort_by(|a, b| b.1.cmp(&a.1).then(b.2.cmp(&a.2)).then(b.3.cmp(&a.3)));
@@ -48,7 +49,30 @@ pub fn rank_candidates(hits: impl IntoIterator<Item = NearHit>) -> Vec<String> {
 
 /// Keys of stored items sharing index keys with `sig`, ranked ([`rank_candidates`]).
 pub fn candidates(store: &dyn Backend, sig: &[u64]) -> Result<Vec<String>, StoreError> {
-    Ok(rank_candidates(store.near_hits(sig, PER_KEY)?))
+    Ok(candidates_many(store, &[sig.to_vec()])?
+        .pop()
+        .unwrap_or_default())
+}
+
+/// Every signature's [`near::probes`], flattened, and which signature each belongs to.
+fn expand(sigs: &[Vec<u64>]) -> (Vec<Vec<u64>>, Vec<usize>) {
+    let (mut all, mut owner) = (Vec::new(), Vec::new());
+    for (i, sig) in sigs.iter().enumerate() {
+        for p in near::probes(sig) {
+            all.push(p);
+            owner.push(i);
+        }
+    }
+    (all, owner)
+}
+
+/// Gathers the hits of expanded probes back per signature and ranks them.
+fn gather(n: usize, owner: &[usize], hits: Vec<Vec<NearHit>>) -> Vec<Vec<String>> {
+    let mut per: Vec<Vec<NearHit>> = (0..n).map(|_| Vec::new()).collect();
+    for (o, h) in owner.iter().zip(hits) {
+        per[*o].extend(h);
+    }
+    per.into_iter().map(rank_candidates).collect()
 }
 
 /// [`candidates`] for several signatures at once (one round trip where that matters).
@@ -56,11 +80,12 @@ pub fn candidates_many(
     store: &dyn Backend,
     sigs: &[Vec<u64>],
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    Ok(store
-        .near_hits_many(sigs, PER_KEY)?
-        .into_iter()
-        .map(rank_candidates)
-        .collect())
+    let (all, owner) = expand(sigs);
+    Ok(gather(
+        sigs.len(),
+        &owner,
+        store.near_hits_many(&all, PER_KEY)?,
+    ))
 }
 
 /// [`candidates_many`] among items with a sequence number above `after` only (stored since a
@@ -70,16 +95,17 @@ pub fn candidates_since(
     sigs: &[Vec<u64>],
     after: Option<u64>,
 ) -> Result<Vec<Vec<String>>, StoreError> {
-    Ok(store
-        .near_hits_since(sigs, PER_KEY, after)?
-        .into_iter()
-        .map(rank_candidates)
-        .collect())
+    let (all, owner) = expand(sigs);
+    Ok(gather(
+        sigs.len(),
+        &owner,
+        store.near_hits_since(&all, PER_KEY, after)?,
+    ))
 }
 
 /// The store migrations' [`Reindex`](crate::store::Reindex): an item stored before the
-/// exact-core key (sled schema 3, PostgreSQL migration 1) gains it
-/// ([`near::complete_signature`]); any other is complete.
+/// exact-core key (sled schema 3, PostgreSQL migration 1) or the segment-aligned keys (sled
+/// schema 4, PostgreSQL migration 3) gains them ([`near::complete_signature`]).
 pub fn reindex(item: &StoredItem) -> Option<Vec<u64>> {
     near::complete_signature(&item.near, &item.item.title)
 }

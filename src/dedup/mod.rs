@@ -25,9 +25,13 @@
 //! by retention are tombstoned and not stored again.
 
 pub mod eval;
+pub mod fold;
 pub mod index;
+pub mod learn;
 pub mod near;
 pub mod title;
+
+use learn::Learner;
 
 use crate::model::{hex, Item};
 use crate::model::{AlsoAt, Classification, FeedState, SourceRef, StoredItem};
@@ -146,17 +150,29 @@ pub fn signature_for(settings: &DedupSettings, title: &str) -> Vec<u64> {
 /// link alias, tombstone, near-duplicate index (skipped for an empty `sig`). Read-only;
 /// [`ingest`] and `feedsift eval dedup` share it.
 pub fn find(store: &Store, item: &Item, key: &str, sig: &[u64]) -> Result<Found, StoreError> {
+    find_learned(store, &Learner::new(), item, key, sig)
+}
+
+/// [`find`], verifying near-duplicates with what `learner` learned of the sources' packaging.
+pub fn find_learned(
+    store: &Store,
+    learner: &Learner,
+    item: &Item,
+    key: &str,
+    sig: &[u64],
+) -> Result<Found, StoreError> {
     let core = if sig.is_empty() {
         String::new()
     } else {
         title::index_core(&item.title)
     };
-    find_with_core(store, item, key, sig, &core)
+    find_with_core(store, learner, item, key, sig, &core)
 }
 
 /// [`find`] with the item's index core already derived.
 fn find_with_core<L: Lookup + ?Sized>(
     store: &L,
+    learner: &Learner,
     item: &Item,
     key: &str,
     sig: &[u64],
@@ -167,7 +183,11 @@ fn find_with_core<L: Lookup + ?Sized>(
     }
     if let Some(lk) = link_key(item).filter(|lk| lk != key) {
         if let Some(story) = store.resolve(&lk)? {
-            if near::same_story(&story.item.title, &item.title) {
+            if near::same_story_with(
+                learner,
+                (&story.item.title, Some(&story.source.feed_id)),
+                (&item.title, Some(&item.feed_id)),
+            ) {
                 return Ok(Found::Exact(story));
             }
         }
@@ -188,7 +208,13 @@ fn find_with_core<L: Lookup + ?Sized>(
                 other_core
             };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
-            if other_core == core || near::same_story(&other, &item.title) {
+            if other_core == core
+                || near::same_story_with(
+                    learner,
+                    (&other, None),
+                    (&item.title, Some(&item.feed_id)),
+                )
+            {
                 if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
                 }
@@ -216,6 +242,37 @@ pub fn ingest(
     state: Option<&FeedState>,
     now: DateTime<Utc>,
 ) -> Result<Counts, StoreError> {
+    ingest_learning(store, None, source, items, classify, settings, state, now)
+}
+
+/// [`ingest`] with a pipeline's [`Learner`]: the response's titles are learned from *before*
+/// it is decided (a new farm's first document already shows its packaging), the decisions use
+/// what was learned, and the source's counts are committed with the response
+/// ([`learn::blob_name`]). Without one, the response is judged with what its own titles show,
+/// and nothing is kept.
+#[allow(clippy::too_many_arguments)]
+pub fn ingest_learning(
+    store: &Store,
+    learner: Option<&Learner>,
+    source: &SourceRef,
+    items: Vec<Item>,
+    classify: &dyn Fn(&Item) -> Classification,
+    settings: &DedupSettings,
+    state: Option<&FeedState>,
+    now: DateTime<Utc>,
+) -> Result<Counts, StoreError> {
+    let keep = learner.is_some() && settings.near_duplicates;
+    let local;
+    let learner = match learner {
+        Some(l) => l,
+        None => {
+            local = Learner::new();
+            &local
+        }
+    };
+    if settings.near_duplicates {
+        learner.learn(&source.feed_id, items.iter().map(|i| i.title.as_str()));
+    }
     // Everything that depends on the entry alone is worked out before the ingest lock is
     // taken, so feeds parsed in parallel only queue for the lookups and the commit. Entries the
     // store does not hold under their key are probably new stories: they are classified here
@@ -240,13 +297,13 @@ pub fn ingest(
     let (batch, mut counts, guard, asked, taken) = if store.decides_before_locking() {
         let snapshot = store.high_water()?;
         let ahead = Prefetched::load(store, &prepared)?;
-        let (batch, counts) = decide(&ahead, source, &prepared, classify, now)?;
+        let (batch, counts) = decide(&ahead, learner, source, &prepared, classify, now)?;
         let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
         let taken = std::time::Instant::now();
-        if stored_meanwhile(store, &ahead, &batch, snapshot)? {
+        if stored_meanwhile(store, learner, &ahead, &batch, snapshot)? {
             // A story of this response was stored meanwhile: decide again, now under the lock.
-            let (batch, counts) = decide(store, source, &prepared, classify, now)?;
+            let (batch, counts) = decide(store, learner, source, &prepared, classify, now)?;
             (batch, counts, guard, asked, taken)
         } else {
             (batch, counts, guard, asked, taken)
@@ -255,10 +312,16 @@ pub fn ingest(
         let asked = std::time::Instant::now();
         let guard = store.lock_ingest()?;
         let taken = std::time::Instant::now();
-        let (batch, counts) = decide(store, source, &prepared, classify, now)?;
+        let (batch, counts) = decide(store, learner, source, &prepared, classify, now)?;
         (batch, counts, guard, asked, taken)
     };
-    if !batch.is_empty() || state.is_some() {
+    let mut batch = batch;
+    if keep {
+        if let Some(bytes) = learner.encode(&source.feed_id) {
+            batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
+        }
+    }
+    if !batch.is_empty() || !batch.blobs.is_empty() || state.is_some() {
         store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
     }
     drop(guard);
@@ -277,6 +340,7 @@ type Prepared = (Item, String, Vec<u64>, String, Option<Classification>);
 /// Three queries, however much others committed meanwhile.
 fn stored_meanwhile(
     store: &Store,
+    learner: &Learner,
     ahead: &Prefetched<'_>,
     batch: &Batch,
     snapshot: Option<u64>,
@@ -314,7 +378,13 @@ fn stored_meanwhile(
     for (n, cands) in with_sig.iter().zip(&found) {
         for k in cands {
             if let Some(Some((title, core))) = titles.get(k) {
-                if (!core.is_empty() && *core == n.core) || near::same_story(title, &n.item.title) {
+                if (!core.is_empty() && *core == n.core)
+                    || near::same_story_with(
+                        learner,
+                        (title, None),
+                        (&n.item.title, Some(&n.source.feed_id)),
+                    )
+                {
                     return Ok(true);
                 }
             }
@@ -442,6 +512,7 @@ impl Lookup for Prefetched<'_> {
 /// Decides what each prepared entry is: the batch to commit and the counts to report.
 fn decide<L: Lookup + ?Sized>(
     store: &L,
+    learner: &Learner,
     source: &SourceRef,
     prepared: &[Prepared],
     classify: &dyn Fn(&Item) -> Classification,
@@ -470,15 +541,19 @@ fn decide<L: Lookup + ?Sized>(
         // Copies among this response's own new stories (a feed listing a story twice).
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
-                p.near.iter().zip(sig).any(|(x, y)| x == y)
-                    && near::same_story(&p.item.title, &item.title)
+                p.near.iter().zip(sig).any(|(x, y)| x == y && *x != 0)
+                    && near::same_story_with(
+                        learner,
+                        (&p.item.title, Some(&source.feed_id)),
+                        (&item.title, Some(&source.feed_id)),
+                    )
             });
             if twin {
                 counts.duplicate += 1;
                 continue;
             }
         }
-        match find_with_core(store, item, key, sig, core)? {
+        match find_with_core(store, learner, item, key, sig, core)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != digest {
                     let mut edited = story.clone();

@@ -34,7 +34,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 4;
+pub const SCHEMA_VERSION: u64 = 5;
 
 /// The sled tree of the near-duplicate index (schema 3: newest entry first in key order; schema
 /// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
@@ -54,6 +54,8 @@ pub struct SledStore {
     tombstones: sled::Tree,
     feeds: sled::Tree,
     feed_counts: sled::Tree,
+    /// Named opaque blobs ([`Batch::blobs`]).
+    blobs: sled::Tree,
     /// Serialises "decide, then commit" across concurrent ingests, so two feeds carrying the
     /// same new story at the same moment cannot both store it. A std mutex: held for a short,
     /// synchronous stretch on a blocking thread, never across an await.
@@ -145,6 +147,22 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
 /// the records, a record already completed (`reindex` gives `None`) is skipped, and the schema
 /// number changes last.
 fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
+    reindex_all(db, meta, reindex, 4)
+}
+
+/// Schema 4 → 5: the same for the keys the opener's `reindex` adds now (the deduplicator's
+/// segment-aligned keys).
+fn migrate_v4(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), StoreError> {
+    reindex_all(db, meta, reindex, 5)
+}
+
+/// Gives every stored item the index keys `reindex` gives it, then records schema `to`.
+fn reindex_all(
+    db: &sled::Db,
+    meta: &sled::Tree,
+    reindex: Reindex,
+    to: u64,
+) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let near = db.open_tree(NEAR_TREE)?;
     let (mut records, mut entries, mut pending, mut done) =
@@ -161,7 +179,7 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), 
                 entries.remove(band_key(i, *hash, item.seq, &item.key));
             }
         }
-        for (i, hash) in keys.iter().enumerate() {
+        for (i, hash) in indexed(&keys) {
             if item.near.get(i) != Some(hash) {
                 entries.insert(band_key(i, *hash, item.seq, &item.key), &[]);
             }
@@ -179,11 +197,12 @@ fn migrate_v3(db: &sled::Db, meta: &sled::Tree, reindex: Reindex) -> Result<(), 
     near.apply_batch(entries)?;
     items.apply_batch(records)?;
     db.flush()?;
-    meta.insert("schema", &4u64.to_be_bytes())?;
+    meta.insert("schema", &to.to_be_bytes())?;
     db.flush()?;
     tracing::info!(
         items = done + pending,
-        "store migrated to schema 4 (index keys completed)"
+        schema = to,
+        "store migrated (index keys completed)"
     );
     Ok(())
 }
@@ -196,6 +215,12 @@ fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
     k.push(0);
     k.extend_from_slice(&super::copy_id(copy));
     k
+}
+
+/// The near-index keys of `near` with their positions: a zero key is no key (not indexed, not
+/// looked up), so a signature can leave a position empty.
+fn indexed(near: &[u64]) -> impl Iterator<Item = (usize, &u64)> {
+    near.iter().enumerate().filter(|(_, h)| **h != 0)
 }
 
 fn be_u64(v: &[u8]) -> u64 {
@@ -271,8 +296,13 @@ impl SledStore {
             Some(v) if be_u64(&v) == 2 => {
                 migrate_v2(&db, &meta)?;
                 migrate_v3(&db, &meta, reindex)?;
+                migrate_v4(&db, &meta, reindex)?;
             }
-            Some(v) if be_u64(&v) == 3 => migrate_v3(&db, &meta, reindex)?,
+            Some(v) if be_u64(&v) == 3 => {
+                migrate_v3(&db, &meta, reindex)?;
+                migrate_v4(&db, &meta, reindex)?;
+            }
+            Some(v) if be_u64(&v) == 4 => migrate_v4(&db, &meta, reindex)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -330,6 +360,7 @@ impl SledStore {
             tombstones: db.open_tree("tombstones")?,
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
+            blobs: db.open_tree("blobs")?,
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
             seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
@@ -356,6 +387,7 @@ impl SledStore {
         &sled::Tree,
         &sled::Tree,
         &sled::Tree,
+        &sled::Tree,
     ) {
         (
             &self.items,
@@ -368,6 +400,7 @@ impl SledStore {
             &self.feeds,
             &self.feed_counts,
             &self.tombstones,
+            &self.blobs,
         )
     }
 
@@ -443,11 +476,12 @@ struct TxTrees<'a> {
     copies: &'a Tt,
     feeds: &'a Tt,
     counts: &'a Tt,
+    blobs: &'a Tt,
 }
 
 impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
-    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
             items: &t.0,
             by_date: &t.1,
@@ -458,6 +492,7 @@ impl<'a> TxTrees<'a> {
             copies: &t.6,
             feeds: &t.7,
             counts: &t.8,
+            blobs: &t.10,
         }
     }
 
@@ -470,7 +505,7 @@ impl<'a> TxTrees<'a> {
             self.by_date.insert(&date_key(item)[..], key)?;
             self.by_seq.insert(&item.seq.to_be_bytes(), key)?;
             self.by_category.insert(category_key(item), key)?;
-            for (index, hash) in item.near.iter().enumerate() {
+            for (index, hash) in indexed(&item.near) {
                 self.near
                     .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
             }
@@ -504,7 +539,7 @@ impl<'a> TxTrees<'a> {
                     self.near
                         .remove(band_key(index, *hash, old.seq, &old.key))?;
                 }
-                for (index, hash) in item.near.iter().enumerate() {
+                for (index, hash) in indexed(&item.near) {
                     self.near
                         .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
                 }
@@ -605,7 +640,7 @@ impl Backend for SledStore {
     /// however many look-alikes the store holds.
     fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
         let mut hits = Vec::new();
-        for (index, hash) in keys.iter().enumerate() {
+        for (index, hash) in indexed(keys) {
             let mut prefix = Vec::with_capacity(9);
             prefix.push(index as u8);
             prefix.extend_from_slice(&hash.to_be_bytes());
@@ -640,6 +675,9 @@ impl Backend for SledStore {
             if let Some((id, state)) = &feed_state {
                 tx.feeds.insert(id.as_bytes(), state.as_slice())?;
             }
+            for (name, bytes) in &batch.blobs {
+                tx.blobs.insert(name.as_bytes(), bytes.as_slice())?;
+            }
             Ok(())
         });
         result.map_err(|e| match e {
@@ -651,6 +689,15 @@ impl Backend for SledStore {
                 .fetch_add(1, std::sync::atomic::Ordering::Release);
         }
         Ok(())
+    }
+
+    fn blobs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.blobs.scan_prefix(prefix.as_bytes()) {
+            let (k, v) = entry?;
+            out.push((String::from_utf8_lossy(&k).into_owned(), v.to_vec()));
+        }
+        Ok(out)
     }
 
     /// A number that changes whenever stored items do (not when only feed states do).
@@ -796,6 +843,7 @@ impl Backend for SledStore {
                     _feeds,
                     counts,
                     tombs,
+                    _blobs,
                 )| {
                     for item in chunk {
                         items.remove(item.key.as_bytes())?;
@@ -1060,7 +1108,7 @@ mod tests {
         // Schema 3 → 4 added the exact-core key to the index and to the record (so that
         // removing the item removes it too); a decorated copy finds the item by it alone.
         assert_eq!(s.get("a").unwrap().unwrap().near, a.near);
-        assert_eq!(s.near.len(), crate::dedup::near::INDEX_KEYS);
+        assert_eq!(s.near.len(), a.near.iter().filter(|h| **h != 0).count());
         let twin = crate::dedup::near::signature("【今日热讯】成都市开展基层矛盾纠纷调解专项行动");
         let core_only: Vec<u64> = (0..twin.len())
             .map(|i| {

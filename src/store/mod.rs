@@ -131,10 +131,14 @@ pub struct Batch {
     /// `new` items keep the sequence numbers they carry (`feedsift migrate`, so that readers'
     /// cursors stay valid in the new store); later numbers are drawn above them.
     pub keep_seq: bool,
+    /// Named opaque blobs, each replacing any stored under its name, in the same transaction
+    /// ([`Backend::blobs`] reads them back). The store never looks inside; its users keep
+    /// small state there (the deduplicator: what it learned of each source).
+    pub blobs: Vec<(String, Vec<u8>)>,
 }
 
 impl Batch {
-    /// Whether committing it would write no item.
+    /// Whether committing it would write no item (blobs are not items).
     pub fn is_empty(&self) -> bool {
         self.new.is_empty() && self.updated.is_empty() && self.also_at.is_empty()
     }
@@ -369,6 +373,16 @@ pub trait Backend: Send + Sync + 'static {
     fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError>;
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError>;
+    /// The blobs committed ([`Batch::blobs`]) under names starting with `prefix`, by name.
+    fn blobs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+    /// The blob committed under `name`, if any.
+    fn blob(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .blobs(name)?
+            .into_iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b))
+    }
     /// A number that changes whenever stored items do, so rendered outputs can be cached.
     fn generation(&self) -> u64;
     /// Up to `limit` items newest first (by [`page_key`]), strictly older than `before`,

@@ -25,11 +25,14 @@ pub fn run_dedup(ctx: &Context, file: &Path, mistakes: usize) -> anyhow::Result<
     // The config is optional here: its [dedup] settings apply when it can be read.
     let settings = ctx.config().map(|c| c.dedup).unwrap_or_default();
     let report = eval_dedup(file, &settings)?;
-    for (kind, a, b, label) in report.mistakes.iter().take(mistakes) {
-        eprintln!(
-            "{} [{kind}] {a}  ~  {b}",
-            if *label { "missed" } else { "merged" }
-        );
+    let cold = report.cold.as_deref().map(|c| ("cold ", c));
+    for (when, r) in cold.into_iter().chain([("warmed ", &report)]) {
+        for (kind, a, b, label) in r.mistakes.iter().take(mistakes) {
+            eprintln!(
+                "{when}{} [{kind}] {a}  ~  {b}",
+                if *label { "missed" } else { "merged" }
+            );
+        }
     }
     println!("{}", report.render());
     Ok(())

@@ -41,5 +41,9 @@ pub fn migrate(from: &str, to: &str) -> anyhow::Result<Report> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    Ok(report?)
+    let report = report?;
+    // The deduplicator's learned packaging, rebuilt from the migrated titles and feeds.
+    let target = to.open(false)?;
+    crate::dedup::learn::rebuild(&target)?;
+    Ok(report)
 }

@@ -44,7 +44,7 @@ impl NewRows {
             n.feeds.push(item.source.feed_id.clone());
             n.firsts.push(item.first_seen.timestamp_micros());
             n.records.push(encode(&item.key, item)?);
-            for (index, hash) in item.near.iter().enumerate() {
+            for (index, hash) in item.near.iter().enumerate().filter(|(_, h)| **h != 0) {
                 n.near_band.push(index as i16);
                 n.near_hash.push(*hash as i64);
                 n.near_key.push(item.key.clone());
@@ -79,6 +79,9 @@ pub(super) struct Prepared {
     /// Edited stories: (new version, its record, stored version).
     updated: Vec<(StoredItem, Vec<u8>, StoredItem)>,
     copies: CopyRows,
+    /// Named blobs to write: names, bytes.
+    blob_names: Vec<String>,
+    blob_bytes: Vec<Vec<u8>>,
 }
 
 impl Prepared {
@@ -111,6 +114,8 @@ impl Prepared {
             state_bytes,
             updated,
             copies,
+            blob_names: batch.blobs.iter().map(|b| b.0.clone()).collect(),
+            blob_bytes: batch.blobs.into_iter().map(|b| b.1).collect(),
         })
     }
 
@@ -119,7 +124,23 @@ impl Prepared {
         self.raise_sequence(tx)?;
         self.insert_new(tx)?;
         self.apply_updates(tx)?;
-        self.record_copies(tx)
+        self.record_copies(tx)?;
+        self.write_blobs(tx)
+    }
+
+    /// Replaces the named blobs.
+    fn write_blobs(&self, tx: &mut Conn) -> Result<(), StoreError> {
+        if self.blob_names.is_empty() {
+            return Ok(());
+        }
+        tx.execute(
+            "INSERT INTO feedsift_blobs (name, bytes)
+             SELECT * FROM unnest($1::text[], $2::bytea[])
+             ON CONFLICT (name) DO UPDATE SET bytes = EXCLUDED.bytes",
+            &[&self.blob_names, &self.blob_bytes],
+        )
+        .map_err(pg("commit: blobs"))?;
+        Ok(())
     }
 
     /// Moves the sequence above the numbers kept, so later ones are drawn above them.
@@ -214,8 +235,13 @@ impl Prepared {
                 let (bands, hashes, seqs) = near_rows([old]);
                 tx.execute(DELETE_NEAR_ROWS, &[&bands, &hashes, &seqs])
                     .map_err(pg("commit: update near index"))?;
-                let bands: Vec<i16> = (0..item.near.len() as i16).collect();
-                let hashes: Vec<i64> = item.near.iter().map(|h| *h as i64).collect();
+                let (bands, hashes): (Vec<i16>, Vec<i64>) = item
+                    .near
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, h)| **h != 0)
+                    .map(|(i, h)| (i as i16, *h as i64))
+                    .unzip();
                 tx.execute(
                     "INSERT INTO feedsift_near (band, hash, seq, key)
                      SELECT b, h, $3, $4 FROM unnest($1::int2[], $2::int8[]) AS x(b, h)

@@ -71,6 +71,13 @@ const MIGRATIONS: &[Migration] = &[
     // 3: near-index rows are removed by their full primary key (from the item's record), so
     // the index on `seq` alone only cost every new story seven more index insertions.
     Migration::Sql("DROP INDEX IF EXISTS feedsift_near_by_seq"),
+    // 4: the deduplicator's segment-aligned index keys (sled schema 5) for every stored item:
+    // whatever keys the opener's `Reindex` gives now.
+    Migration::Code(complete_index_keys),
+    // 5: named opaque blobs committed with a batch (`Batch::blobs`).
+    Migration::Sql(
+        "CREATE TABLE IF NOT EXISTS feedsift_blobs (name text PRIMARY KEY, bytes bytea NOT NULL)",
+    ),
 ];
 
 /// One step of the schema.
@@ -95,7 +102,7 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
                 "SELECT key, seq, record FROM feedsift_items WHERE seq > $1 ORDER BY seq LIMIT $2",
                 &[&after, &CHUNK],
             )
-            .map_err(pg("migration 2: reading items"))?;
+            .map_err(pg("index keys: reading items"))?;
         let Some(last) = rows.last() else { break };
         after = last.get(1);
         let mut keys = Vec::new();
@@ -113,7 +120,7 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
                     gone.push(i, *hash, seq, &key);
                 }
             }
-            for (i, hash) in full.iter().enumerate() {
+            for (i, hash) in full.iter().enumerate().filter(|(_, h)| **h != 0) {
                 if item.near.get(i) != Some(hash) {
                     added.push(i, *hash, seq, &key);
                 }
@@ -128,16 +135,16 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
              FROM unnest($1::text[], $2::bytea[]) AS u(k, r) WHERE key = u.k",
             &[&keys, &records],
         )
-        .map_err(pg("migration 2: rewriting records"))?;
+        .map_err(pg("index keys: rewriting records"))?;
         c.execute(DELETE_NEAR_ROWS, &[&gone.bands, &gone.hashes, &gone.seqs])
-            .map_err(pg("migration 2: indexing"))?;
+            .map_err(pg("index keys: indexing"))?;
         c.execute(
             "INSERT INTO feedsift_near (band, hash, seq, key)
              SELECT * FROM unnest($1::int2[], $2::int8[], $3::int8[], $4::text[])
              ON CONFLICT DO NOTHING",
             &[&added.bands, &added.hashes, &added.seqs, &added.keys],
         )
-        .map_err(pg("migration 2: indexing"))?;
+        .map_err(pg("index keys: indexing"))?;
     }
     tracing::info!(items = done, "postgres store: index keys completed");
     Ok(())

@@ -361,7 +361,8 @@ impl Backend for PgStore {
         let after = after.map_or(-1, |a| a.min(i64::MAX as u64) as i64);
         let (mut which, mut bands, mut hashes) = (Vec::new(), Vec::new(), Vec::new());
         for (i, sig) in sigs.iter().enumerate() {
-            for (band, hash) in sig.iter().enumerate() {
+            // A zero key is no key (see the sled store).
+            for (band, hash) in sig.iter().enumerate().filter(|(_, h)| **h != 0) {
                 which.push(i as i32);
                 bands.push(band as i16);
                 hashes.push(*hash as i64);
@@ -479,6 +480,19 @@ impl Backend for PgStore {
             self.local_generation.fetch_add(1, Ordering::Release);
         }
         Ok(())
+    }
+
+    fn blobs(&self, prefix: &str) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let prefix = prefix.to_string();
+        let rows = self.run("blobs", move |c| {
+            c.query(
+                "SELECT name, bytes FROM feedsift_blobs
+                 WHERE left(name, length($1)) = $1 ORDER BY name",
+                &[&prefix],
+            )
+            .map_err(pg("reading blobs"))
+        })?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
 
     fn generation(&self) -> u64 {

@@ -1,0 +1,484 @@
+//! Each source's packaging, learned from the stream.
+//!
+//! A content farm puts the same few segments on hundreds of its titles (`…【100闻】`,
+//! `WWY网播｜…`, `GROU: …`); a story's text is on one or two. So whatever its characters, a
+//! segment seen at the edges of many *distinct* story cores of one source is that source's
+//! packaging. And a core seen with many *different* edge segments that are not packaging
+//! (`万科A：关于召开股东大会的通知`, `招商银行：…`) is a template: for it, edge segments are subjects.
+//!
+//! Takes: titles with their source (feed id), as ingest sees them ([`Learner::learn`]). Gives:
+//! [`Learner::is_packaging`] and [`Learner::is_template`], which
+//! [`near::same_story_with`](super::near::same_story_with) consults, and a compact, versioned
+//! encoding of each source's counts ([`Learner::encode`], [`Learner::load`]) that ingest commits
+//! with every response (one blob per source, [`blob_name`]).
+//!
+//! What is counted, per title with at least two units ([`Folded`]): its first and its last
+//! unit (a bracketed group at an edge is one unit), each with the title's *core* — the units
+//! between the first and the last (for a two-unit title, the other unit). Per source, for each
+//! edge segment (by the hash of its comparison string) a sketch of up to [`SKETCH`] distinct core
+//! hashes and the number of titles it was on; for each core a sketch of up to [`SKETCH`] distinct
+//! edge segments.
+//!
+//! Bounds: at most [`MAX_EDGES`] edge segments and [`MAX_CORES`] cores per source (the least
+//! seen, then the least recent, are evicted), each entry 8 + 4·[`SKETCH`] + two counters; every
+//! [`DECAY_TITLES`] titles of a source its counts are halved (entries that fall to zero go), so
+//! packaging a farm stopped using fades. A source's blob is at most about 30 KB.
+//!
+//! Decisions: a segment is packaging of a source when it was seen with at least
+//! [`MIN_CORES`] distinct cores on at least [`MIN_SHARE_PERMILLE`]‰ of the source's (decayed)
+//! titles; over all sources when seen with [`SKETCH`] distinct cores in at least two sources.
+//! A core is a template when at least [`TEMPLATE_EDGES`] of its edge segments are not packaging.
+
+use super::fold::{hash, Folded};
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+/// Distinct hashes kept per entry.
+pub const SKETCH: usize = 8;
+/// Edge segments kept per source.
+pub const MAX_EDGES: usize = 384;
+/// Cores kept per source.
+pub const MAX_CORES: usize = 384;
+/// A source's counts are halved every this many titles.
+pub const DECAY_TITLES: u32 = 2048;
+/// Distinct cores a segment must be seen with to be a source's packaging.
+pub const MIN_CORES: usize = 3;
+/// Share of a source's titles (per mille) a segment must be on to be its packaging: a company
+/// name a financial feed puts before a few of its notices is not.
+pub const MIN_SHARE_PERMILLE: u32 = 15;
+/// Edge segments, not packaging, a core must be seen with to be a template.
+pub const TEMPLATE_EDGES: usize = 3;
+/// Encoding version of a source's blob.
+const VERSION: u8 = 1;
+/// Prefix of the store blobs that hold learned counts.
+pub const BLOB_PREFIX: &str = "dedup.learn/";
+
+/// The store blob holding `source`'s counts.
+pub fn blob_name(source: &str) -> String {
+    format!("{BLOB_PREFIX}{source}")
+}
+
+#[derive(Debug, Clone, Default)]
+struct Entry {
+    /// Distinct hashes seen with (cores of an edge, edges of a core), at most [`SKETCH`].
+    sketch: Vec<u32>,
+    /// Titles it was seen on (decayed).
+    hits: u32,
+    /// The source's title counter when last seen.
+    last: u32,
+}
+
+impl Entry {
+    fn add(&mut self, h: u32, tick: u32) {
+        if self.sketch.len() < SKETCH && !self.sketch.contains(&h) {
+            self.sketch.push(h);
+        }
+        self.hits = self.hits.saturating_add(1);
+        self.last = tick;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+struct Table {
+    titles: u32,
+    tick: u32,
+    edges: HashMap<u64, Entry>,
+    cores: HashMap<u64, Entry>,
+}
+
+fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) {
+    if !map.contains_key(&key) && map.len() >= max {
+        if let Some((&victim, _)) = map
+            .iter()
+            .min_by_key(|(_, e)| (e.sketch.len(), e.hits, e.last))
+        {
+            map.remove(&victim);
+        }
+    }
+    map.entry(key).or_default().add(h, tick);
+}
+
+impl Table {
+    fn is_packaging(&self, seg: u64) -> bool {
+        self.edges.get(&seg).is_some_and(|e| {
+            e.sketch.len() >= MIN_CORES
+                && u64::from(e.hits) * 1000
+                    >= u64::from(MIN_SHARE_PERMILLE) * u64::from(self.titles.max(1))
+        })
+    }
+
+    fn decay(&mut self) {
+        self.titles /= 2;
+        for map in [&mut self.edges, &mut self.cores] {
+            map.retain(|_, e| {
+                e.hits /= 2;
+                e.hits > 0
+            });
+        }
+    }
+}
+
+/// What one title contributes: (edge segment, core) pairs.
+pub fn edges_of(title: &str) -> Vec<(u64, u64)> {
+    let f = Folded::new(super::title::strip_wire_tag(title));
+    edges_of_folded(&f)
+}
+
+fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
+    let n = f.units.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let (first, last) = (f.units[0], f.units[n - 1]);
+    let mut out = Vec::with_capacity(2);
+    if n == 2 {
+        out.push((
+            hash(&f.slice(first.start, first.end)),
+            hash(&f.slice(last.start, last.end)),
+        ));
+        out.push((
+            hash(&f.slice(last.start, last.end)),
+            hash(&f.slice(first.start, first.end)),
+        ));
+    } else {
+        let core = hash(&f.slice(first.end, last.start));
+        out.push((hash(&f.slice(first.start, first.end)), core));
+        out.push((hash(&f.slice(last.start, last.end)), core));
+    }
+    out
+}
+
+/// The learned counts of every source; shared by every ingest of a pipeline.
+#[derive(Debug, Default)]
+pub struct Learner {
+    state: RwLock<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    sources: HashMap<String, Table>,
+}
+
+impl Learner {
+    /// A learner that knows nothing (a cold store).
+    pub fn new() -> Learner {
+        Learner::default()
+    }
+
+    /// Counts the edge segments of `titles`, all from `source`.
+    pub fn learn<'t>(&self, source: &str, titles: impl IntoIterator<Item = &'t str>) {
+        let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of).collect();
+        let mut state = self.state.write().expect("learner lock poisoned");
+        let table = state.sources.entry(source.to_string()).or_default();
+        for edges in pairs {
+            table.titles += 1;
+            table.tick = table.tick.wrapping_add(1);
+            let tick = table.tick;
+            for (seg, core) in edges {
+                bump(&mut table.edges, seg, core as u32, tick, MAX_EDGES);
+                bump(&mut table.cores, core, seg as u32, tick, MAX_CORES);
+            }
+            if table.titles >= DECAY_TITLES {
+                table.decay();
+            }
+        }
+    }
+
+    /// Whether the segment with comparison-string hash `seg` is packaging: of `source` when it
+    /// is known, else of any source; or of all sources together.
+    pub fn is_packaging(&self, source: Option<&str>, seg: u64) -> bool {
+        let state = self.state.read().expect("learner lock poisoned");
+        if state.sources.is_empty() {
+            return false;
+        }
+        let own = match source {
+            Some(s) => state.sources.get(s).is_some_and(|t| t.is_packaging(seg)),
+            None => state.sources.values().any(|t| t.is_packaging(seg)),
+        };
+        own || {
+            let mut cores: Vec<u32> = Vec::new();
+            let mut in_sources = 0;
+            for t in state.sources.values() {
+                if let Some(e) = t.edges.get(&seg) {
+                    in_sources += 1;
+                    for h in &e.sketch {
+                        if !cores.contains(h) {
+                            cores.push(*h);
+                        }
+                    }
+                }
+            }
+            in_sources >= 2 && cores.len() >= SKETCH
+        }
+    }
+
+    /// Whether the core with comparison-string hash `core` is a template: seen, in `source` (or
+    /// any source when `None`), with [`TEMPLATE_EDGES`] edge segments that are not packaging.
+    pub fn is_template(&self, source: Option<&str>, core: u64) -> bool {
+        let state = self.state.read().expect("learner lock poisoned");
+        let check = |t: &Table| {
+            t.cores.get(&core).is_some_and(|e| {
+                e.sketch.len() >= TEMPLATE_EDGES
+                    && e.sketch
+                        .iter()
+                        .filter(|h| {
+                            !t.edges
+                                .iter()
+                                .any(|(k, _)| *k as u32 == **h && t.is_packaging(*k))
+                        })
+                        .count()
+                        >= TEMPLATE_EDGES
+            })
+        };
+        match source {
+            Some(s) => state.sources.get(s).is_some_and(check),
+            None => state.sources.values().any(check),
+        }
+    }
+
+    /// Whether anything was learned.
+    pub fn is_empty(&self) -> bool {
+        self.state
+            .read()
+            .expect("learner lock poisoned")
+            .sources
+            .is_empty()
+    }
+
+    /// `source`'s counts, encoded (see [`Learner::load`]); `None` when nothing was learned of it.
+    pub fn encode(&self, source: &str) -> Option<Vec<u8>> {
+        let state = self.state.read().expect("learner lock poisoned");
+        let t = state.sources.get(source)?;
+        let mut out = Vec::with_capacity(16 + (t.edges.len() + t.cores.len()) * 24);
+        out.push(VERSION);
+        varint(&mut out, u64::from(t.titles));
+        varint(&mut out, u64::from(t.tick));
+        for map in [&t.edges, &t.cores] {
+            varint(&mut out, map.len() as u64);
+            let mut keys: Vec<&u64> = map.keys().collect();
+            keys.sort();
+            for k in keys {
+                let e = &map[k];
+                out.extend_from_slice(&k.to_le_bytes());
+                varint(&mut out, u64::from(e.hits));
+                varint(&mut out, u64::from(e.last));
+                out.push(e.sketch.len() as u8);
+                for h in &e.sketch {
+                    out.extend_from_slice(&h.to_le_bytes());
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// Restores `source`'s counts from [`Learner::encode`]'s bytes, replacing what was known of
+    /// it. Bytes of another version or malformed ones are ignored (`false`): the counts are
+    /// learned again from the stream.
+    pub fn load(&self, source: &str, bytes: &[u8]) -> bool {
+        let Some(table) = decode(bytes) else {
+            return false;
+        };
+        self.state
+            .write()
+            .expect("learner lock poisoned")
+            .sources
+            .insert(source.to_string(), table);
+        true
+    }
+
+    /// Loads every blob named [`blob_name`] among `blobs`; returns how many sources it knows.
+    pub fn load_all(&self, blobs: impl IntoIterator<Item = (String, Vec<u8>)>) -> usize {
+        let mut n = 0;
+        for (name, bytes) in blobs {
+            if let Some(source) = name.strip_prefix(BLOB_PREFIX) {
+                n += usize::from(self.load(source, &bytes));
+            }
+        }
+        n
+    }
+
+    /// The sources it learned about.
+    pub fn sources(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .state
+            .read()
+            .expect("learner lock poisoned")
+            .sources
+            .keys()
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+}
+
+/// Rebuilds every source's counts from the items `store` holds (each story's title for its
+/// feed, each copy's for the feed that carried it, in stored order) and commits them as blobs:
+/// what `feedsift migrate` does for the target. Returns the number of sources.
+pub fn rebuild(store: &crate::store::Store) -> Result<usize, crate::store::StoreError> {
+    let learner = Learner::new();
+    for item in store.after_seq(None) {
+        let item = item?;
+        learner.learn(&item.source.feed_id, [item.item.title.as_str()]);
+        for copy in &item.also_at {
+            learner.learn(&copy.source.feed_id, [copy.title.as_str()]);
+        }
+    }
+    let blobs: Vec<(String, Vec<u8>)> = learner
+        .sources()
+        .into_iter()
+        .filter_map(|s| Some((blob_name(&s), learner.encode(&s)?)))
+        .collect();
+    let n = blobs.len();
+    if n > 0 {
+        store.commit(
+            crate::store::Batch {
+                blobs,
+                ..Default::default()
+            },
+            None,
+        )?;
+        store.flush()?;
+    }
+    Ok(n)
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Option<u8> {
+        let (b, rest) = self.0.split_first()?;
+        self.0 = rest;
+        Some(*b)
+    }
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    fn bytes<const N: usize>(&mut self) -> Option<[u8; N]> {
+        if self.0.len() < N {
+            return None;
+        }
+        let (a, rest) = self.0.split_at(N);
+        self.0 = rest;
+        a.try_into().ok()
+    }
+}
+
+fn decode(bytes: &[u8]) -> Option<Table> {
+    let mut r = Reader(bytes);
+    if r.byte()? != VERSION {
+        return None;
+    }
+    let mut t = Table {
+        titles: u32::try_from(r.varint()?).ok()?,
+        tick: u32::try_from(r.varint()?).ok()?,
+        ..Table::default()
+    };
+    for (i, max) in [MAX_EDGES, MAX_CORES].into_iter().enumerate() {
+        let n = usize::try_from(r.varint()?).ok()?;
+        if n > max {
+            return None;
+        }
+        let mut map = HashMap::with_capacity(n);
+        for _ in 0..n {
+            let k = u64::from_le_bytes(r.bytes::<8>()?);
+            let hits = u32::try_from(r.varint()?).ok()?;
+            let last = u32::try_from(r.varint()?).ok()?;
+            let len = usize::from(r.byte()?);
+            if len > SKETCH {
+                return None;
+            }
+            let mut sketch = Vec::with_capacity(len);
+            for _ in 0..len {
+                sketch.push(u32::from_le_bytes(r.bytes::<4>()?));
+            }
+            map.insert(k, Entry { sketch, hits, last });
+        }
+        if i == 0 {
+            t.edges = map;
+        } else {
+            t.cores = map;
+        }
+    }
+    r.0.is_empty().then_some(t)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn seg(s: &str) -> u64 {
+        hash(&Folded::new(s).key())
+    }
+
+    #[test]
+    fn a_farms_packaging_is_learned_whatever_its_characters() {
+        let l = Learner::new();
+        let stories = [
+            "巴西龟的饲养方法",
+            "信用卡逾期了怎么办",
+            "女子提分手被男友掐死",
+            "难分真假的杜莎夫人蜡像馆",
+        ];
+        let titles: Vec<String> = stories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                if i % 2 == 0 {
+                    format!("{s}【白塔焦网】")
+                } else {
+                    format!("白塔焦网 ￤ {s}")
+                }
+            })
+            .collect();
+        assert!(!l.is_packaging(Some("farm"), seg("白塔焦网")));
+        l.learn("farm", titles.iter().map(String::as_str));
+        assert!(l.is_packaging(Some("farm"), seg("白塔焦网")));
+        assert!(l.is_packaging(None, seg("白塔焦网")));
+        assert!(!l.is_packaging(Some("other"), seg("白塔焦网")));
+        assert!(!l.is_packaging(Some("farm"), seg("巴西龟的饲养方法")));
+        // Round trip.
+        let bytes = l.encode("farm").unwrap();
+        let m = Learner::new();
+        assert!(m.load("farm", &bytes));
+        assert!(m.is_packaging(Some("farm"), seg("白塔焦网")));
+        assert_eq!(m.encode("farm").unwrap(), bytes);
+        assert!(!m.load("farm", &bytes[..bytes.len() - 1]));
+        assert!(!m.load("farm", &[9]));
+    }
+
+    #[test]
+    fn a_core_with_many_subjects_is_a_template() {
+        let l = Learner::new();
+        let t = ["万科A", "招商银行", "贵州茅台", "中国平安"]
+            .map(|c| format!("{c}：关于召开年度股东大会的通知"));
+        l.learn("notices", t.iter().map(String::as_str));
+        assert!(l.is_template(Some("notices"), seg("关于召开年度股东大会的通知")));
+        assert!(!l.is_packaging(Some("notices"), seg("万科A")));
+    }
+
+    #[test]
+    fn memory_is_bounded() {
+        let l = Learner::new();
+        let titles: Vec<String> = (0..5000).map(|i| format!("甲{i}乙｜故事{i}内容")).collect();
+        l.learn("s", titles.iter().map(String::as_str));
+        let bytes = l.encode("s").unwrap();
+        assert!(bytes.len() < 40_000, "{}", bytes.len());
+    }
+}
