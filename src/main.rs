@@ -157,10 +157,25 @@ fn main() -> ExitCode {
                 eprintln!("{ce}");
                 return ExitCode::from(2);
             }
-            eprintln!("feedsift: {e:#}");
+            eprintln!("feedsift: {}", chain(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error with its causes, each said once: many errors already include their source's text
+/// in their own message (so that logs, which print only the message, are complete), and `{:#}`
+/// would repeat it (`x.jsonl: No such file: x.jsonl: No such file: No such file`).
+fn chain(e: &anyhow::Error) -> String {
+    let mut out = e.to_string();
+    for cause in e.chain().skip(1) {
+        let c = cause.to_string();
+        if !out.contains(&c) {
+            out.push_str(": ");
+            out.push_str(&c);
+        }
+    }
+    out
 }
 
 /// Dispatches the parsed command line to its command in [`feedsift::app::cmd`].

@@ -494,6 +494,18 @@ async fn rough_edges_of_the_command_line_say_what_to_do() {
         assert!(err.contains(want), "{want:?} in {err}");
     }
 
+    // A missing data file is named once, its reason said once.
+    for args in [
+        &["eval", "dedup", "missing.jsonl"][..],
+        &["train", "--data", "missing.jsonl", "--out", "m.bin"][..],
+    ] {
+        let out = run(feedsift(dir.path(), args)).await;
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert_eq!(err.matches("missing.jsonl").count(), 1, "{args:?}: {err}");
+        assert_eq!(err.matches("No such file").count(), 1, "{args:?}: {err}");
+    }
+
     // `export --format xml` is not silently RSS: the formats there are are listed.
     let out = run(feedsift(
         dir.path(),

@@ -103,10 +103,13 @@ async fn sigkill_at_random_moments_loses_nothing_and_duplicates_nothing() {
 
 /// The same against PostgreSQL: a killed process's open transaction is rolled back whole.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 async fn sigkill_at_random_moments_on_postgres_loses_nothing_and_duplicates_nothing() {
-    if let Some(db) = common::PgDatabase::create("crash_poll_once") {
-        kill_poll_once(Some(&db.url)).await;
-    }
+    let db = common::PgDatabase::create("crash_poll_once");
+    kill_poll_once(Some(&db.url)).await;
 }
 
 /// `poll --once` killed at 14 random moments (publishers moving on half-way), then one run

@@ -21,10 +21,12 @@ fn get(path: &str) -> Request<Body> {
 }
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 async fn a_request_stuck_on_the_store_gets_503_at_the_time_limit() {
-    let Some(db) = common::PgDatabase::create("request_timeout") else {
-        return;
-    };
+    let db = common::PgDatabase::create("request_timeout");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("feeds.toml");
     std::fs::write(

@@ -189,10 +189,12 @@ async fn until_after_boundary(offset_ms: i64) -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 async fn three_instances_share_the_polling_and_survive_a_kill() {
-    let Some(db) = PgDatabase::create("three_instances") else {
-        return;
-    };
+    let db = PgDatabase::create("three_instances");
     let dir = tempfile::tempdir().unwrap();
     let (farm_port, farm) = start_farm().await;
     let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
@@ -383,6 +385,10 @@ fn feedsift(dir: &Path, args: &[&str]) -> Command {
 }
 
 #[tokio::test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 async fn migrate_moves_a_sled_store_to_postgres_and_exports_match() {
     let p = Publisher::start().await;
     common::serve_standard_fixtures(&p);
@@ -444,9 +450,7 @@ async fn migrate_moves_a_sled_store_to_postgres_and_exports_match() {
         text(&missing.stderr)
     );
 
-    let Some(db) = PgDatabase::create("migrate") else {
-        return;
-    };
+    let db = PgDatabase::create("migrate");
     let store_dir = dir.path().join("store");
     let from = format!("sled:{}", store_dir.display());
     let out = run(

@@ -392,10 +392,12 @@ async fn an_admin_poll_now_fires_at_once_despite_backoff() {
 /// them, and when one dies holding a feed's lease, the other polls that slot once the lease has
 /// run out. (sled is one process's store: its leases are always this instance's.)
 #[tokio::test(start_paused = true)]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 async fn instances_share_the_slots_and_take_over_a_dead_ones_lease() {
-    let Some(db) = common::PgDatabase::create("paused_instances") else {
-        return;
-    };
+    let db = common::PgDatabase::create("paused_instances");
     let clock = Clock::starting_at(t("2026-01-01T00:00:00.250Z"));
     let connect = || Store::connect_postgres(&db.url).unwrap();
     let a = Stand::sharing(connect(), clock.clone(), &[("slow", 15_000)]);

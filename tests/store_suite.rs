@@ -782,10 +782,10 @@ macro_rules! suite {
         mod postgres_backend {
             $(
                 #[test]
+                #[cfg_attr(not(feedsift_postgres), ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)")]
                 fn $name() {
-                    if let Some(db) = super::common::PgDatabase::create(stringify!($name)) {
-                        super::$name(&super::Pg(db));
-                    }
+                    let db = super::common::PgDatabase::create(stringify!($name));
+                    super::$name(&super::Pg(db));
                 }
             )*
         }
@@ -810,15 +810,19 @@ suite!(
 
 // ---- PostgreSQL only: what several instances need of each other ----
 
-fn pg(test: &str) -> Option<(common::PgDatabase, Store)> {
-    let db = common::PgDatabase::create(test)?;
+fn pg(test: &str) -> (common::PgDatabase, Store) {
+    let db = common::PgDatabase::create(test);
     let s = Store::connect_postgres(&db.url).expect("connect");
-    Some((db, s))
+    (db, s)
 }
 
 #[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 fn leases_one_instance_per_slot_and_takeover_after_expiry() {
-    let Some((db, a)) = pg("leases") else { return };
+    let (db, a) = pg("leases");
     let b = Store::connect_postgres(&db.url).unwrap();
     let slot1 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let slot2 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 5, 0).unwrap();
@@ -898,8 +902,12 @@ fn leases_one_instance_per_slot_and_takeover_after_expiry() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 fn concurrent_claims_have_one_winner() {
-    let Some((db, _s)) = pg("claims") else { return };
+    let (db, _s) = pg("claims");
     let slot = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let handles: Vec<_> = (0..4)
         .map(|i| {
@@ -927,8 +935,12 @@ fn concurrent_claims_have_one_winner() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 fn a_newer_schema_is_refused_and_bad_urls_are_named() {
-    let Some((db, s)) = pg("schema") else { return };
+    let (db, s) = pg("schema");
     drop(s);
     let mut c = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     c.execute("UPDATE feedsift_meta SET v = 99 WHERE k = 'schema'", &[])
@@ -958,10 +970,12 @@ fn a_newer_schema_is_refused_and_bad_urls_are_named() {
 /// record (so removal finds it) and in the index, so a decorated copy of an old story crowded
 /// out of its band buckets is still recognised.
 #[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 fn migration_2_adds_the_exact_core_key_to_stored_items() {
-    let Some((db, s)) = pg("core_keys") else {
-        return;
-    };
+    let (db, s) = pg("core_keys");
     let template =
         |n: usize| format!("重庆市渝北区召开第{n}次党政联席会议部署防汛抗旱和安全生产工作");
     let items: Vec<StoredItem> = (15..200)
@@ -1035,10 +1049,12 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
 /// is under way: the lock went with it, so nothing more may be decided or written under it —
 /// the commit fails (the feed is fetched again) instead of racing another instance.
 #[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
 fn a_lost_ingest_lock_fails_the_commit_instead_of_racing() {
-    let Some((db, s)) = pg("lost_lock") else {
-        return;
-    };
+    let (db, s) = pg("lost_lock");
     let guard = s.backend().lock_ingest().unwrap();
     let mut admin = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
     let killed: i64 = admin
