@@ -81,7 +81,7 @@ pub(super) struct Link {
     pub href: String,
 }
 
-/// A moment, for people: compact (`18:57`, `11-30 18:57` or `2025-11-30`) with the full time
+/// A moment, for people: compact (`18:57`, `11-30 18:57` or `2025-11-30 18:57`) with the full time
 /// as a tooltip and the machine-readable one in `datetime`.
 pub(super) struct TimeView {
     pub iso: String,
@@ -98,7 +98,7 @@ impl TimeView {
         } else if local.format("%Y").to_string() == today.format("%Y").to_string() {
             local.format("%m-%d %H:%M").to_string()
         } else {
-            local.format("%Y-%m-%d").to_string()
+            local.format("%Y-%m-%d %H:%M").to_string()
         };
         TimeView {
             iso: t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
