@@ -143,7 +143,12 @@ pub(super) async fn signin(
 }
 
 /// The session id of a signed-in admin whose form carries the session's CSRF token; else 403.
-fn admin_session(st: &AppState, config: &Config, headers: &HeaderMap, csrf: &str) -> Result<String, ApiError> {
+fn admin_session(
+    st: &AppState,
+    config: &Config,
+    headers: &HeaderMap,
+    csrf: &str,
+) -> Result<String, ApiError> {
     let token = api::admin_token(config).ok_or(ApiError::AdminDisabled)?;
     let id = session::cookie(headers, SESSION_COOKIE)
         .filter(|id| st.sessions.is_admin(id, Some(&token)))

@@ -102,9 +102,7 @@ impl ApiError {
             ApiError::Store(_)
             | ApiError::Serialize(_)
             | ApiError::Render(_)
-            | ApiError::Task(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            | ApiError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

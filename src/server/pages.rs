@@ -48,7 +48,9 @@ impl Visitor {
         Visitor {
             admin_enabled: token.is_some(),
             signed_in: sid.is_some(),
-            csrf: sid.map(|id| st.sessions.csrf_token(&id)).unwrap_or_default(),
+            csrf: sid
+                .map(|id| st.sessions.csrf_token(&id))
+                .unwrap_or_default(),
         }
     }
 }
@@ -65,7 +67,12 @@ pub(super) struct Chrome {
 }
 
 impl Chrome {
-    pub(super) fn new(title: impl Into<String>, nav: &'static str, config: &Config, visitor: Visitor) -> Chrome {
+    pub(super) fn new(
+        title: impl Into<String>,
+        nav: &'static str,
+        config: &Config,
+        visitor: Visitor,
+    ) -> Chrome {
         Chrome {
             title: title.into(),
             nav,
@@ -304,13 +311,8 @@ pub(super) async fn index(
         let mut newest = Vec::new();
         for name in c.output_names() {
             if let Some(o) = c.output(&name) {
-                let items = publish::select(
-                    store,
-                    &o,
-                    &Filter::default(),
-                    Some(NEWEST_ON_INDEX),
-                    None,
-                )?;
+                let items =
+                    publish::select(store, &o, &Filter::default(), Some(NEWEST_ON_INDEX), None)?;
                 newest.push((o, items));
             }
         }
@@ -445,9 +447,9 @@ pub(super) async fn river(
     let before = match params.iter().rev().find(|(k, _)| k == "before") {
         None => None,
         Some((_, v)) if v.is_empty() => None,
-        Some((_, v)) => Some(
-            publish::parse_page_cursor(v).ok_or_else(|| ApiError::BadPageCursor(v.clone()))?,
-        ),
+        Some((_, v)) => {
+            Some(publish::parse_page_cursor(v).ok_or_else(|| ApiError::BadPageCursor(v.clone()))?)
+        }
     };
     let config = st.config();
     let output = config.output(&name).ok_or_else(|| ApiError::NoSuchOutput {
@@ -651,7 +653,10 @@ pub(super) async fn sources(
             SourceView {
                 id: f.id.clone(),
                 path_id: url_escape(&f.id),
-                name: source_name(f.title.as_deref().or(s.title.as_deref()).unwrap_or(""), &f.id),
+                name: source_name(
+                    f.title.as_deref().or(s.title.as_deref()).unwrap_or(""),
+                    &f.id,
+                ),
                 url: f.url.to_string(),
                 enabled: f.enabled,
                 failing,
@@ -708,7 +713,10 @@ mod tests {
     fn errors_lose_the_url_the_page_already_shows() {
         let u = vec!["http://x.test/a.xml".to_string()];
         for (e, want) in [
-            ("fetch: HTTP 404 from http://x.test/a.xml", "fetch: HTTP 404"),
+            (
+                "fetch: HTTP 404 from http://x.test/a.xml",
+                "fetch: HTTP 404",
+            ),
             (
                 "fetch: HTTP 503 from http://x.test/a.xml (retry after 60s)",
                 "fetch: HTTP 503 (retry after 60s)",
