@@ -223,7 +223,7 @@ fn author_names(i: &StoredItem) -> Vec<String> {
 /// An item's title as published: the chosen title (see [`StoredItem::display_title`]) as plain
 /// text; an item whose title was nothing but markup falls back to its original title, then to
 /// its link.
-fn title_of(i: &StoredItem, clean_titles: bool) -> Cow<'_, str> {
+pub fn title_of(i: &StoredItem, clean_titles: bool) -> Cow<'_, str> {
     let t = plain(i.display_title(clean_titles));
     if !t.is_empty() {
         return t;

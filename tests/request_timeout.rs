@@ -47,6 +47,7 @@ async fn a_request_stuck_on_the_store_gets_503_at_the_time_limit() {
         next_fires: service.next_fires.clone(),
         cache: Default::default(),
         poll_now,
+        sessions: Default::default(),
     };
     let app = server::router(state);
 

@@ -59,6 +59,7 @@ fn app_state(service: &Service, poll_now: mpsc::UnboundedSender<String>) -> AppS
         next_fires: service.next_fires.clone(),
         cache: Default::default(),
         poll_now,
+        sessions: Default::default(),
     }
 }
 

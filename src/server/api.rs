@@ -173,7 +173,7 @@ pub(super) async fn api_items(
 }
 
 /// The admin token in force: `FEEDSIFT_ADMIN_TOKEN`, else `[service] admin_token`.
-fn admin_token(config: &Config) -> Option<String> {
+pub(super) fn admin_token(config: &Config) -> Option<String> {
     std::env::var("FEEDSIFT_ADMIN_TOKEN")
         .ok()
         .filter(|t| !t.is_empty())
@@ -189,22 +189,22 @@ fn check_admin(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or("");
-    // Compared as SHA-256 digests, byte by byte without an early exit: the time taken says
-    // nothing about how much of the token matched, nor how long it is.
-    use sha2::Digest;
-    let (g, w) = (
-        sha2::Sha256::digest(got),
-        sha2::Sha256::digest(want.as_bytes()),
-    );
-    let same = g
-        .iter()
-        .zip(w.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0;
-    if same {
+    if super::session::same_secret(got, &want) {
         Ok(())
     } else {
         Err(ApiError::Unauthorized)
+    }
+}
+
+/// Queues a poll of feed `id` now, through the scheduler (the API's and the pages' poll-now).
+pub(super) fn queue_poll(st: &AppState, config: &Config, id: &str) -> Result<(), ApiError> {
+    match config.feed(id) {
+        None => Err(ApiError::NoSuchSource(id.to_string())),
+        Some(f) if !f.enabled => Err(ApiError::SourceDisabled(id.to_string())),
+        Some(_) => st
+            .poll_now
+            .send(id.to_string())
+            .map_err(|_| ApiError::ShuttingDown),
     }
 }
 
@@ -216,20 +216,12 @@ pub(super) async fn poll_source(
 ) -> Result<Response, ApiError> {
     let config = st.config();
     check_admin(&config, &headers)?;
-    match config.feed(&id) {
-        None => Err(ApiError::NoSuchSource(id)),
-        Some(f) if !f.enabled => Err(ApiError::SourceDisabled(id)),
-        Some(_) => {
-            st.poll_now
-                .send(id.clone())
-                .map_err(|_| ApiError::ShuttingDown)?;
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(serde_json::json!({"queued": id})),
-            )
-                .into_response())
-        }
-    }
+    queue_poll(&st, &config, &id)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"queued": id})),
+    )
+        .into_response())
 }
 
 /// `POST /api/reload` (admin): re-read the configuration file; an invalid one is refused and

@@ -54,6 +54,12 @@ pub enum ApiError {
     /// The admin token is missing or wrong: 401 with `WWW-Authenticate: Bearer`.
     #[error("a valid admin token is required (Authorization: Bearer …)")]
     Unauthorized,
+    /// A form was posted without its CSRF token, with a wrong one, or without a session: 403.
+    #[error("{0}")]
+    Forbidden(&'static str),
+    /// A page's template failed to render: 500.
+    #[error("rendering a page: {0}")]
+    Render(#[from] askama::Error),
     /// The scheduler no longer takes requests: 503.
     #[error("the scheduler is shutting down")]
     ShuttingDown,
@@ -87,15 +93,16 @@ impl ApiError {
             | ApiError::NoSuchDocument(_)
             | ApiError::NoSuchSource(_) => StatusCode::NOT_FOUND,
             ApiError::SourceDisabled(_) => StatusCode::CONFLICT,
-            ApiError::AdminDisabled => StatusCode::FORBIDDEN,
+            ApiError::AdminDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::ShuttingDown | ApiError::StoreUnavailable(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
             ApiError::ConfigRejected(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Store(_) | ApiError::Serialize(_) | ApiError::Task(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            ApiError::Store(_)
+            | ApiError::Serialize(_)
+            | ApiError::Render(_)
+            | ApiError::Task(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }

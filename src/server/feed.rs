@@ -267,7 +267,7 @@ fn respond(cached: &CachedFeed, format: Format, not_modified: bool) -> Response 
 }
 
 /// Percent-encodes a query value (everything but unreserved characters, RFC 3986 §2.3).
-fn url_escape(v: &str) -> String {
+pub(super) fn url_escape(v: &str) -> String {
     v.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {

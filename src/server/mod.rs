@@ -5,7 +5,12 @@
 //!   bytes `feedsift export` writes. `ETag` and `Last-Modified` on every response and
 //!   `304 Not Modified` for a matching `If-None-Match` (RFC 9110 §13.1.2), so feed readers that
 //!   poll every few minutes cost a render and a hash, not a transfer.
-//! - `GET /` — a small page listing the outputs to subscribe to and the state of every source.
+//! - Pages for people (`pages.rs`, templates in `templates/`): `GET /` — the outputs with
+//!   their newest items and feed URLs; `GET /outputs/{name}` — a river of an output's items,
+//!   narrowed by the feeds' query filters, paged by their cursors; `GET /sources` — every
+//!   feed's health, failing first. For the admin (`admin.rs`, sessions in [`session`]):
+//!   `GET`/`POST /signin`, `POST /signout`, `POST /sources/{id}/poll`, each form with a CSRF
+//!   token.
 //! - `GET /healthz` — `ok` while the store answers.
 //! - `GET /metrics` — Prometheus text.
 //! - `GET /api/outputs`, `/api/sources`, `/api/items` — JSON; `POST /api/reload` and
@@ -18,16 +23,20 @@
 //!
 //! Layout, one file per concern: `error.rs` (every failure and its response), `feed.rs` (the
 //! published feeds, their render cache and RFC 5005 links), [`conditional`] (the pure
-//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints), `index.rs` (the
-//! index page and OPML), `ops.rs` (health and metrics). Here: the shared state, the router, the
+//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints), `pages.rs` (the
+//! pages for people), `admin.rs` (the admin's forms on them), [`session`] (sign-in cookies and
+//! CSRF tokens), `opml.rs` (OPML), `ops.rs` (health and metrics). Here: the shared state, the router, the
 //! HTTP server loop and its limits, and [`blocking`], the one way handlers reach the store.
 
+mod admin;
 mod api;
 pub mod conditional;
 mod error;
 mod feed;
-mod index;
+mod opml;
 mod ops;
+mod pages;
+pub mod session;
 
 pub use api::SourceStatus;
 pub use error::ApiError;
@@ -65,6 +74,8 @@ pub struct AppState {
     pub cache: FeedCache,
     /// Asks the scheduler to poll a feed now (`POST /api/sources/{id}/poll`).
     pub poll_now: tokio::sync::mpsc::UnboundedSender<String>,
+    /// Admin sessions of the pages (in memory: a restart signs the admin out).
+    pub sessions: Arc<session::Sessions>,
 }
 
 impl AppState {
@@ -79,7 +90,13 @@ pub fn router(state: AppState) -> Router {
     // Fix "when the service started" now, not at the first request for an empty output.
     publish::started();
     Router::new()
-        .route("/", get(index::index))
+        .route("/", get(pages::index))
+        .route("/outputs/{name}", get(pages::river))
+        .route("/sources", get(pages::sources))
+        .route("/sources/{id}/poll", post(admin::poll_now))
+        .route("/signin", get(admin::signin_form).post(admin::signin))
+        .route("/signout", post(admin::signout))
+        .route("/assets/site.css", get(pages::stylesheet))
         .route("/healthz", get(ops::healthz))
         .route("/metrics", get(ops::metrics))
         .route("/feeds/{file}", get(feed::feed))
@@ -88,10 +105,10 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sources/{id}/poll", post(api::poll_source))
         .route("/api/items", get(api::api_items))
         .route("/api/outputs", get(api::outputs))
-        .route("/{file}", get(index::opml))
+        .route("/{file}", get(opml::opml))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })
         .layer(axum::middleware::from_fn(time_limit))
-        // No endpoint reads a request body; anything sent is refused past 64 KiB.
+        // Only the pages' small forms have bodies; anything sent is refused past 64 KiB.
         .layer(axum::extract::DefaultBodyLimit::max(MAX_REQUEST_BODY))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state.metrics),
