@@ -17,6 +17,7 @@
 
 pub mod eval;
 pub mod features;
+pub mod loso;
 pub mod model;
 
 use crate::model::{Category, Classification, Item};
