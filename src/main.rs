@@ -93,6 +93,9 @@ enum Command {
         /// Features seen fewer times are dropped.
         #[arg(long, default_value_t = 2)]
         min_count: u32,
+        /// Features seen in fewer source groups are dropped (1: off).
+        #[arg(long, default_value_t = cmd::train::DEFAULT_MIN_GROUPS)]
+        min_groups: u32,
         /// Read titles only, not summaries.
         #[arg(long)]
         titles_only: bool,
@@ -102,7 +105,7 @@ enum Command {
         /// With --loso: files held out as sources but never trained on (repeatable).
         #[arg(long)]
         holdout_only: Vec<PathBuf>,
-        /// With --loso: adapt to the held-out source's unlabelled items (none, priors, self:CONF).
+        /// With --loso: adapt to the held-out source's unlabelled items (none, priors, online, self:CONF).
         #[arg(long, default_value = "none")]
         adapt: String,
         /// With --loso: folds run at once.
@@ -232,6 +235,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             source_balance,
             l2,
             min_count,
+            min_groups,
             titles_only,
             loso,
             holdout_only,
@@ -248,6 +252,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             args.opts.source_balance = source_balance;
             args.opts.l2 = l2;
             args.opts.min_count = min_count;
+            args.opts.min_groups = min_groups;
             args.titles_only = titles_only;
             args.loso = loso;
             args.holdout_only = holdout_only;

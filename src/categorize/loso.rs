@@ -25,6 +25,9 @@ pub enum Adapt {
     /// Label priors re-estimated by EM over the source's items (Saerens et al. 2002): the
     /// model's probabilities reweighted by the source's estimated label shares.
     Priors,
+    /// What ships ([`super::FeedPriors`]): the same, online — each item reweighted by the
+    /// shares estimated from the items before it (from the 20th on, over the last 200).
+    Online,
     /// Self-training: the source's items the model labels with at least this confidence are
     /// added to the training data with their predicted labels (weight ½), and the model retrained.
     SelfTrain(f32),
@@ -136,6 +139,14 @@ fn fold(
             let prior = em_priors(&probs, 30);
             for p in &mut probs {
                 *p = reweight(*p, prior);
+            }
+        }
+        Adapt::Online => {
+            let priors = super::FeedPriors::default();
+            for p in &mut probs {
+                if let Some(shares) = priors.observe(g, *p) {
+                    *p = reweight(*p, shares);
+                }
             }
         }
         Adapt::SelfTrain(min) => {

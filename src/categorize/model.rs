@@ -94,6 +94,9 @@ pub struct TrainOptions {
     pub source_balance: f32,
     /// The kinds of feature to read.
     pub features: FeatureSet,
+    /// Features seen in fewer source groups than this are dropped: a word only one outlet uses
+    /// is its style, not a topic (1: off).
+    pub min_groups: u32,
 }
 
 impl Default for TrainOptions {
@@ -107,6 +110,7 @@ impl Default for TrainOptions {
             balance: true,
             source_balance: 0.0,
             features: FeatureSet::LEGACY,
+            min_groups: 1,
         }
     }
 }
@@ -170,20 +174,33 @@ impl Model {
         progress: &dyn Fn(usize, usize),
     ) -> Model {
         // Vocabulary.
-        let mut counts: HashMap<u64, u32> = HashMap::new();
+        let mut counts: HashMap<u64, (u32, u32, u32)> = HashMap::new();
         let set = opts.features;
         let docs_raw: Vec<Vec<u64>> = examples
             .iter()
             .map(|e| features::hashes(&e.text, set))
             .collect();
-        for d in &docs_raw {
-            for h in d {
-                *counts.entry(*h).or_default() += 1;
+        // Per feature: items, distinct groups, last group seen (items visited group by group,
+        // so a group is counted once).
+        let mut by_group: Vec<usize> = (0..examples.len()).collect();
+        by_group.sort_by(|a, b| examples[*a].group.cmp(&examples[*b].group));
+        let mut g = 0u32;
+        for (i, &d) in by_group.iter().enumerate() {
+            if i > 0 && examples[d].group != examples[by_group[i - 1]].group {
+                g += 1;
+            }
+            for h in &docs_raw[d] {
+                let c = counts.entry(*h).or_insert((0, 0, u32::MAX));
+                c.0 += 1;
+                if c.2 != g {
+                    c.2 = g;
+                    c.1 += 1;
+                }
             }
         }
         let mut hashes: Vec<u64> = counts
             .into_iter()
-            .filter(|(_, n)| *n >= opts.min_count)
+            .filter(|(_, (n, groups, _))| *n >= opts.min_count && *groups >= opts.min_groups)
             .map(|(h, _)| h)
             .collect();
         hashes.sort_unstable();

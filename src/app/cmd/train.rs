@@ -22,6 +22,8 @@ use std::sync::Arc;
 pub const DEFAULT_FEATURES: &str = "fold,stem,regions,gov,nosig";
 /// The shipped model's source balance.
 pub const DEFAULT_SOURCE_BALANCE: f32 = 0.5;
+/// The shipped model's minimum number of source groups a feature is seen in.
+pub const DEFAULT_MIN_GROUPS: u32 = 1;
 /// How much more a correction weighs than an ordinary example (unless its line says otherwise).
 pub const DEFAULT_CORRECTION_WEIGHT: f32 = 5.0;
 
@@ -65,6 +67,7 @@ impl TrainArgs {
             opts: TrainOptions {
                 features: FeatureSet::parse(DEFAULT_FEATURES).expect("valid"),
                 source_balance: DEFAULT_SOURCE_BALANCE,
+                min_groups: DEFAULT_MIN_GROUPS,
                 ..TrainOptions::default()
             },
             titles_only: false,
@@ -81,11 +84,12 @@ pub fn parse_adapt(s: &str) -> Result<Adapt, String> {
     match s {
         "none" => Ok(Adapt::None),
         "priors" => Ok(Adapt::Priors),
+        "online" => Ok(Adapt::Online),
         _ => s
             .strip_prefix("self:")
             .and_then(|c| c.parse::<f32>().ok())
             .map(Adapt::SelfTrain)
-            .ok_or_else(|| format!("--adapt: none, priors or self:CONFIDENCE, not `{s}`")),
+            .ok_or_else(|| format!("--adapt: none, priors, online or self:CONFIDENCE, not `{s}`")),
     }
 }
 
@@ -132,12 +136,13 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<String> {
     }
     let opts = &args.opts;
     let method = format!(
-        "features={} source_balance={} epochs={} l2={} min_count={} summaries={}",
+        "features={} source_balance={} epochs={} l2={} min_count={} min_groups={} summaries={}",
         opts.features.names(),
         opts.source_balance,
         opts.epochs,
         opts.l2,
         opts.min_count,
+        opts.min_groups,
         !args.titles_only
     );
     if args.loso {
