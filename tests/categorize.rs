@@ -260,3 +260,76 @@ async fn every_demo_item_is_in_the_right_outputs() {
         assert!(want.iter().any(|(t, ..)| m.contains(t)), "unexpected item {m}");
     }
 }
+
+#[test]
+fn corrections_weigh_in_and_loso_and_by_source_report_per_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("labelled.jsonl");
+    // The fixture has no source: its file is its group. Two files make two groups.
+    let lines = std::fs::read_to_string(&data).unwrap();
+    let all: Vec<&str> = lines.lines().collect();
+    let a: Vec<&str> = all.iter().step_by(2).copied().collect();
+    let b: Vec<&str> = all.iter().skip(1).step_by(2).copied().collect();
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    std::fs::write(dir.path().join("more/a.jsonl"), a.join("\n")).unwrap();
+    std::fs::write(dir.path().join("more/b.jsonl"), b.join("\n")).unwrap();
+    let out = feedsift(
+        dir.path(),
+        &["train", "--data", "more", "--loso", "--epochs", "30"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("\na ") && report.contains("\nb ") && report.contains("loso_score="),
+        "{report}"
+    );
+
+    // A correction, weighed: the title the data calls one thing, the admin another.
+    let t = "四川省委召开常委会会议 研究部署防汛工作";
+    std::fs::write(
+        dir.path().join("corr.jsonl"),
+        format!("{{\"title\": \"{t}\", \"label\": \"other\"}}\n"),
+    )
+    .unwrap();
+    let classify = |model: &str| {
+        std::fs::write(
+            dir.path().join("feeds.toml"),
+            format!("[categorize]\nmodel = \"{model}\"\n"),
+        )
+        .unwrap();
+        let out = feedsift(dir.path(), &["classify"], &format!("{t}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    for (args, want) in [
+        (vec!["--out", "plain.bin"], "regional_politics"),
+        (
+            vec!["--out", "fixed.bin", "--corrections", "corr.jsonl", "--correction-weight", "20"],
+            "other",
+        ),
+    ] {
+        let mut all = vec!["train", "--data", "more", "--epochs", "30"];
+        all.extend(args.iter().copied());
+        let out = feedsift(dir.path(), &all, "");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let model = args[1];
+        let got = classify(model);
+        assert!(got.starts_with(want), "{args:?}: {got}");
+    }
+
+    // eval --by-source: one row per group, then the pooled scores.
+    let out = feedsift(
+        dir.path(),
+        &["eval", "categorizer", "--by-source", "more"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("\na ")
+            && report.contains("\nb ")
+            && report.lines().last().unwrap().starts_with("mean_source_accuracy="),
+        "{report}"
+    );
+}

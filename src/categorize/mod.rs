@@ -261,6 +261,50 @@ mod tests {
     }
 
     #[test]
+    fn english_lifestyle_is_lifestyle_and_unsure_items_say_so() {
+        let c = ModelCategorizer::embedded().unwrap();
+        for t in [
+            "Ten recipes for a cold evening",
+            "The best beaches in Portugal for a family holiday",
+            "How to keep your houseplants alive in winter",
+            "What to wear to a summer wedding",
+        ] {
+            let got = c.classify(&item("", t));
+            assert_eq!(got.category, Category::Lifestyle, "{t}: {got:?}");
+        }
+        let phone = c.classify(&item("", "How to make your phone battery last longer"));
+        assert!(
+            phone.category != Category::Finance && phone.confidence < 0.7,
+            "{phone:?}"
+        );
+    }
+
+    #[test]
+    fn a_feeds_stream_teaches_its_label_shares() {
+        let c = ModelCategorizer::embedded().unwrap();
+        let fresh = ModelCategorizer::embedded().unwrap().without_adaptation();
+        // A finance desk: after enough clear finance items, its label shares lean to finance.
+        for i in 0..ADAPT_AFTER + 5 {
+            let (_, why) = c.classify_explained(&item("desk", &format!("股市收涨 券商板块领涨 基金 {i}")));
+            if i + 1 < ADAPT_AFTER {
+                assert_eq!(why, Reason::Model);
+            }
+        }
+        let t = "公司发布三季度报告";
+        let (adapted, why) = c.classify_explained(&item("desk", t));
+        let Reason::Adapted(shares) = why else { panic!("{why:?}") };
+        assert!(shares[1] > 0.5, "{shares:?}");
+        let plain = fresh.classify(&item("desk", t));
+        assert_eq!(adapted.category, Category::Finance);
+        if plain.category == Category::Finance {
+            assert!(adapted.confidence >= plain.confidence);
+        }
+        // Another feed, and items with no feed, are not affected.
+        assert_eq!(c.classify_explained(&item("other", t)).1, Reason::Model);
+        assert_eq!(c.classify_explained(&item("", t)).1, Reason::Model);
+    }
+
+    #[test]
     fn overrides_hint_and_force() {
         let model = Arc::new(Model::from_bytes(EMBEDDED_MODEL).unwrap());
         let mut kw = BTreeMap::new();

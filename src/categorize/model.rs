@@ -455,4 +455,63 @@ mod tests {
         assert!(Model::from_bytes(b"not a model at all, not at all").is_err());
         assert!(Model::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }
+
+    #[test]
+    fn source_balance_evens_a_labels_sources_and_keeps_label_totals() {
+        let mut data = Vec::new();
+        for i in 0..90 {
+            data.push(Example::new(format!("a{i}"), Category::Finance, "big"));
+        }
+        for i in 0..10 {
+            data.push(Example::new(format!("b{i}"), Category::Finance, "small"));
+        }
+        for i in 0..100 {
+            data.push(Example::new(format!("c{i}"), Category::Other, "x"));
+        }
+        let opts = |sb| TrainOptions {
+            source_balance: sb,
+            ..TrainOptions::default()
+        };
+        let w = sample_weights(&data, &opts(0.0));
+        assert!(w.iter().all(|v| (v - 1.0).abs() < 1e-6));
+        let w = sample_weights(&data, &opts(1.0));
+        let big: f32 = w[..90].iter().sum();
+        let small: f32 = w[90..100].iter().sum();
+        assert!((big - small).abs() < 1e-3, "{big} {small}");
+        assert!((big + small - 100.0).abs() < 1e-2);
+        let w = sample_weights(&data, &opts(0.5));
+        assert!(w[0] < 1.0 && w[95] > 1.0 && (w[150] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn version_1_files_are_read_with_the_legacy_features() {
+        let data: Vec<Example> = (0..10)
+            .flat_map(|i| {
+                [
+                    ex(&format!("股票 {i}"), Category::Finance),
+                    ex(&format!("球队 {i}"), Category::Other),
+                ]
+            })
+            .collect();
+        let m = Model::train(&data, &TrainOptions::default(), &|_, _| {});
+        let v2 = m.to_bytes();
+        let mut v1 = MAGIC_V1.to_vec();
+        v1.extend_from_slice(&v2[6..10]);
+        v1.extend_from_slice(&v2[14..]);
+        let back = Model::from_bytes(&v1).unwrap();
+        assert_eq!(back.feature_set(), FeatureSet::LEGACY);
+        assert_eq!(back, m);
+        let all = Model::train(
+            &data,
+            &TrainOptions {
+                features: FeatureSet::ALL,
+                ..TrainOptions::default()
+            },
+            &|_, _| {},
+        );
+        assert_eq!(
+            Model::from_bytes(&all.to_bytes()).unwrap().feature_set(),
+            FeatureSet::ALL
+        );
+    }
 }
