@@ -152,9 +152,22 @@ fn t2s() -> &'static HashMap<char, char> {
 /// The text as the model reads it: NFKC (full-width → half-width), traditional → simplified
 /// characters, Latin lower-cased.
 pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
     let map = t2s();
     let mut out = String::with_capacity(text.len());
-    for c in text.nfkc() {
+    let nfkc: String;
+    // Most text is already NFKC: checking is cheaper than normalising.
+    let text = if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        text
+    } else {
+        nfkc = text.nfkc().collect();
+        &nfkc
+    };
+    for c in text.chars() {
         if c.is_ascii() {
             out.push(c.to_ascii_lowercase());
         } else if is_cjk(c) {

@@ -57,7 +57,12 @@ impl FeedPriors {
     /// shares, once it has brought enough items. Re-estimated every tenth item.
     pub fn observe(&self, feed: &str, p: [f32; 4]) -> Option<[f32; 4]> {
         let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        let s = feeds.entry(feed.to_string()).or_default();
+        if !feeds.contains_key(feed) {
+            feeds.insert(feed.to_string(), FeedStream::default());
+        }
+        let Some(s) = feeds.get_mut(feed) else {
+            return None;
+        };
         if s.recent.len() == ADAPT_WINDOW {
             s.recent.pop_front();
         }
