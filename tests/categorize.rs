@@ -241,23 +241,52 @@ async fn every_demo_item_is_in_the_right_outputs() {
         ("信用卡逾期了怎么办", true, false, true),
         ("成都市开展基层矛盾纠纷调解专项行动", false, true, true),
         ("气象台发布暴雨蓝色预警", false, false, true),
-        ("Central bank holds interest rate as stocks rally", true, false, true),
+        (
+            "Central bank holds interest rate as stocks rally",
+            true,
+            false,
+            true,
+        ),
         ("Ten recipes for a cold evening", false, false, true),
         ("Local team wins the cup final", false, false, true),
-        ("How to make your phone battery last longer", false, false, true),
-        ("Chipmaker earnings beat forecasts; shares jump", true, false, true),
+        (
+            "How to make your phone battery last longer",
+            false,
+            false,
+            true,
+        ),
+        (
+            "Chipmaker earnings beat forecasts; shares jump",
+            true,
+            false,
+            true,
+        ),
         ("A股三大指数集体收涨 券商板块领涨", true, false, true),
     ];
     for (t, fin, pol, nopets) in want {
-        assert!(has("merged", t), "{t} is not in the merged feed: {outputs:?}");
+        assert!(
+            has("merged", t),
+            "{t} is not in the merged feed: {outputs:?}"
+        );
         assert_eq!(has("finance", t), fin, "{t} in Finance only: {outputs:?}");
-        assert_eq!(has("politics", t), pol, "{t} in Regional politics: {outputs:?}");
-        assert_eq!(has("no-pets", t), nopets, "{t} in Everything but pets: {outputs:?}");
+        assert_eq!(
+            has("politics", t),
+            pol,
+            "{t} in Regional politics: {outputs:?}"
+        );
+        assert_eq!(
+            has("no-pets", t),
+            nopets,
+            "{t} in Everything but pets: {outputs:?}"
+        );
     }
     // Every item of the merged feed is one of those above.
     let merged = &outputs.iter().find(|(n, _)| *n == "merged").unwrap().1;
     for m in merged {
-        assert!(want.iter().any(|(t, ..)| m.contains(t)), "unexpected item {m}");
+        assert!(
+            want.iter().any(|(t, ..)| m.contains(t)),
+            "unexpected item {m}"
+        );
     }
 }
 
@@ -305,7 +334,14 @@ fn corrections_weigh_in_and_loso_and_by_source_report_per_source() {
     for (args, want) in [
         (vec!["--out", "plain.bin"], "regional_politics"),
         (
-            vec!["--out", "fixed.bin", "--corrections", "corr.jsonl", "--correction-weight", "20"],
+            vec![
+                "--out",
+                "fixed.bin",
+                "--corrections",
+                "corr.jsonl",
+                "--correction-weight",
+                "20",
+            ],
             "other",
         ),
     ] {
@@ -329,7 +365,11 @@ fn corrections_weigh_in_and_loso_and_by_source_report_per_source() {
     assert!(
         report.contains("\na ")
             && report.contains("\nb ")
-            && report.lines().last().unwrap().starts_with("mean_source_accuracy="),
+            && report
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("mean_source_accuracy="),
         "{report}"
     );
 }

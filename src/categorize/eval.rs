@@ -260,11 +260,20 @@ impl BySource {
             "source", "n", "accuracy", "f1(own)"
         );
         for (name, g) in &self.groups {
-            let present: Vec<usize> = (0..4).filter(|k| g.confusion[*k].iter().sum::<usize>() > 0).collect();
-            let own_f1 = present.iter().map(|k| g.prf(*k).2).sum::<f64>() / present.len().max(1) as f64;
+            let present: Vec<usize> = (0..4)
+                .filter(|k| g.confusion[*k].iter().sum::<usize>() > 0)
+                .collect();
+            let own_f1 =
+                present.iter().map(|k| g.prf(*k).2).sum::<f64>() / present.len().max(1) as f64;
             let labels: Vec<String> = present
                 .iter()
-                .map(|k| format!("{} {}", Category::ALL[*k].as_str(), g.confusion[*k].iter().sum::<usize>()))
+                .map(|k| {
+                    format!(
+                        "{} {}",
+                        Category::ALL[*k].as_str(),
+                        g.confusion[*k].iter().sum::<usize>()
+                    )
+                })
                 .collect();
             let short: String = name.chars().take(44).collect();
             let _ = writeln!(

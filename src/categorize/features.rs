@@ -32,29 +32,127 @@ const STOPWORDS: &[&str] = &[
 /// Words that name an outlet or are left-overs of its markup (AG News' `#39;` and `quot;`), not
 /// a topic: dropped with [`FeatureSet::NO_SIGNATURES`].
 const SIGNATURES: &[&str] = &[
-    "reuters", "afp", "ap", "upi", "quot", "apos", "lt", "gt", "amp", "nbsp", "href", "www",
-    "com", "http", "https", "huffpost", "bbc", "cnn", "photo", "photos", "video", "watch",
+    "reuters", "afp", "ap", "upi", "quot", "apos", "lt", "gt", "amp", "nbsp", "href", "www", "com",
+    "http", "https", "huffpost", "bbc", "cnn", "photo", "photos", "video", "watch",
 ];
 
 /// Government bodies and offices: a story about what they do is regional politics far more
 /// often than anything else, whichever outlet writes it.
 const GOV_BODIES: &[&str] = &[
-    "省委", "市委", "县委", "区委", "州委", "党委", "党组", "党工委", "人民政府", "政府", "人大",
-    "政协", "纪委", "监委", "常委会", "常务会议", "书记", "省长", "市长", "县长", "区长", "州长",
-    "镇长", "乡长", "办公厅", "街道", "乡镇", "村委", "发改委", "生态环境厅", "生态环境局",
-    "住建", "人社", "民政", "信访", "组织部", "宣传部", "统战部", "政法委", "党建", "干部",
-    "党员", "机关", "国务院", "党中央", "中共中央", "中央委员会", "总书记", "总理", "副总理",
-    "全国人大", "全国政协", "代表团", "部委", "国家发展改革委", "商务部", "财政部", "民政部",
-    "应急管理部", "中央纪委", "国家监委", "政法", "委员会",
+    "省委",
+    "市委",
+    "县委",
+    "区委",
+    "州委",
+    "党委",
+    "党组",
+    "党工委",
+    "人民政府",
+    "政府",
+    "人大",
+    "政协",
+    "纪委",
+    "监委",
+    "常委会",
+    "常务会议",
+    "书记",
+    "省长",
+    "市长",
+    "县长",
+    "区长",
+    "州长",
+    "镇长",
+    "乡长",
+    "办公厅",
+    "街道",
+    "乡镇",
+    "村委",
+    "发改委",
+    "生态环境厅",
+    "生态环境局",
+    "住建",
+    "人社",
+    "民政",
+    "信访",
+    "组织部",
+    "宣传部",
+    "统战部",
+    "政法委",
+    "党建",
+    "干部",
+    "党员",
+    "机关",
+    "国务院",
+    "党中央",
+    "中共中央",
+    "中央委员会",
+    "总书记",
+    "总理",
+    "副总理",
+    "全国人大",
+    "全国政协",
+    "代表团",
+    "部委",
+    "国家发展改革委",
+    "商务部",
+    "财政部",
+    "民政部",
+    "应急管理部",
+    "中央纪委",
+    "国家监委",
+    "政法",
+    "委员会",
 ];
 
 /// What public administration does: meetings, inspections, campaigns, documents.
 const GOV_ACTS: &[&str] = &[
-    "调研", "部署", "督导", "督查", "巡视", "巡察", "专项整治", "专项行动", "整治", "推进会",
-    "座谈会", "工作会议", "全会", "贯彻", "落实", "学习", "宣讲", "开除党籍", "违纪", "违法",
-    "审查调查", "实施意见", "实施方案", "管理办法", "通知", "政策解读", "乡村振兴", "脱贫",
-    "扶贫", "帮扶", "对口支援", "援疆", "援藏", "民生", "营商环境", "高质量发展", "审议",
-    "考察", "慰问", "主持召开", "出台", "印发", "白皮书", "改革", "政策", "精神", "全体会议",
+    "调研",
+    "部署",
+    "督导",
+    "督查",
+    "巡视",
+    "巡察",
+    "专项整治",
+    "专项行动",
+    "整治",
+    "推进会",
+    "座谈会",
+    "工作会议",
+    "全会",
+    "贯彻",
+    "落实",
+    "学习",
+    "宣讲",
+    "开除党籍",
+    "违纪",
+    "违法",
+    "审查调查",
+    "实施意见",
+    "实施方案",
+    "管理办法",
+    "通知",
+    "政策解读",
+    "乡村振兴",
+    "脱贫",
+    "扶贫",
+    "帮扶",
+    "对口支援",
+    "援疆",
+    "援藏",
+    "民生",
+    "营商环境",
+    "高质量发展",
+    "审议",
+    "考察",
+    "慰问",
+    "主持召开",
+    "出台",
+    "印发",
+    "白皮书",
+    "改革",
+    "政策",
+    "精神",
+    "全体会议",
 ];
 
 /// Which optional kinds of feature a model reads (stored in the model file, so a model is always
@@ -421,13 +519,21 @@ mod tests {
     fn optional_kinds() {
         let all = FeatureSet::ALL;
         let n = names("四川：成都市委常委会召开会议 部署专项整治", all);
-        for want in ["region:r", "region:r1", "gov:gbody", "gov:gbody+r", "gov:gact"] {
+        for want in [
+            "region:r",
+            "region:r1",
+            "gov:gbody",
+            "gov:gbody+r",
+            "gov:gact",
+        ] {
             assert!(n.contains(&want.to_string()), "{want} in {n:?}");
         }
         // The broadcaster's `地名：` prefix is not an n-gram; the region is still seen.
         assert!(!n.contains(&"四川".to_string()), "{n:?}");
         let n = names("Stocks fall (Reuters) - quot;", all);
-        assert!(!n.iter().any(|x| x.contains("reuters") || x.contains("quot")));
+        assert!(!n
+            .iter()
+            .any(|x| x.contains("reuters") || x.contains("quot")));
         assert_eq!(FeatureSet::parse("fold,stem").unwrap(), FeatureSet(3));
         assert_eq!(FeatureSet::parse(&all.names()).unwrap(), all);
         assert!(FeatureSet::parse("nope").is_err());

@@ -201,7 +201,14 @@ mod tests {
                 data.push(Example::new(format!("{t} {i}"), l, g));
             }
         }
-        let r = run(&data, &[], &TrainOptions::default(), Adapt::None, 2, &|_, _| {});
+        let r = run(
+            &data,
+            &[],
+            &TrainOptions::default(),
+            Adapt::None,
+            2,
+            &|_, _| {},
+        );
         assert_eq!(r.groups.len(), 2);
         assert_eq!(r.pooled().n(), data.len());
         assert!(r.mean_accuracy() > 0.9, "{}", r.render());

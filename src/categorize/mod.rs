@@ -60,9 +60,7 @@ impl FeedPriors {
         if !feeds.contains_key(feed) {
             feeds.insert(feed.to_string(), FeedStream::default());
         }
-        let Some(s) = feeds.get_mut(feed) else {
-            return None;
-        };
+        let s = feeds.get_mut(feed)?;
         if s.recent.len() == ADAPT_WINDOW {
             s.recent.pop_front();
         }
@@ -290,14 +288,17 @@ mod tests {
         let fresh = ModelCategorizer::embedded().unwrap().without_adaptation();
         // A finance desk: after enough clear finance items, its label shares lean to finance.
         for i in 0..ADAPT_AFTER + 5 {
-            let (_, why) = c.classify_explained(&item("desk", &format!("股市收涨 券商板块领涨 基金 {i}")));
+            let (_, why) =
+                c.classify_explained(&item("desk", &format!("股市收涨 券商板块领涨 基金 {i}")));
             if i + 1 < ADAPT_AFTER {
                 assert_eq!(why, Reason::Model);
             }
         }
         let t = "公司发布三季度报告";
         let (adapted, why) = c.classify_explained(&item("desk", t));
-        let Reason::Adapted(shares) = why else { panic!("{why:?}") };
+        let Reason::Adapted(shares) = why else {
+            panic!("{why:?}")
+        };
         assert!(shares[1] > 0.5, "{shares:?}");
         let plain = fresh.classify(&item("desk", t));
         assert_eq!(adapted.category, Category::Finance);

@@ -142,7 +142,8 @@ pub fn sample_weights(examples: &[Example], opts: &TrainOptions) -> Vec<f32> {
             total[*l] += n;
             sources[*l] += 1.0;
         }
-        let factor = |l: usize, g: &str| (total[l] / sources[l] / per[&(l, g)]).powf(opts.source_balance);
+        let factor =
+            |l: usize, g: &str| (total[l] / sources[l] / per[&(l, g)]).powf(opts.source_balance);
         let mut after = [0f32; K];
         for (i, e) in examples.iter().enumerate() {
             w[i] *= factor(labels[i], &e.group);

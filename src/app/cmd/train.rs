@@ -124,7 +124,9 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<String> {
         let has_weight = std::fs::read_to_string(c)?
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).map(|v| v.get("weight").is_some()))
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l).map(|v| v.get("weight").is_some())
+            })
             .collect::<Result<Vec<bool>, _>>()?;
         for (e, own) in corr.iter_mut().zip(has_weight) {
             e.group = "corrections".into();
@@ -147,7 +149,11 @@ pub fn train(args: &TrainArgs) -> anyhow::Result<String> {
     );
     if args.loso {
         let holdout = read_all(&args.holdout_only, args.titles_only)?;
-        let bar = progress_bar(true, 0, "{spinner} leave-one-source-out [{bar:30}] {pos}/{len}");
+        let bar = progress_bar(
+            true,
+            0,
+            "{spinner} leave-one-source-out [{bar:30}] {pos}/{len}",
+        );
         let report: BySource = loso::run(
             &examples,
             &holdout,
