@@ -7,6 +7,7 @@
 
 use clap::{Parser, Subcommand};
 use feedsift::app::cmd;
+use feedsift::categorize::features::FeatureSet;
 use feedsift::config::ConfigError;
 use feedsift::publish::Format;
 use std::net::SocketAddr;
@@ -55,14 +56,22 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
-    /// Train the categorizer on labelled JSON lines ({"title", "summary", "label"}).
+    /// Train the categorizer on labelled JSON lines ({"title", "summary", "label", "source"}),
+    /// or measure the training method by leave-one-source-out (--loso).
     Train {
-        /// Training data (repeatable).
+        /// Training data: a file, or a directory whose *.jsonl files are all read (repeatable).
         #[arg(long = "data", required = true)]
         data: Vec<PathBuf>,
-        /// Where to write the model.
+        /// The admin's corrections, same format; each weighs --correction-weight unless its line
+        /// has a "weight".
         #[arg(long)]
-        out: PathBuf,
+        corrections: Option<PathBuf>,
+        /// The weight of a correction.
+        #[arg(long, default_value_t = cmd::train::DEFAULT_CORRECTION_WEIGHT)]
+        correction_weight: f32,
+        /// Where to write the model.
+        #[arg(long, required_unless_present = "loso")]
+        out: Option<PathBuf>,
         /// Also score the model on this labelled file.
         #[arg(long)]
         dev: Option<PathBuf>,
@@ -72,6 +81,36 @@ enum Command {
         /// Seed of the example order (same data, same seed: same model).
         #[arg(long, default_value_t = 0x5eed_cafe)]
         seed: u64,
+        /// Feature kinds: fold, stem, regions, gov, nosig (comma-separated), all, or legacy.
+        #[arg(long, default_value = cmd::train::DEFAULT_FEATURES)]
+        features: String,
+        /// Source balance within each label, 0 (off) to 1.
+        #[arg(long, default_value_t = cmd::train::DEFAULT_SOURCE_BALANCE)]
+        source_balance: f32,
+        /// L2 penalty per update.
+        #[arg(long, default_value_t = 1e-6)]
+        l2: f32,
+        /// Features seen fewer times are dropped.
+        #[arg(long, default_value_t = 2)]
+        min_count: u32,
+        /// Features seen in fewer source groups are dropped (1: off).
+        #[arg(long, default_value_t = cmd::train::DEFAULT_MIN_GROUPS)]
+        min_groups: u32,
+        /// Read titles only, not summaries.
+        #[arg(long)]
+        titles_only: bool,
+        /// Leave-one-source-out: hold out each source group in turn, print the per-source table.
+        #[arg(long)]
+        loso: bool,
+        /// With --loso: files held out as sources but never trained on (repeatable).
+        #[arg(long)]
+        holdout_only: Vec<PathBuf>,
+        /// With --loso: adapt to the held-out source's unlabelled items (none, priors, online, self:CONF).
+        #[arg(long, default_value = "none")]
+        adapt: String,
+        /// With --loso: folds run at once.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
     },
     /// Add the feeds of an OPML file (a feed reader's export) to the config, keeping its comments.
     ImportOpml {
@@ -121,8 +160,12 @@ enum Command {
 enum EvalWhat {
     /// The categorizer, on labelled JSON lines: per-label scores and the confusion matrix.
     Categorizer {
-        /// The labelled file.
-        file: PathBuf,
+        /// The labelled files (a directory: its *.jsonl files).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Also the table per source group (accuracy, macro-F1 over its labels).
+        #[arg(long)]
+        by_source: bool,
     },
     /// The deduplicator, on pairs `{"a": {...}, "b": {...}, "duplicate": bool}` (JSON lines).
     Dedup {
@@ -197,15 +240,45 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => cmd::import_opml::run(&ctx.config_path, &file, allow_private)?,
         Command::Train {
             data,
+            corrections,
+            correction_weight,
             out,
             dev,
             epochs,
             seed,
-        } => cmd::train::run(&data, &out, dev.as_deref(), epochs, seed)?,
+            features,
+            source_balance,
+            l2,
+            min_count,
+            min_groups,
+            titles_only,
+            loso,
+            holdout_only,
+            adapt,
+            threads,
+        } => {
+            let mut args = cmd::train::TrainArgs::new(data, out);
+            args.corrections = corrections;
+            args.correction_weight = correction_weight;
+            args.dev = dev;
+            args.opts.epochs = epochs;
+            args.opts.seed = seed;
+            args.opts.features = FeatureSet::parse(&features).map_err(anyhow::Error::msg)?;
+            args.opts.source_balance = source_balance;
+            args.opts.l2 = l2;
+            args.opts.min_count = min_count;
+            args.opts.min_groups = min_groups;
+            args.titles_only = titles_only;
+            args.loso = loso;
+            args.holdout_only = holdout_only;
+            args.adapt = cmd::train::parse_adapt(&adapt).map_err(anyhow::Error::msg)?;
+            args.threads = threads;
+            cmd::train::run(&args)?
+        }
         Command::Classify { explain, json } => cmd::classify::run(&ctx, explain, json)?,
         Command::Eval {
-            what: EvalWhat::Categorizer { file },
-        } => cmd::eval::run_categorizer(&ctx, &file)?,
+            what: EvalWhat::Categorizer { files, by_source },
+        } => cmd::eval::run_categorizer(&ctx, &files, by_source)?,
         Command::Eval {
             what: EvalWhat::Dedup { file, mistakes },
         } => cmd::eval::run_dedup(&ctx, &file, mistakes)?,

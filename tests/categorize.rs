@@ -187,3 +187,189 @@ fn train_is_deterministic_and_a_config_can_use_the_model() {
     );
     assert!(!out.status.success());
 }
+
+/// Every item of the demo's sample feeds lands in the outputs it should, and in no other: the
+/// demo's own config and feed server, polled once, each output exported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_demo_item_is_in_the_right_outputs() {
+    use feedsift::app::cmd::demo::{demo_config, serve_files, SAMPLE_FEEDS};
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let feeds_at = listener.local_addr().unwrap();
+    let server = tokio::spawn(serve_files(listener, SAMPLE_FEEDS));
+    let listen: std::net::SocketAddr = "127.0.0.1:9".parse().unwrap();
+    std::fs::write(
+        dir.path().join("feeds.toml"),
+        demo_config(feeds_at, listen, dir.path()),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let outputs = tokio::task::spawn_blocking(move || {
+        let out = feedsift(&d, &["poll", "--once"], "");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        ["finance", "politics", "no-pets", "merged"].map(|o| {
+            let out = feedsift(&d, &["export", o, "--format", "json"], "");
+            assert!(out.status.success(), "{}", text(&out.stderr));
+            let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let mut titles: Vec<String> = v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["title"].as_str().unwrap().to_string())
+                .collect();
+            titles.sort();
+            (o, titles)
+        })
+    })
+    .await
+    .unwrap();
+    server.abort();
+    let has = |o: &str, t: &str| {
+        outputs
+            .iter()
+            .find(|(n, _)| *n == o)
+            .unwrap()
+            .1
+            .iter()
+            .any(|x| x.contains(t))
+    };
+    // (title, in Finance only, in Regional politics, in Everything but pets)
+    let want = [
+        ("川渝党政联席会议第八次会议在重庆召开", false, true, true),
+        ("北向资金增持3.54万股", true, false, true),
+        ("巴西龟的饲养方法", false, false, false),
+        ("信用卡逾期了怎么办", true, false, true),
+        ("成都市开展基层矛盾纠纷调解专项行动", false, true, true),
+        ("气象台发布暴雨蓝色预警", false, false, true),
+        (
+            "Central bank holds interest rate as stocks rally",
+            true,
+            false,
+            true,
+        ),
+        ("Ten recipes for a cold evening", false, false, true),
+        ("Local team wins the cup final", false, false, true),
+        (
+            "How to make your phone battery last longer",
+            false,
+            false,
+            true,
+        ),
+        (
+            "Chipmaker earnings beat forecasts; shares jump",
+            true,
+            false,
+            true,
+        ),
+        ("A股三大指数集体收涨 券商板块领涨", true, false, true),
+    ];
+    for (t, fin, pol, nopets) in want {
+        assert!(
+            has("merged", t),
+            "{t} is not in the merged feed: {outputs:?}"
+        );
+        assert_eq!(has("finance", t), fin, "{t} in Finance only: {outputs:?}");
+        assert_eq!(
+            has("politics", t),
+            pol,
+            "{t} in Regional politics: {outputs:?}"
+        );
+        assert_eq!(
+            has("no-pets", t),
+            nopets,
+            "{t} in Everything but pets: {outputs:?}"
+        );
+    }
+    // Every item of the merged feed is one of those above.
+    let merged = &outputs.iter().find(|(n, _)| *n == "merged").unwrap().1;
+    for m in merged {
+        assert!(
+            want.iter().any(|(t, ..)| m.contains(t)),
+            "unexpected item {m}"
+        );
+    }
+}
+
+#[test]
+fn corrections_weigh_in_and_loso_and_by_source_report_per_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = fixture("labelled.jsonl");
+    // The fixture has no source: its file is its group. Two files make two groups.
+    let lines = std::fs::read_to_string(&data).unwrap();
+    let all: Vec<&str> = lines.lines().collect();
+    let a: Vec<&str> = all.iter().step_by(2).copied().collect();
+    let b: Vec<&str> = all.iter().skip(1).step_by(2).copied().collect();
+    std::fs::create_dir(dir.path().join("more")).unwrap();
+    std::fs::write(dir.path().join("more/a.jsonl"), a.join("\n")).unwrap();
+    std::fs::write(dir.path().join("more/b.jsonl"), b.join("\n")).unwrap();
+    let out = feedsift(
+        dir.path(),
+        &["train", "--data", "more", "--loso", "--epochs", "30"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("\na ") && report.contains("\nb ") && report.contains("loso_score="),
+        "{report}"
+    );
+
+    // A correction, weighed: the title the data calls one thing, the admin another.
+    let t = "四川省委召开常委会会议 研究部署防汛工作";
+    std::fs::write(
+        dir.path().join("corr.jsonl"),
+        format!("{{\"title\": \"{t}\", \"label\": \"other\"}}\n"),
+    )
+    .unwrap();
+    let classify = |model: &str| {
+        std::fs::write(
+            dir.path().join("feeds.toml"),
+            format!("[categorize]\nmodel = \"{model}\"\n"),
+        )
+        .unwrap();
+        let out = feedsift(dir.path(), &["classify"], &format!("{t}\n"));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    for (args, want) in [
+        (vec!["--out", "plain.bin"], "regional_politics"),
+        (
+            vec![
+                "--out",
+                "fixed.bin",
+                "--corrections",
+                "corr.jsonl",
+                "--correction-weight",
+                "20",
+            ],
+            "other",
+        ),
+    ] {
+        let mut all = vec!["train", "--data", "more", "--epochs", "30"];
+        all.extend(args.iter().copied());
+        let out = feedsift(dir.path(), &all, "");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let model = args[1];
+        let got = classify(model);
+        assert!(got.starts_with(want), "{args:?}: {got}");
+    }
+
+    // eval --by-source: one row per group, then the pooled scores.
+    let out = feedsift(
+        dir.path(),
+        &["eval", "categorizer", "--by-source", "more"],
+        "",
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = text(&out.stdout);
+    assert!(
+        report.contains("\na ")
+            && report.contains("\nb ")
+            && report
+                .lines()
+                .last()
+                .unwrap()
+                .starts_with("mean_source_accuracy="),
+        "{report}"
+    );
+}

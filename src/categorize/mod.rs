@@ -14,15 +14,71 @@
 //!    listed under `[categorize]` for a label forces it with confidence 1. `feedsift classify
 //!    --explain` shows which applied.
 //! 3. Regions ([`crate::regions::tag`]): every province, city and county named, resolved upwards.
+//!
+//! Between 1 and 2, the feed's own stream ([`FeedPriors`]): once a feed has brought
+//! [`ADAPT_AFTER`] items, the model's probabilities for its items are reweighted by the feed's
+//! label shares, estimated by EM over the model's probabilities for its last
+//! [`ADAPT_WINDOW`] items ([`loso::em_priors`]). A finance desk's ambiguous items lean to
+//! finance, a health column's to lifestyle. Measured by leave-one-source-out (the held-out
+//! source's items given unlabelled): mean per-source accuracy 0.698 → 0.739, pooled macro-F1
+//! 0.358 → 0.375 (`docs/CATEGORIZER.md`). In memory: a restart or a config reload learns again.
 
 pub mod eval;
 pub mod features;
+pub mod loso;
 pub mod model;
 
 use crate::model::{Category, Classification, Item};
 use model::Model;
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+
+/// Items of a feed seen before its label shares are used.
+pub const ADAPT_AFTER: usize = 20;
+/// The most recent items of a feed whose probabilities the shares are estimated from.
+pub const ADAPT_WINDOW: usize = 200;
+
+/// Per feed: the model's probabilities for its recent items, and the label shares estimated
+/// from them.
+#[derive(Debug, Default)]
+pub struct FeedPriors {
+    feeds: Mutex<HashMap<String, FeedStream>>,
+}
+
+#[derive(Debug, Default)]
+struct FeedStream {
+    recent: std::collections::VecDeque<[f32; 4]>,
+    seen: usize,
+    shares: Option<[f32; 4]>,
+}
+
+impl FeedPriors {
+    /// Records `p` (the model's probabilities for an item of `feed`) and returns the feed's label
+    /// shares, once it has brought enough items. Re-estimated every tenth item.
+    pub fn observe(&self, feed: &str, p: [f32; 4]) -> Option<[f32; 4]> {
+        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if !feeds.contains_key(feed) {
+            feeds.insert(feed.to_string(), FeedStream::default());
+        }
+        let s = feeds.get_mut(feed)?;
+        if s.recent.len() == ADAPT_WINDOW {
+            s.recent.pop_front();
+        }
+        s.recent.push_back(p);
+        s.seen += 1;
+        if s.seen >= ADAPT_AFTER && (s.shares.is_none() || s.seen % 10 == 0) {
+            let v: Vec<[f32; 4]> = s.recent.iter().copied().collect();
+            s.shares = Some(loso::em_priors(&v, 30));
+        }
+        s.shares
+    }
+
+    /// The label shares estimated for `feed`, if any.
+    pub fn shares(&self, feed: &str) -> Option<[f32; 4]> {
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        feeds.get(feed).and_then(|s| s.shares)
+    }
+}
 
 /// The model trained on the shared data set and shipped with feedsift (`models/categorizer.bin`).
 pub static EMBEDDED_MODEL: &[u8] = include_bytes!("../../models/categorizer.bin");
@@ -75,6 +131,8 @@ impl Overrides {
 pub enum Reason {
     /// The model alone.
     Model,
+    /// The model, with the feed's label shares learned from its stream applied.
+    Adapted([f32; 4]),
     /// The model, with the feed's `category_hint` applied.
     Hint(Category),
     /// A `[categorize]` keyword forced the label.
@@ -86,12 +144,25 @@ pub enum Reason {
 pub struct ModelCategorizer {
     model: Arc<Model>,
     overrides: Overrides,
+    priors: Option<Arc<FeedPriors>>,
 }
 
 impl ModelCategorizer {
     /// A categorizer over `model` with `overrides`.
+    /// Learns each feed's label shares from its stream ([`FeedPriors`]); items with no feed
+    /// (`classify`, `eval`) are never adapted.
     pub fn new(model: Arc<Model>, overrides: Overrides) -> ModelCategorizer {
-        ModelCategorizer { model, overrides }
+        ModelCategorizer {
+            model,
+            overrides,
+            priors: Some(Arc::new(FeedPriors::default())),
+        }
+    }
+
+    /// The same, without learning from feeds' streams: every item on its own.
+    pub fn without_adaptation(mut self) -> ModelCategorizer {
+        self.priors = None;
+        self
     }
 
     /// The shipped model, with no overrides.
@@ -112,6 +183,12 @@ impl ModelCategorizer {
         let text = model_text(item);
         let mut p = self.model.probabilities(&text);
         let mut reason = Reason::Model;
+        if let Some(priors) = self.priors.as_ref().filter(|_| !item.feed_id.is_empty()) {
+            if let Some(shares) = priors.observe(&item.feed_id, p) {
+                p = loso::reweight(p, shares);
+                reason = Reason::Adapted(shares);
+            }
+        }
         if let Some(hint) = self.overrides.hints.get(&item.feed_id) {
             let i = Category::ALL.iter().position(|c| c == hint).unwrap_or(3);
             p[i] *= std::f32::consts::E;
@@ -184,6 +261,53 @@ mod tests {
             r.contains(&500_000_000_000) && r.contains(&510_000_000_000),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn english_lifestyle_is_lifestyle_and_unsure_items_say_so() {
+        let c = ModelCategorizer::embedded().unwrap();
+        for t in [
+            "Ten recipes for a cold evening",
+            "The best beaches in Portugal for a family holiday",
+            "How to keep your houseplants alive in winter",
+            "What to wear to a summer wedding",
+        ] {
+            let got = c.classify(&item("", t));
+            assert_eq!(got.category, Category::Lifestyle, "{t}: {got:?}");
+        }
+        let phone = c.classify(&item("", "How to make your phone battery last longer"));
+        assert!(
+            phone.category != Category::Finance && phone.confidence < 0.7,
+            "{phone:?}"
+        );
+    }
+
+    #[test]
+    fn a_feeds_stream_teaches_its_label_shares() {
+        let c = ModelCategorizer::embedded().unwrap();
+        let fresh = ModelCategorizer::embedded().unwrap().without_adaptation();
+        // A finance desk: after enough clear finance items, its label shares lean to finance.
+        for i in 0..ADAPT_AFTER + 5 {
+            let (_, why) =
+                c.classify_explained(&item("desk", &format!("股市收涨 券商板块领涨 基金 {i}")));
+            if i + 1 < ADAPT_AFTER {
+                assert_eq!(why, Reason::Model);
+            }
+        }
+        let t = "公司发布三季度报告";
+        let (adapted, why) = c.classify_explained(&item("desk", t));
+        let Reason::Adapted(shares) = why else {
+            panic!("{why:?}")
+        };
+        assert!(shares[1] > 0.5, "{shares:?}");
+        let plain = fresh.classify(&item("desk", t));
+        assert_eq!(adapted.category, Category::Finance);
+        if plain.category == Category::Finance {
+            assert!(adapted.confidence >= plain.confidence);
+        }
+        // Another feed, and items with no feed, are not affected.
+        assert_eq!(c.classify_explained(&item("other", t)).1, Reason::Model);
+        assert_eq!(c.classify_explained(&item("", t)).1, Reason::Model);
     }
 
     #[test]

@@ -9,19 +9,25 @@
 //! sorted by hash, and SGD with AdaGrad visits the examples in an order drawn from a seeded
 //! generator, so the same data and options give the same bytes.
 //!
-//! File format (little-endian): `FSCAT1`, the number of labels (4, in [`Category::ALL`] order),
-//! the biases, the number of features, then per feature its 64-bit hash and one f32 weight per
-//! label, sorted by hash.
+//! Each example carries a weight: its own (a correction file's, say) times its label's (class
+//! balance) times its source's (source balance: a label's sources count more evenly, so one
+//! outlet's style does not stand for the label — see [`TrainOptions::source_balance`]).
+//!
+//! File format (little-endian): `FSCAT2`, the number of labels (4, in [`Category::ALL`] order),
+//! the feature kinds ([`FeatureSet`], u32), the biases, the number of features, then per feature
+//! its 64-bit hash and one f32 weight per label, sorted by hash. `FSCAT1` files (no feature
+//! kinds: [`FeatureSet::LEGACY`]) are still read.
 
 // The numeric loops index several fixed-size per-label arrays in step; iterator chains would
 // hide that more than they help.
 #![allow(clippy::needless_range_loop)]
 
-use super::features;
+use super::features::{self, FeatureSet};
 use crate::model::Category;
 use std::collections::HashMap;
 
-const MAGIC: &[u8; 6] = b"FSCAT1";
+const MAGIC: &[u8; 6] = b"FSCAT2";
+const MAGIC_V1: &[u8; 6] = b"FSCAT1";
 const K: usize = 4;
 
 /// Why a model file could not be read.
@@ -35,6 +41,7 @@ pub enum ModelError {
 /// A trained model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
+    features: FeatureSet,
     bias: [f32; K],
     hashes: Vec<u64>,
     weights: Vec<[f32; K]>,
@@ -47,6 +54,22 @@ pub struct Example {
     pub text: String,
     /// The label.
     pub label: Category,
+    /// The source group it comes from (for source balance and leave-one-source-out).
+    pub group: String,
+    /// Its own weight (1 for ordinary data; a corrections file may weigh more).
+    pub weight: f32,
+}
+
+impl Example {
+    /// An example of weight 1 from group `group`.
+    pub fn new(text: impl Into<String>, label: Category, group: impl Into<String>) -> Example {
+        Example {
+            text: text.into(),
+            label,
+            group: group.into(),
+            weight: 1.0,
+        }
+    }
 }
 
 /// Training options.
@@ -64,6 +87,16 @@ pub struct TrainOptions {
     pub seed: u64,
     /// Weight classes inversely to their frequency, so macro-F1 does not favour `other`.
     pub balance: bool,
+    /// Source balance, 0 (off) to 1: within each label, a source with `n` items of it weighs
+    /// `(mean / n)^source_balance` per item (`mean`: the label's items per source), rescaled so
+    /// the label's total weight is unchanged — a large single-outlet source no longer stands for
+    /// the label alone, and the labels keep their balance (which protects macro-F1).
+    pub source_balance: f32,
+    /// The kinds of feature to read.
+    pub features: FeatureSet,
+    /// Features seen in fewer source groups than this are dropped: a word only one outlet uses
+    /// is its style, not a topic (1: off).
+    pub min_groups: u32,
 }
 
 impl Default for TrainOptions {
@@ -75,6 +108,9 @@ impl Default for TrainOptions {
             min_count: 2,
             seed: 0x5eed_cafe,
             balance: true,
+            source_balance: 0.0,
+            features: FeatureSet::LEGACY,
+            min_groups: 1,
         }
     }
 }
@@ -90,6 +126,47 @@ fn softmax(z: [f32; K]) -> [f32; K] {
     e.map(|v| v / s)
 }
 
+/// The weight of each example in the loss: its own, times its label's (class balance), times
+/// its source's within the label (source balance). See [`TrainOptions`].
+pub fn sample_weights(examples: &[Example], opts: &TrainOptions) -> Vec<f32> {
+    let labels: Vec<usize> = examples.iter().map(|e| label_index(e.label)).collect();
+    let mut w: Vec<f32> = examples.iter().map(|e| e.weight).collect();
+    if opts.source_balance > 0.0 {
+        let mut per: HashMap<(usize, &str), f32> = HashMap::new();
+        for (e, l) in examples.iter().zip(&labels) {
+            *per.entry((*l, e.group.as_str())).or_default() += e.weight;
+        }
+        let mut total = [0f32; K];
+        let mut sources = [0f32; K];
+        for ((l, _), n) in &per {
+            total[*l] += n;
+            sources[*l] += 1.0;
+        }
+        let factor =
+            |l: usize, g: &str| (total[l] / sources[l] / per[&(l, g)]).powf(opts.source_balance);
+        let mut after = [0f32; K];
+        for (i, e) in examples.iter().enumerate() {
+            w[i] *= factor(labels[i], &e.group);
+            after[labels[i]] += w[i];
+        }
+        for (i, l) in labels.iter().enumerate() {
+            w[i] *= total[*l] / after[*l];
+        }
+    }
+    if opts.balance {
+        let mut n = [0f32; K];
+        for (l, x) in labels.iter().zip(&w) {
+            n[*l] += x;
+        }
+        let sum: f32 = n.iter().sum();
+        let present = n.iter().filter(|v| **v > 0.0).count() as f32;
+        for (l, x) in labels.iter().zip(w.iter_mut()) {
+            *x *= sum / (present * n[*l]);
+        }
+    }
+    w
+}
+
 impl Model {
     /// Trains a model. `progress` is called with (epoch, epochs) after each pass.
     pub fn train(
@@ -98,16 +175,33 @@ impl Model {
         progress: &dyn Fn(usize, usize),
     ) -> Model {
         // Vocabulary.
-        let mut counts: HashMap<u64, u32> = HashMap::new();
-        let docs_raw: Vec<Vec<u64>> = examples.iter().map(|e| features::hashes(&e.text)).collect();
-        for d in &docs_raw {
-            for h in d {
-                *counts.entry(*h).or_default() += 1;
+        let mut counts: HashMap<u64, (u32, u32, u32)> = HashMap::new();
+        let set = opts.features;
+        let docs_raw: Vec<Vec<u64>> = examples
+            .iter()
+            .map(|e| features::hashes(&e.text, set))
+            .collect();
+        // Per feature: items, distinct groups, last group seen (items visited group by group,
+        // so a group is counted once).
+        let mut by_group: Vec<usize> = (0..examples.len()).collect();
+        by_group.sort_by(|a, b| examples[*a].group.cmp(&examples[*b].group));
+        let mut g = 0u32;
+        for (i, &d) in by_group.iter().enumerate() {
+            if i > 0 && examples[d].group != examples[by_group[i - 1]].group {
+                g += 1;
+            }
+            for h in &docs_raw[d] {
+                let c = counts.entry(*h).or_insert((0, 0, u32::MAX));
+                c.0 += 1;
+                if c.2 != g {
+                    c.2 = g;
+                    c.1 += 1;
+                }
             }
         }
         let mut hashes: Vec<u64> = counts
             .into_iter()
-            .filter(|(_, n)| *n >= opts.min_count)
+            .filter(|(_, (n, groups, _))| *n >= opts.min_count && *groups >= opts.min_groups)
             .map(|(h, _)| h)
             .collect();
         hashes.sort_unstable();
@@ -120,18 +214,7 @@ impl Model {
             })
             .collect();
         let labels: Vec<usize> = examples.iter().map(|e| label_index(e.label)).collect();
-        let mut class_weight = [1.0f32; K];
-        if opts.balance {
-            let mut n = [0usize; K];
-            for l in &labels {
-                n[*l] += 1;
-            }
-            for k in 0..K {
-                if n[k] > 0 {
-                    class_weight[k] = labels.len() as f32 / (K as f32 * n[k] as f32);
-                }
-            }
-        }
+        let sample_weight = sample_weights(examples, opts);
         let mut w = vec![[0f32; K]; hashes.len()];
         let mut g = vec![[1e-8f32; K]; hashes.len()];
         let mut bias = [0f32; K];
@@ -161,7 +244,7 @@ impl Model {
                     }
                 }
                 let p = softmax(z);
-                let cw = class_weight[labels[d]];
+                let cw = sample_weight[d];
                 let mut grad = [0f32; K];
                 for k in 0..K {
                     grad[k] = cw * (p[k] - if k == labels[d] { 1.0 } else { 0.0 });
@@ -185,6 +268,7 @@ impl Model {
             .filter(|&i| w[i].iter().any(|v| v.abs() >= 1e-3))
             .collect();
         Model {
+            features: set,
             bias,
             hashes: keep.iter().map(|&i| hashes[i]).collect(),
             weights: keep.iter().map(|&i| w[i]).collect(),
@@ -193,7 +277,12 @@ impl Model {
 
     /// Class probabilities of `text`, in [`Category::ALL`] order.
     pub fn probabilities(&self, text: &str) -> [f32; K] {
-        softmax(self.logits(&features::hashes(text)))
+        softmax(self.logits(&features::hashes(text, self.features)))
+    }
+
+    /// The kinds of feature the model reads.
+    pub fn feature_set(&self) -> FeatureSet {
+        self.features
     }
 
     fn logits(&self, feats: &[u64]) -> [f32; K] {
@@ -221,7 +310,7 @@ impl Model {
     /// first, at most `n`).
     pub fn explain(&self, text: &str, label: Category, n: usize) -> Vec<(String, f32)> {
         let k = label_index(label);
-        let named = features::named(text);
+        let named = features::named(text, self.features);
         let x = 1.0 / (named.len().max(1) as f32).sqrt();
         let mut out: Vec<(String, f32)> = named
             .into_iter()
@@ -250,9 +339,10 @@ impl Model {
 
     /// The model as bytes (see the module docs for the format).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(6 + 4 + 16 + 4 + self.hashes.len() * 24);
+        let mut out = Vec::with_capacity(6 + 4 + 4 + 16 + 4 + self.hashes.len() * 24);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&(K as u32).to_le_bytes());
+        out.extend_from_slice(&self.features.0.to_le_bytes());
         for b in self.bias {
             out.extend_from_slice(&b.to_le_bytes());
         }
@@ -269,9 +359,22 @@ impl Model {
     /// Reads a model written by [`Model::to_bytes`].
     pub fn from_bytes(b: &[u8]) -> Result<Model, ModelError> {
         let bad = |m: &str| ModelError::Format(m.to_string());
-        if b.len() < 30 || &b[..6] != MAGIC {
+        if b.len() < 30 || (&b[..6] != MAGIC && &b[..6] != MAGIC_V1) {
             return Err(bad("not a feedsift categorizer model (bad magic)"));
         }
+        // Version 1 had no feature kinds: read it as if the u32 were not there.
+        let (features, b) = if &b[..6] == MAGIC {
+            if b.len() < 34 {
+                return Err(bad("truncated model file"));
+            }
+            let f = u32::from_le_bytes(b[10..14].try_into().expect("4 bytes"));
+            let mut v = b[..10].to_vec();
+            v.extend_from_slice(&b[14..]);
+            (FeatureSet(f), std::borrow::Cow::Owned(v))
+        } else {
+            (FeatureSet::LEGACY, std::borrow::Cow::Borrowed(b))
+        };
+        let b: &[u8] = &b;
         let u32_at = |i: usize| u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         let f32_at = |i: usize| f32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"));
         if u32_at(6) as usize != K {
@@ -302,6 +405,7 @@ impl Model {
             return Err(bad("feature table is not sorted"));
         }
         Ok(Model {
+            features,
             bias,
             hashes,
             weights,
@@ -314,10 +418,7 @@ mod tests {
     use super::*;
 
     fn ex(text: &str, label: Category) -> Example {
-        Example {
-            text: text.into(),
-            label,
-        }
+        Example::new(text, label, "test")
     }
 
     #[test]
@@ -354,5 +455,64 @@ mod tests {
         assert!(m.explain("书记调研基层", Category::RegionalPolitics, 3)[0].1 > 0.0);
         assert!(Model::from_bytes(b"not a model at all, not at all").is_err());
         assert!(Model::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn source_balance_evens_a_labels_sources_and_keeps_label_totals() {
+        let mut data = Vec::new();
+        for i in 0..90 {
+            data.push(Example::new(format!("a{i}"), Category::Finance, "big"));
+        }
+        for i in 0..10 {
+            data.push(Example::new(format!("b{i}"), Category::Finance, "small"));
+        }
+        for i in 0..100 {
+            data.push(Example::new(format!("c{i}"), Category::Other, "x"));
+        }
+        let opts = |sb| TrainOptions {
+            source_balance: sb,
+            ..TrainOptions::default()
+        };
+        let w = sample_weights(&data, &opts(0.0));
+        assert!(w.iter().all(|v| (v - 1.0).abs() < 1e-6));
+        let w = sample_weights(&data, &opts(1.0));
+        let big: f32 = w[..90].iter().sum();
+        let small: f32 = w[90..100].iter().sum();
+        assert!((big - small).abs() < 1e-3, "{big} {small}");
+        assert!((big + small - 100.0).abs() < 1e-2);
+        let w = sample_weights(&data, &opts(0.5));
+        assert!(w[0] < 1.0 && w[95] > 1.0 && (w[150] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn version_1_files_are_read_with_the_legacy_features() {
+        let data: Vec<Example> = (0..10)
+            .flat_map(|i| {
+                [
+                    ex(&format!("股票 {i}"), Category::Finance),
+                    ex(&format!("球队 {i}"), Category::Other),
+                ]
+            })
+            .collect();
+        let m = Model::train(&data, &TrainOptions::default(), &|_, _| {});
+        let v2 = m.to_bytes();
+        let mut v1 = MAGIC_V1.to_vec();
+        v1.extend_from_slice(&v2[6..10]);
+        v1.extend_from_slice(&v2[14..]);
+        let back = Model::from_bytes(&v1).unwrap();
+        assert_eq!(back.feature_set(), FeatureSet::LEGACY);
+        assert_eq!(back, m);
+        let all = Model::train(
+            &data,
+            &TrainOptions {
+                features: FeatureSet::ALL,
+                ..TrainOptions::default()
+            },
+            &|_, _| {},
+        );
+        assert_eq!(
+            Model::from_bytes(&all.to_bytes()).unwrap().feature_set(),
+            FeatureSet::ALL
+        );
     }
 }

@@ -79,6 +79,10 @@ fn write_verdict(
     };
     let why = match &reason {
         Reason::Model => None,
+        Reason::Adapted(s) => Some(format!(
+            "feed's label shares {:.2}/{:.2}/{:.2}/{:.2}",
+            s[0], s[1], s[2], s[3]
+        )),
         Reason::Hint(h) => Some(format!("feed category_hint {h}")),
         Reason::Keyword(cat, w) => Some(format!("keyword `{w}` forces {cat}")),
     };

@@ -109,10 +109,12 @@ id = "money"
 url = "http://{feeds_at}/money.rss"
 title = "财经快讯 (demo)"
 
+# Items the categorizer is unsure of (confidence below 0.5) stay out of the finance feed.
 [[output]]
 name = "finance"
 title = "Finance only"
 categories = ["finance"]
+min_confidence = 0.5
 
 [[output]]
 name = "politics"

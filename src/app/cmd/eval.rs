@@ -9,14 +9,24 @@
 use super::{progress_bar, Context};
 use crate::config::DedupSettings;
 use crate::dedup::eval::{read_pairs, Report};
-use std::path::Path;
+use anyhow::Context as _;
+use std::path::{Path, PathBuf};
 
-/// Runs `eval categorizer FILE`.
-pub fn run_categorizer(ctx: &Context, file: &Path) -> anyhow::Result<()> {
+/// Runs `eval categorizer FILE…` (`--by-source`: the per-source table too).
+pub fn run_categorizer(ctx: &Context, files: &[PathBuf], by_source: bool) -> anyhow::Result<()> {
+    use crate::categorize::eval::{data_files, read_examples, BySource, Scores};
     let categorizer = ctx.categorizer()?;
-    let examples = crate::categorize::eval::read_examples(file)?;
-    let scores = crate::categorize::eval::Scores::measure(&categorizer, &examples);
-    println!("{}", scores.render());
+    let mut examples = Vec::new();
+    for f in files {
+        for f in data_files(f).with_context(|| format!("cannot list {}", f.display()))? {
+            examples.extend(read_examples(&f)?);
+        }
+    }
+    if by_source {
+        println!("{}", BySource::measure(&categorizer, &examples).render());
+    } else {
+        println!("{}", Scores::measure(&categorizer, &examples).render());
+    }
     Ok(())
 }
 
