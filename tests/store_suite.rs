@@ -738,17 +738,24 @@ fn learned_packaging_is_kept_in_the_store(b: &dyn Backend) {
             ..Item::titled("farm", &format!("{t}〖7网点〗"))
         })
         .collect();
-    dedup::ingest_learning(
-        &s,
-        Some(&learner),
-        &source("farm"),
-        farm,
-        &|_| other(),
-        &DedupSettings::default(),
-        None,
-        Utc::now(),
-    )
-    .unwrap();
+    // Counts are stored with a response once they are due (`SAVE_EVERY` after the first).
+    let t0 = Utc::now();
+    let later = t0 + chrono::Duration::from_std(dedup::learn::SAVE_EVERY).unwrap();
+    for (half, now) in [(&farm[..3], t0), (&farm[3..], later)] {
+        dedup::ingest_learning(
+            &s,
+            Some(&learner),
+            &source("farm"),
+            half.to_vec(),
+            &|_| other(),
+            &DedupSettings::default(),
+            None,
+            now,
+        )
+        .unwrap();
+        let stored = s.blobs(BLOB_PREFIX).unwrap().len();
+        assert_eq!(stored, usize::from(now == later), "stored only when due");
+    }
     s.flush().unwrap();
     drop(s);
     let t = b.reopen();

@@ -30,6 +30,7 @@
 //! A core is a template when at least [`TEMPLATE_EDGES`] of its edge segments are not packaging.
 
 use super::fold::{hash, Folded};
+use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 use std::sync::RwLock;
 
@@ -52,6 +53,13 @@ pub const TEMPLATE_EDGES: usize = 3;
 const VERSION: u8 = 1;
 /// Prefix of the store blobs that hold learned counts.
 pub const BLOB_PREFIX: &str = "dedup.learn/";
+/// A source's counts are stored with its responses at most this often, the first time this long
+/// after it was first learned from: writing them with every response made each commit carry a
+/// blob of up to ~30 KB and held the shared ingest lock the longer (three instances on
+/// PostgreSQL fell behind their 15 s slots), and a thousand new feeds' first polls all wrote
+/// at once. A crash or restart loses at most this much learning, which the stream teaches
+/// again (every response's titles are learned from before it is decided).
+pub const SAVE_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The store blob holding `source`'s counts.
 pub fn blob_name(source: &str) -> String {
@@ -84,6 +92,11 @@ struct Table {
     tick: u32,
     edges: HashMap<u64, Entry>,
     cores: HashMap<u64, Entry>,
+    /// Titles learned since the counts were last handed out to be stored (not encoded).
+    unsaved: u32,
+    /// When they were last handed out, or first learned from in this process (not encoded;
+    /// `None` until then).
+    saved_at: Option<DateTime<Utc>>,
 }
 
 fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) {
@@ -172,6 +185,7 @@ impl Learner {
         let table = state.sources.entry(source.to_string()).or_default();
         for edges in pairs {
             table.titles += 1;
+            table.unsaved = table.unsaved.saturating_add(1);
             table.tick = table.tick.wrapping_add(1);
             let tick = table.tick;
             for (seg, core) in edges {
@@ -243,6 +257,25 @@ impl Learner {
             .expect("learner lock poisoned")
             .sources
             .is_empty()
+    }
+
+    /// `source`'s counts, encoded, when they are due to be stored at `now`: learned from since
+    /// they were last handed out, [`SAVE_EVERY`] or more after they were last handed out (or
+    /// first asked about, in this process).
+    pub fn encode_due(&self, source: &str, now: DateTime<Utc>) -> Option<Vec<u8>> {
+        {
+            let mut state = self.state.write().expect("learner lock poisoned");
+            let t = state.sources.get_mut(source)?;
+            let every = chrono::Duration::from_std(SAVE_EVERY).unwrap_or(chrono::Duration::MAX);
+            let since = *t.saved_at.get_or_insert(now);
+            let due = t.unsaved > 0 && now - since >= every;
+            if !due {
+                return None;
+            }
+            t.unsaved = 0;
+            t.saved_at = Some(now);
+        }
+        self.encode(source)
     }
 
     /// `source`'s counts, encoded (see [`Learner::load`]); `None` when nothing was learned of it.
@@ -425,6 +458,30 @@ mod tests {
 
     fn seg(s: &str) -> u64 {
         hash(&Folded::new(s).key())
+    }
+
+    #[test]
+    fn counts_are_handed_out_for_storing_at_most_every_save_interval() {
+        let l = Learner::new();
+        let t0 = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |secs: i64| t0 + chrono::Duration::seconds(secs);
+        assert!(l.encode_due("f", t0).is_none(), "nothing learned of f");
+        l.learn("f", ["热讯｜巴西龟的饲养方法"]);
+        assert!(
+            l.encode_due("f", t0).is_none(),
+            "not with the first response"
+        );
+        l.learn("f", ["热讯｜成都开展调解专项行动"]);
+        assert!(l.encode_due("f", at(60)).is_none(), "not within SAVE_EVERY");
+        let every = SAVE_EVERY.as_secs() as i64;
+        let saved = l.encode_due("f", at(every)).expect("due after SAVE_EVERY");
+        assert!(Learner::new().load("f", &saved));
+        assert!(
+            l.encode_due("f", at(3 * every)).is_none(),
+            "nothing new learned since"
+        );
     }
 
     #[test]

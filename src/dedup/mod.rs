@@ -273,6 +273,12 @@ pub fn ingest_learning(
     if settings.near_duplicates {
         learner.learn(&source.feed_id, items.iter().map(|i| i.title.as_str()));
     }
+    // Encoded now, outside the ingest lock, and only when due (see `learn::SAVE_EVERY`).
+    let blob = if keep {
+        learner.encode_due(&source.feed_id, now)
+    } else {
+        None
+    };
     // Everything that depends on the entry alone is worked out before the ingest lock is
     // taken, so feeds parsed in parallel only queue for the lookups and the commit. Entries the
     // store does not hold under their key are probably new stories: they are classified here
@@ -316,10 +322,8 @@ pub fn ingest_learning(
         (batch, counts, guard, asked, taken)
     };
     let mut batch = batch;
-    if keep {
-        if let Some(bytes) = learner.encode(&source.feed_id) {
-            batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
-        }
+    if let Some(bytes) = blob {
+        batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
     }
     if !batch.is_empty() || !batch.blobs.is_empty() || state.is_some() {
         store.commit(batch, state.map(|s| (source.feed_id.as_str(), s)))?;
