@@ -168,6 +168,16 @@ impl Learner {
     /// Counts the edge segments of `titles`, all from `source`.
     pub fn learn<'t>(&self, source: &str, titles: impl IntoIterator<Item = &'t str>) {
         let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of).collect();
+        self.count(source, pairs);
+    }
+
+    /// [`Learner::learn`] from titles already folded without their wire tag.
+    pub fn learn_folded<'f>(&self, source: &str, titles: impl IntoIterator<Item = &'f Folded>) {
+        let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of_folded).collect();
+        self.count(source, pairs);
+    }
+
+    fn count(&self, source: &str, pairs: Vec<Vec<(u64, u64)>>) {
         let mut state = self.state.write().expect("learner lock poisoned");
         let table = state.sources.entry(source.to_string()).or_default();
         for edges in pairs {

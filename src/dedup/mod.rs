@@ -31,6 +31,7 @@ pub mod learn;
 pub mod near;
 pub mod title;
 
+use fold::Folded;
 use learn::Learner;
 
 use crate::model::{hex, Item};
@@ -166,7 +167,8 @@ pub fn find_learned(
     } else {
         title::index_core(&item.title)
     };
-    find_with_core(store, learner, item, key, sig, &core)
+    let verify = near::verified_form(&item.title);
+    find_with_core(store, learner, item, key, sig, &core, &verify)
 }
 
 /// [`find`] with the item's index core already derived.
@@ -177,16 +179,20 @@ fn find_with_core<L: Lookup + ?Sized>(
     key: &str,
     sig: &[u64],
     core: &str,
+    verify: &Folded,
 ) -> Result<Found, StoreError> {
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
     }
     if let Some(lk) = link_key(item).filter(|lk| lk != key) {
         if let Some(story) = store.resolve(&lk)? {
-            if near::same_story_with(
+            if near::same_story_folded(
                 learner,
-                (&story.item.title, Some(&story.source.feed_id)),
-                (&item.title, Some(&item.feed_id)),
+                (
+                    &near::verified_form(&story.item.title),
+                    Some(&story.source.feed_id),
+                ),
+                (verify, Some(&item.feed_id)),
             ) {
                 return Ok(Found::Exact(story));
             }
@@ -209,10 +215,10 @@ fn find_with_core<L: Lookup + ?Sized>(
             };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other_core == core
-                || near::same_story_with(
+                || near::same_story_folded(
                     learner,
-                    (&other, None),
-                    (&item.title, Some(&item.feed_id)),
+                    (&near::verified_form(&other), None),
+                    (verify, Some(&item.feed_id)),
                 )
             {
                 if let Some(story) = store.get(k)? {
@@ -270,9 +276,20 @@ pub fn ingest_learning(
             &local
         }
     };
+    // Each title is folded once (without a wire tag): for learning, for its segment-aligned
+    // keys and, unless a masthead ends it, for verifying its candidates.
+    let folded: Vec<Folded> = if settings.near_duplicates {
+        items
+            .iter()
+            .map(|i| Folded::new(title::strip_wire_tag(&i.title)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if settings.near_duplicates {
-        learner.learn(&source.feed_id, items.iter().map(|i| i.title.as_str()));
+        learner.learn_folded(&source.feed_id, &folded);
     }
+    let mut folded = folded.into_iter();
     // Everything that depends on the entry alone is worked out before the ingest lock is
     // taken, so feeds parsed in parallel only queue for the lookups and the commit. Entries the
     // store does not hold under their key are probably new stories: they are classified here
@@ -282,14 +299,23 @@ pub fn ingest_learning(
     let known = store.contains_many(&keys)?;
     let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
     for ((item, key), known) in items.into_iter().zip(keys).zip(known) {
-        let sig = signature_for(settings, &item.title);
-        let core = if sig.is_empty() {
-            String::new()
-        } else {
-            title::index_core(&item.title)
+        let (sig, core, verify) = match folded.next() {
+            Some(f) => {
+                let core = title::index_core(&item.title);
+                let sig = near::signature_of(&item.title, &core, Some(&f));
+                let core = if sig.is_empty() { String::new() } else { core };
+                let wire_free = title::strip_wire_tag(&item.title);
+                let verify = if title::strip_trailing_masthead(wire_free).len() == wire_free.len() {
+                    f
+                } else {
+                    near::verified_form(&item.title)
+                };
+                (sig, core, verify)
+            }
+            None => (Vec::new(), String::new(), Folded::default()),
         };
         let class = if known { None } else { Some(classify(&item)) };
-        prepared.push((item, key, sig, core, class));
+        prepared.push((item, key, sig, core, verify, class));
     }
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
     // outside the lock wait anyway), or decided first and re-checked under the lock against
@@ -330,9 +356,16 @@ pub fn ingest_learning(
     Ok(counts)
 }
 
-/// An entry ready for deciding: the item, its key, band hashes, index core and (when probably
-/// new) its classification.
-type Prepared = (Item, String, Vec<u64>, String, Option<Classification>);
+/// An entry ready for deciding: the item, its key, index keys, index core, verified form
+/// ([`near::verified_form`]) and (when probably new) its classification.
+type Prepared = (
+    Item,
+    String,
+    Vec<u64>,
+    String,
+    Folded,
+    Option<Classification>,
+);
 
 /// Whether one of `batch`'s new stories may have been stored by another writer since the
 /// lookups `ahead` were made (at sequence number `snapshot`): its key or (unknown then) link
@@ -523,7 +556,7 @@ fn decide<L: Lookup + ?Sized>(
     let mut seen_keys: Vec<String> = Vec::new();
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
-    for (item, key, sig, core, class) in prepared {
+    for (item, key, sig, core, verify, class) in prepared {
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
         if seen_keys.contains(key) {
             counts.duplicate += 1;
@@ -553,7 +586,7 @@ fn decide<L: Lookup + ?Sized>(
                 continue;
             }
         }
-        match find_with_core(store, learner, item, key, sig, core)? {
+        match find_with_core(store, learner, item, key, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != digest {
                     let mut edited = story.clone();

@@ -81,7 +81,19 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// The index keys of a title, for the near-duplicate index: [`BANDS`] band hashes, then the
 /// exact-core key at [`CORE_KEY`]. Empty for a title with no text.
 pub fn signature(title: &str) -> Vec<u64> {
+    signature_and_core(title).0
+}
+
+/// [`signature`] and the title's [`index_core`], derived once.
+pub fn signature_and_core(title: &str) -> (Vec<u64>, String) {
     let core_text = index_core(title);
+    let sig = signature_of(title, &core_text, None);
+    (sig, core_text)
+}
+
+/// [`signature`] from the title's index core and, when the caller has it, its folded form
+/// without a wire tag (as the learner folds it; folded here when `None`).
+pub fn signature_of(title: &str, core_text: &str, folded: Option<&Folded>) -> Vec<u64> {
     let core: Vec<char> = core_text.chars().collect();
     if core.is_empty() {
         return Vec::new();
@@ -112,9 +124,12 @@ pub fn signature(title: &str) -> Vec<u64> {
         })
         .collect();
     keys.push(core_key(
-        label_free_core(title).as_deref().unwrap_or(&core_text),
+        label_free_core(title).as_deref().unwrap_or(core_text),
     ));
-    keys.extend(trims(title));
+    keys.extend(match folded {
+        Some(f) => trims_folded(f),
+        None => trims(title),
+    });
     keys
 }
 
@@ -124,7 +139,11 @@ pub fn signature(title: &str) -> Vec<u64> {
 /// one of these with every other copy of it, whatever the packaging; a lookup probes each of
 /// its values at every trim position ([`probes`]).
 pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
-    let f = Folded::new(strip_wire_tag(title));
+    trims_folded(&Folded::new(strip_wire_tag(title)))
+}
+
+/// [`trims`] of a title already folded (without its wire tag).
+pub fn trims_folded(f: &Folded) -> [u64; TRIM_KEYS] {
     let n = f.units.len();
     let mut out = [0u64; TRIM_KEYS];
     if n == 0 {
@@ -205,21 +224,38 @@ pub fn same_story_with(
     a: (&str, Option<&str>),
     b: (&str, Option<&str>),
 ) -> bool {
-    // A wire revision tag (`UPDATE 2-`) and a masthead (`…｜21世纪经济报道`) carry numbers and
-    // hyphens that would join them to the story.
-    let fa = Folded::new(strip_trailing_masthead(strip_wire_tag(a.0)));
-    let fb = Folded::new(strip_trailing_masthead(strip_wire_tag(b.0)));
+    same_story_folded(
+        learner,
+        (&verified_form(a.0), a.1),
+        (&verified_form(b.0), b.1),
+    )
+}
+
+/// A title folded as the verification compares it: without a wire revision tag (`UPDATE 2-`)
+/// or a trailing masthead (`…｜21世纪经济报道`), whose numbers and hyphens would join them to the
+/// story. Ingest folds each title once and passes this to [`same_story_folded`].
+pub fn verified_form(title: &str) -> Folded {
+    Folded::new(strip_trailing_masthead(strip_wire_tag(title)))
+}
+
+/// [`same_story_with`] on titles already folded by [`verified_form`].
+pub fn same_story_folded(
+    learner: &Learner,
+    a: (&Folded, Option<&str>),
+    b: (&Folded, Option<&str>),
+) -> bool {
+    let (fa, fb) = (a.0, b.0);
     if fa.chars.is_empty() || fb.chars.is_empty() {
         return false;
     }
     if fa.chars == fb.chars {
         return true;
     }
-    let Some((start_a, start_b, len)) = aligned_common(&fa, &fb) else {
+    let Some((start_a, start_b, len)) = aligned_common(fa, fb) else {
         return false;
     };
     let (end_a, end_b) = (start_a + len, start_b + len);
-    let (_, latin_words) = weight(&fa, start_a, end_a);
+    let (_, latin_words) = weight(fa, start_a, end_a);
     // Characters (letters, digits, ideographs); in Latin script also at least three words,
     // unless the stretch is long.
     if len < MIN_SHARED_CHARS
@@ -236,10 +272,9 @@ pub fn same_story_with(
             residue(learner, f, src, e, f.chars.len(), Edge::Trailing, strong)?,
         ))
     };
-    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) = (
-        side(&fa, a.1, start_a, end_a),
-        side(&fb, b.1, start_b, end_b),
-    ) else {
+    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) =
+        (side(fa, a.1, start_a, end_a), side(fb, b.1, start_b, end_b))
+    else {
         return false;
     };
     // Both titles put something unrecognised before (or after) the same text: that is two
