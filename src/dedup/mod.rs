@@ -168,13 +168,62 @@ pub fn find_learned(
         title::index_core(&item.title)
     };
     let verify = near::verified_form(&item.title);
-    find_with_core(store, learner, item, key, sig, &core, &verify)
+    let seen = Candidates::default();
+    find_with_core(store, learner, &seen, item, key, sig, &core, &verify)
+}
+
+/// Stored candidates already read and folded while deciding one response: templated titles
+/// propose the same look-alikes for many entries, each read and folded once.
+#[derive(Default)]
+struct Candidates(
+    std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<(String, Folded)>>>>,
+);
+
+impl Candidates {
+    /// The index core and verified form ([`near::verified_form`]) of each of `keys` (`None`:
+    /// not stored), reading from `store` only those not seen before.
+    #[allow(clippy::type_complexity)]
+    fn of<L: Lookup + ?Sized>(
+        &self,
+        store: &L,
+        keys: &[String],
+    ) -> Result<Vec<Option<std::rc::Rc<(String, Folded)>>>, StoreError> {
+        let missing: Vec<String> = {
+            let seen = self.0.borrow();
+            keys.iter()
+                .filter(|k| !seen.contains_key(*k))
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            let titles = store.titles_of(&missing)?;
+            let mut seen = self.0.borrow_mut();
+            for (k, found) in missing.into_iter().zip(titles) {
+                let entry = found.map(|(title, core)| {
+                    let core = if core.is_empty() {
+                        title::index_core(&title)
+                    } else {
+                        core
+                    };
+                    std::rc::Rc::new((core, near::verified_form(&title)))
+                });
+                seen.insert(k, entry);
+            }
+        }
+        let seen = self.0.borrow();
+        Ok(keys
+            .iter()
+            .map(|k| seen.get(k).cloned().flatten())
+            .collect())
+    }
 }
 
 /// [`find`] with the item's index core already derived.
+#[allow(clippy::too_many_arguments)]
 fn find_with_core<L: Lookup + ?Sized>(
     store: &L,
     learner: &Learner,
+    seen: &Candidates,
     item: &Item,
     key: &str,
     sig: &[u64],
@@ -203,23 +252,15 @@ fn find_with_core<L: Lookup + ?Sized>(
     }
     if !sig.is_empty() {
         let candidates = store.near_candidates(sig)?;
-        let titles = store.titles_of(&candidates)?;
-        for (k, found) in candidates.iter().zip(titles) {
-            let Some((other, other_core)) = found else {
+        let found = seen.of(store, &candidates)?;
+        for (k, found) in candidates.iter().zip(found) {
+            let Some(other) = found else {
                 continue;
             };
-            let other_core = if other_core.is_empty() {
-                title::index_core(&other)
-            } else {
-                other_core
-            };
+            let (other_core, other) = &*other;
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other_core == core
-                || near::same_story_folded(
-                    learner,
-                    (&near::verified_form(&other), None),
-                    (verify, Some(&item.feed_id)),
-                )
+                || near::same_story_folded(learner, (other, None), (verify, Some(&item.feed_id)))
             {
                 if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
@@ -554,6 +595,7 @@ fn decide<L: Lookup + ?Sized>(
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();
+    let seen = Candidates::default();
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
     for (item, key, sig, core, verify, class) in prepared {
@@ -575,10 +617,10 @@ fn decide<L: Lookup + ?Sized>(
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
                 p.near.iter().zip(sig).any(|(x, y)| x == y && *x != 0)
-                    && near::same_story_with(
+                    && near::same_story_folded(
                         learner,
-                        (&p.item.title, Some(&source.feed_id)),
-                        (&item.title, Some(&source.feed_id)),
+                        (&near::verified_form(&p.item.title), Some(&source.feed_id)),
+                        (verify, Some(&source.feed_id)),
                     )
             });
             if twin {
@@ -586,7 +628,7 @@ fn decide<L: Lookup + ?Sized>(
                 continue;
             }
         }
-        match find_with_core(store, learner, item, key, sig, core, verify)? {
+        match find_with_core(store, learner, &seen, item, key, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != digest {
                     let mut edited = story.clone();
