@@ -343,7 +343,8 @@ pub fn ingest_learning(
         let (sig, core, verify) = match folded.next() {
             Some(f) => {
                 let core = title::index_core(&item.title);
-                let sig = near::signature_of(&item.title, &core, Some(&f));
+                let cuts = near::learned_cuts(learner, &f, Some(&source.feed_id));
+                let sig = near::signature_cut(&item.title, &core, Some(&f), &cuts);
                 let core = if sig.is_empty() { String::new() } else { core };
                 let wire_free = title::strip_wire_tag(&item.title);
                 let verify = if title::strip_trailing_masthead(wire_free).len() == wire_free.len() {

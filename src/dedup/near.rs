@@ -25,7 +25,7 @@
 //!    template with two subjects, not two decorations of one story.
 
 use super::fold::{self, Folded, Unit};
-use super::learn::Learner;
+use super::learn::{self, Learner};
 use super::title::{
     index_core, is_cjk_masthead, is_decoration, label_free_core, strip_trailing_masthead,
     strip_wire_tag, Edge,
@@ -94,6 +94,16 @@ pub fn signature_and_core(title: &str) -> (Vec<u64>, String) {
 /// [`signature`] from the title's index core and, when the caller has it, its folded form
 /// without a wire tag (as the learner folds it; folded here when `None`).
 pub fn signature_of(title: &str, core_text: &str, folded: Option<&Folded>) -> Vec<u64> {
+    signature_cut(title, core_text, folded, &[])
+}
+
+/// [`signature_of`], its segment-aligned keys also cut at `cuts` ([`trims_folded`]).
+pub fn signature_cut(
+    title: &str,
+    core_text: &str,
+    folded: Option<&Folded>,
+    cuts: &[usize],
+) -> Vec<u64> {
     let core: Vec<char> = core_text.chars().collect();
     if core.is_empty() {
         return Vec::new();
@@ -127,7 +137,7 @@ pub fn signature_of(title: &str, core_text: &str, folded: Option<&Folded>) -> Ve
         label_free_core(title).as_deref().unwrap_or(core_text),
     ));
     keys.extend(match folded {
-        Some(f) => trims_folded(f),
+        Some(f) => trims_folded(f, cuts),
         None => trims(title),
     });
     keys
@@ -139,32 +149,68 @@ pub fn signature_of(title: &str, core_text: &str, folded: Option<&Folded>) -> Ve
 /// one of these with every other copy of it, whatever the packaging; a lookup probes each of
 /// its values at every trim position ([`probes`]).
 pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
-    trims_folded(&Folded::new(strip_wire_tag(title)))
+    trims_folded(&Folded::new(strip_wire_tag(title)), &[])
 }
 
-/// [`trims`] of a title already folded (without its wire tag).
-pub fn trims_folded(f: &Folded) -> [u64; TRIM_KEYS] {
+/// [`trims`] of a title already folded (without its wire tag). `cuts` are positions inside its
+/// first or last unit where learned packaging words end or start ([`learned_cuts`]): there the
+/// first (last) unit is taken to end (start), so that a story whose source attaches packaging
+/// by a plain space (`Paris Maker the ripple effect…`) is keyed by the story alone too.
+pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
     let n = f.units.len();
     let mut out = [0u64; TRIM_KEYS];
     if n == 0 {
         return out;
     }
     let len = f.chars.len();
+    let (first_end, last_start) = (f.units[0].end, f.units[n - 1].start);
+    let lead = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < first_end)
+        .max();
+    let trail = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c < len && c > last_start)
+        .min();
+    let second = (n >= 2).then(|| f.units[1].start);
+    let before_last = (n >= 2).then_some(last_start);
     let ranges = [
         Some((0, len)),
-        (n >= 2).then(|| (f.units[1].start, len)),
-        (n >= 2).then(|| (0, f.units[n - 1].start)),
-        (n >= 3).then(|| (f.units[1].start, f.units[n - 1].start)),
+        second.map(|a| (a, len)),
+        before_last.map(|b| (0, b)),
+        (n >= 3).then(|| (f.units[1].start, last_start)),
     ];
+    let put = |out: &mut [u64; TRIM_KEYS], i: usize, (a, b): (usize, usize)| {
+        // Only what is most of the title: a packaging unit alone would gather every title
+        // of its farm into one bucket.
+        if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
+            let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
+            if !out[..i].contains(&h) {
+                out[i] = h;
+            }
+        }
+    };
     for (i, r) in ranges.into_iter().enumerate() {
-        if let Some((a, b)) = r {
-            // Only what is most of the title: a packaging unit alone would gather every title
-            // of its farm into one bucket.
-            if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
-                let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
-                if !out[..i].contains(&h) {
-                    out[i] = h;
-                }
+        if let Some(r) = r {
+            put(&mut out, i, r);
+        }
+    }
+    // Learned packaging words fill only the keys the units left empty.
+    let cut = [
+        None,
+        lead.map(|a| (a, len)),
+        trail.map(|b| (0, b)),
+        match (lead.or(second), trail.or(before_last)) {
+            (Some(a), Some(b)) if (lead.is_some() || trail.is_some()) && a < b => Some((a, b)),
+            _ => None,
+        },
+    ];
+    for (i, r) in cut.into_iter().enumerate() {
+        if let Some(r) = r {
+            if out[i] == 0 {
+                put(&mut out, i, r);
             }
         }
     }
@@ -251,7 +297,9 @@ pub fn same_story_folded(
     if fa.chars == fb.chars {
         return true;
     }
-    let Some((start_a, start_b, len)) = aligned_common(fa, fb) else {
+    let cuts_a = learned_cuts(learner, fa, a.1);
+    let cuts_b = learned_cuts(learner, fb, b.1);
+    let Some((start_a, start_b, len)) = aligned_common(fa, fb, &cuts_a, &cuts_b) else {
         return false;
     };
     let (end_a, end_b) = (start_a + len, start_b + len);
@@ -292,13 +340,42 @@ pub fn same_story_folded(
 
 /// The longest common stretch of the two comparison strings, narrowed to start and end on unit
 /// boundaries in both: (start in `a`, start in `b`, length).
-fn aligned_common(fa: &Folded, fb: &Folded) -> Option<(usize, usize, usize)> {
+/// Besides its unit boundaries, a title may be cut where Latin words its source puts on many
+/// stories end (or start) an edge unit: packaging attached by a plain space
+/// (`Paris Maker weed vodka is here`), learned ([`learn::word_edges`]) — never by shape.
+pub fn learned_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<usize> {
+    if learner.is_empty() {
+        return Vec::new();
+    }
+    let (lead, trail) = learn::word_edges(f);
+    let len = f.chars.len();
+    let mut out: Vec<usize> = lead
+        .into_iter()
+        .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(0, p))))
+        .collect();
+    out.extend(
+        trail
+            .into_iter()
+            .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(p, len)))),
+    );
+    out
+}
+
+fn aligned_common(
+    fa: &Folded,
+    fb: &Folded,
+    cuts_a: &[usize],
+    cuts_b: &[usize],
+) -> Option<(usize, usize, usize)> {
     let (len, end_a, end_b) = longest_common(&fa.chars, &fb.chars);
     if len == 0 {
         return None;
     }
     let (sa, sb) = (end_a - len, end_b - len);
-    let both = |i: usize| fa.is_boundary(sa + i) && fb.is_boundary(sb + i);
+    let both = |i: usize| {
+        (fa.is_boundary(sa + i) || cuts_a.contains(&(sa + i)))
+            && (fb.is_boundary(sb + i) || cuts_b.contains(&(sb + i)))
+    };
     let first = (0..len).find(|&i| both(i))?;
     let last = (first + 1..=len).rev().find(|&i| both(i))?;
     Some((sa + first, sb + first, last - first))
@@ -356,7 +433,11 @@ fn residue(
     }
     let mut out = Residue::Firm;
     for u in units {
-        if learned(u.start, u.end) {
+        // Learned packaging, or two learned segments run together (`抑退育想大每看`).
+        if learned(u.start, u.end)
+            || (!learner.is_empty()
+                && (u.start + 1..u.end).any(|k| learned(u.start, k) && learned(k, u.end)))
+        {
             continue;
         }
         let raw = f.raw(u.start, u.end);
