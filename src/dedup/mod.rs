@@ -175,19 +175,19 @@ pub fn find_learned(
 /// Stored candidates already read and folded while deciding one response: templated titles
 /// propose the same look-alikes for many entries, each read and folded once.
 #[derive(Default)]
-struct Candidates(
-    std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<(String, Folded)>>>>,
-);
+struct Candidates(std::cell::RefCell<std::collections::HashMap<String, Option<Candidate>>>);
+
+/// A stored candidate's index core and verified form.
+type Candidate = std::rc::Rc<(String, Folded)>;
 
 impl Candidates {
     /// The index core and verified form ([`near::verified_form`]) of each of `keys` (`None`:
     /// not stored), reading from `store` only those not seen before.
-    #[allow(clippy::type_complexity)]
     fn of<L: Lookup + ?Sized>(
         &self,
         store: &L,
         keys: &[String],
-    ) -> Result<Vec<Option<std::rc::Rc<(String, Folded)>>>, StoreError> {
+    ) -> Result<Vec<Option<Candidate>>, StoreError> {
         let missing: Vec<String> = {
             let seen = self.0.borrow();
             keys.iter()
