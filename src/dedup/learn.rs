@@ -103,7 +103,7 @@ fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) 
     if !map.contains_key(&key) && map.len() >= max {
         if let Some((&victim, _)) = map
             .iter()
-            .min_by_key(|(_, e)| (e.sketch.len(), e.hits, e.last))
+            .min_by_key(|(k, e)| (e.sketch.len(), e.hits, e.last, **k))
         {
             map.remove(&victim);
         }
@@ -137,13 +137,52 @@ pub fn edges_of(title: &str) -> Vec<(u64, u64)> {
     edges_of_folded(&f)
 }
 
+/// Words a Latin edge may lose to packaging attached by a plain space ([`word_edges`]).
+pub const MAX_EDGE_WORDS: usize = 2;
+
+/// Where the words of `f`'s first unit start (after its first) and where those of its last unit
+/// start, up to [`MAX_EDGE_WORDS`] words from each end, when that unit is Latin (no CJK) and
+/// keeps at least three words of its own: the positions at which packaging attached by a plain
+/// space (`Paris Maker weed vodka is here`) would end or start.
+pub fn word_edges(f: &Folded) -> (Vec<usize>, Vec<usize>) {
+    let (mut lead, mut trail) = (Vec::new(), Vec::new());
+    let n = f.units.len();
+    if n == 0 {
+        return (lead, trail);
+    }
+    let starts = |u: super::fold::Unit| -> Option<Vec<usize>> {
+        let chars = &f.chars[u.start..u.end];
+        if chars.iter().any(|c| super::fold::is_cjk(*c)) {
+            return None;
+        }
+        let w: Vec<usize> = (u.start + 1..u.end).filter(|&i| f.word_start[i]).collect();
+        (w.len() + 1 > MAX_EDGE_WORDS + 2).then_some(w)
+    };
+    if let Some(w) = starts(f.units[0]) {
+        lead.extend(w.iter().take(MAX_EDGE_WORDS));
+    }
+    if let Some(w) = starts(f.units[n - 1]) {
+        trail.extend(w.iter().rev().take(MAX_EDGE_WORDS));
+    }
+    (lead, trail)
+}
+
 fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
     let n = f.units.len();
+    let mut out = Vec::with_capacity(2);
+    // Latin words at either end, with the rest of the title as their core.
+    let (lead, trail) = word_edges(f);
+    let len = f.chars.len();
+    for p in lead {
+        out.push((hash(&f.slice(0, p)), hash(&f.slice(p, len))));
+    }
+    for p in trail {
+        out.push((hash(&f.slice(p, len)), hash(&f.slice(0, p))));
+    }
     if n < 2 {
-        return Vec::new();
+        return out;
     }
     let (first, last) = (f.units[0], f.units[n - 1]);
-    let mut out = Vec::with_capacity(2);
     if n == 2 {
         out.push((
             hash(&f.slice(first.start, first.end)),
@@ -181,6 +220,16 @@ impl Learner {
     /// Counts the edge segments of `titles`, all from `source`.
     pub fn learn<'t>(&self, source: &str, titles: impl IntoIterator<Item = &'t str>) {
         let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of).collect();
+        self.count(source, pairs);
+    }
+
+    /// [`Learner::learn`] from titles already folded without their wire tag.
+    pub fn learn_folded<'f>(&self, source: &str, titles: impl IntoIterator<Item = &'f Folded>) {
+        let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of_folded).collect();
+        self.count(source, pairs);
+    }
+
+    fn count(&self, source: &str, pairs: Vec<Vec<(u64, u64)>>) {
         let mut state = self.state.write().expect("learner lock poisoned");
         let table = state.sources.entry(source.to_string()).or_default();
         for edges in pairs {

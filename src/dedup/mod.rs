@@ -31,6 +31,7 @@ pub mod learn;
 pub mod near;
 pub mod title;
 
+use fold::Folded;
 use learn::Learner;
 
 use crate::model::{hex, Item};
@@ -166,27 +167,81 @@ pub fn find_learned(
     } else {
         title::index_core(&item.title)
     };
-    find_with_core(store, learner, item, key, sig, &core)
+    let verify = near::verified_form(&item.title);
+    let seen = Candidates::default();
+    find_with_core(store, learner, &seen, item, key, sig, &core, &verify)
+}
+
+/// Stored candidates already read and folded while deciding one response: templated titles
+/// propose the same look-alikes for many entries, each read and folded once.
+#[derive(Default)]
+struct Candidates(std::cell::RefCell<std::collections::HashMap<String, Option<Candidate>>>);
+
+/// A stored candidate's index core and verified form.
+type Candidate = std::rc::Rc<(String, Folded)>;
+
+impl Candidates {
+    /// The index core and verified form ([`near::verified_form`]) of each of `keys` (`None`:
+    /// not stored), reading from `store` only those not seen before.
+    fn of<L: Lookup + ?Sized>(
+        &self,
+        store: &L,
+        keys: &[String],
+    ) -> Result<Vec<Option<Candidate>>, StoreError> {
+        let missing: Vec<String> = {
+            let seen = self.0.borrow();
+            keys.iter()
+                .filter(|k| !seen.contains_key(*k))
+                .cloned()
+                .collect()
+        };
+        if !missing.is_empty() {
+            let titles = store.titles_of(&missing)?;
+            let mut seen = self.0.borrow_mut();
+            for (k, found) in missing.into_iter().zip(titles) {
+                let entry = found.map(|(title, core)| {
+                    let core = if core.is_empty() {
+                        title::index_core(&title)
+                    } else {
+                        core
+                    };
+                    std::rc::Rc::new((core, near::verified_form(&title)))
+                });
+                seen.insert(k, entry);
+            }
+        }
+        let seen = self.0.borrow();
+        Ok(keys
+            .iter()
+            .map(|k| seen.get(k).cloned().flatten())
+            .collect())
+    }
 }
 
 /// [`find`] with the item's index core already derived.
+#[allow(clippy::too_many_arguments)]
 fn find_with_core<L: Lookup + ?Sized>(
     store: &L,
     learner: &Learner,
+    seen: &Candidates,
     item: &Item,
     key: &str,
     sig: &[u64],
     core: &str,
+    verify: &Folded,
 ) -> Result<Found, StoreError> {
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
     }
     if let Some(lk) = link_key(item).filter(|lk| lk != key) {
         if let Some(story) = store.resolve(&lk)? {
-            if near::same_story_with(
+            if near::same_story_folded(
                 learner,
-                (&story.item.title, Some(&story.source.feed_id)),
-                (&item.title, Some(&item.feed_id)),
+                (
+                    &near::verified_form(&story.item.title),
+                    Some(&story.source.feed_id),
+                ),
+                (verify, Some(&item.feed_id)),
             ) {
                 return Ok(Found::Exact(story));
             }
@@ -197,23 +252,15 @@ fn find_with_core<L: Lookup + ?Sized>(
     }
     if !sig.is_empty() {
         let candidates = store.near_candidates(sig)?;
-        let titles = store.titles_of(&candidates)?;
-        for (k, found) in candidates.iter().zip(titles) {
-            let Some((other, other_core)) = found else {
+        let found = seen.of(store, &candidates)?;
+        for (k, found) in candidates.iter().zip(found) {
+            let Some(other) = found else {
                 continue;
             };
-            let other_core = if other_core.is_empty() {
-                title::index_core(&other)
-            } else {
-                other_core
-            };
+            let (other_core, other) = &*other;
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other_core == core
-                || near::same_story_with(
-                    learner,
-                    (&other, None),
-                    (&item.title, Some(&item.feed_id)),
-                )
+                || near::same_story_folded(learner, (other, None), (verify, Some(&item.feed_id)))
             {
                 if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
@@ -270,8 +317,18 @@ pub fn ingest_learning(
             &local
         }
     };
+    // Each title is folded once (without a wire tag): for learning, for its segment-aligned
+    // keys and, unless a masthead ends it, for verifying its candidates.
+    let folded: Vec<Folded> = if settings.near_duplicates {
+        items
+            .iter()
+            .map(|i| Folded::new(title::strip_wire_tag(&i.title)))
+            .collect()
+    } else {
+        Vec::new()
+    };
     if settings.near_duplicates {
-        learner.learn(&source.feed_id, items.iter().map(|i| i.title.as_str()));
+        learner.learn_folded(&source.feed_id, &folded);
     }
     // Encoded now, outside the ingest lock, and only when due (see `learn::SAVE_EVERY`).
     let blob = if keep {
@@ -279,6 +336,7 @@ pub fn ingest_learning(
     } else {
         None
     };
+    let mut folded = folded.into_iter();
     // Everything that depends on the entry alone is worked out before the ingest lock is
     // taken, so feeds parsed in parallel only queue for the lookups and the commit. Entries the
     // store does not hold under their key are probably new stories: they are classified here
@@ -288,14 +346,24 @@ pub fn ingest_learning(
     let known = store.contains_many(&keys)?;
     let mut prepared: Vec<Prepared> = Vec::with_capacity(items.len());
     for ((item, key), known) in items.into_iter().zip(keys).zip(known) {
-        let sig = signature_for(settings, &item.title);
-        let core = if sig.is_empty() {
-            String::new()
-        } else {
-            title::index_core(&item.title)
+        let (sig, core, verify) = match folded.next() {
+            Some(f) => {
+                let core = title::index_core(&item.title);
+                let cuts = near::learned_cuts(learner, &f, Some(&source.feed_id));
+                let sig = near::signature_cut(&item.title, &core, Some(&f), &cuts);
+                let core = if sig.is_empty() { String::new() } else { core };
+                let wire_free = title::strip_wire_tag(&item.title);
+                let verify = if title::strip_trailing_masthead(wire_free).len() == wire_free.len() {
+                    f
+                } else {
+                    near::verified_form(&item.title)
+                };
+                (sig, core, verify)
+            }
+            None => (Vec::new(), String::new(), Folded::default()),
         };
         let class = if known { None } else { Some(classify(&item)) };
-        prepared.push((item, key, sig, core, class));
+        prepared.push((item, key, sig, core, verify, class));
     }
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
     // outside the lock wait anyway), or decided first and re-checked under the lock against
@@ -334,9 +402,16 @@ pub fn ingest_learning(
     Ok(counts)
 }
 
-/// An entry ready for deciding: the item, its key, band hashes, index core and (when probably
-/// new) its classification.
-type Prepared = (Item, String, Vec<u64>, String, Option<Classification>);
+/// An entry ready for deciding: the item, its key, index keys, index core, verified form
+/// ([`near::verified_form`]) and (when probably new) its classification.
+type Prepared = (
+    Item,
+    String,
+    Vec<u64>,
+    String,
+    Folded,
+    Option<Classification>,
+);
 
 /// Whether one of `batch`'s new stories may have been stored by another writer since the
 /// lookups `ahead` were made (at sequence number `snapshot`): its key or (unknown then) link
@@ -525,9 +600,10 @@ fn decide<L: Lookup + ?Sized>(
     let mut batch = Batch::default();
     let mut counts = Counts::default();
     let mut seen_keys: Vec<String> = Vec::new();
+    let seen = Candidates::default();
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
-    for (item, key, sig, core, class) in prepared {
+    for (item, key, sig, core, verify, class) in prepared {
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
         if seen_keys.contains(key) {
             counts.duplicate += 1;
@@ -546,10 +622,10 @@ fn decide<L: Lookup + ?Sized>(
         if !sig.is_empty() {
             let twin = batch.new.iter().any(|p| {
                 p.near.iter().zip(sig).any(|(x, y)| x == y && *x != 0)
-                    && near::same_story_with(
+                    && near::same_story_folded(
                         learner,
-                        (&p.item.title, Some(&source.feed_id)),
-                        (&item.title, Some(&source.feed_id)),
+                        (&near::verified_form(&p.item.title), Some(&source.feed_id)),
+                        (verify, Some(&source.feed_id)),
                     )
             });
             if twin {
@@ -557,7 +633,7 @@ fn decide<L: Lookup + ?Sized>(
                 continue;
             }
         }
-        match find_with_core(store, learner, item, key, sig, core)? {
+        match find_with_core(store, learner, &seen, item, key, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != digest {
                     let mut edited = story.clone();

@@ -25,7 +25,7 @@
 //!    template with two subjects, not two decorations of one story.
 
 use super::fold::{self, Folded, Unit};
-use super::learn::Learner;
+use super::learn::{self, Learner};
 use super::title::{
     index_core, is_cjk_masthead, is_decoration, label_free_core, strip_trailing_masthead,
     strip_wire_tag, Edge,
@@ -81,7 +81,29 @@ fn fnv(bytes: &[u8]) -> u64 {
 /// The index keys of a title, for the near-duplicate index: [`BANDS`] band hashes, then the
 /// exact-core key at [`CORE_KEY`]. Empty for a title with no text.
 pub fn signature(title: &str) -> Vec<u64> {
+    signature_and_core(title).0
+}
+
+/// [`signature`] and the title's [`index_core`], derived once.
+pub fn signature_and_core(title: &str) -> (Vec<u64>, String) {
     let core_text = index_core(title);
+    let sig = signature_of(title, &core_text, None);
+    (sig, core_text)
+}
+
+/// [`signature`] from the title's index core and, when the caller has it, its folded form
+/// without a wire tag (as the learner folds it; folded here when `None`).
+pub fn signature_of(title: &str, core_text: &str, folded: Option<&Folded>) -> Vec<u64> {
+    signature_cut(title, core_text, folded, &[])
+}
+
+/// [`signature_of`], its segment-aligned keys also cut at `cuts` ([`trims_folded`]).
+pub fn signature_cut(
+    title: &str,
+    core_text: &str,
+    folded: Option<&Folded>,
+    cuts: &[usize],
+) -> Vec<u64> {
     let core: Vec<char> = core_text.chars().collect();
     if core.is_empty() {
         return Vec::new();
@@ -112,9 +134,12 @@ pub fn signature(title: &str) -> Vec<u64> {
         })
         .collect();
     keys.push(core_key(
-        label_free_core(title).as_deref().unwrap_or(&core_text),
+        label_free_core(title).as_deref().unwrap_or(core_text),
     ));
-    keys.extend(trims(title));
+    keys.extend(match folded {
+        Some(f) => trims_folded(f, cuts),
+        None => trims(title),
+    });
     keys
 }
 
@@ -124,28 +149,68 @@ pub fn signature(title: &str) -> Vec<u64> {
 /// one of these with every other copy of it, whatever the packaging; a lookup probes each of
 /// its values at every trim position ([`probes`]).
 pub fn trims(title: &str) -> [u64; TRIM_KEYS] {
-    let f = Folded::new(strip_wire_tag(title));
+    trims_folded(&Folded::new(strip_wire_tag(title)), &[])
+}
+
+/// [`trims`] of a title already folded (without its wire tag). `cuts` are positions inside its
+/// first or last unit where learned packaging words end or start ([`learned_cuts`]): there the
+/// first (last) unit is taken to end (start), so that a story whose source attaches packaging
+/// by a plain space (`Paris Maker the ripple effect…`) is keyed by the story alone too.
+pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
     let n = f.units.len();
     let mut out = [0u64; TRIM_KEYS];
     if n == 0 {
         return out;
     }
     let len = f.chars.len();
+    let (first_end, last_start) = (f.units[0].end, f.units[n - 1].start);
+    let lead = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c > 0 && c < first_end)
+        .max();
+    let trail = cuts
+        .iter()
+        .copied()
+        .filter(|&c| c < len && c > last_start)
+        .min();
+    let second = (n >= 2).then(|| f.units[1].start);
+    let before_last = (n >= 2).then_some(last_start);
     let ranges = [
         Some((0, len)),
-        (n >= 2).then(|| (f.units[1].start, len)),
-        (n >= 2).then(|| (0, f.units[n - 1].start)),
-        (n >= 3).then(|| (f.units[1].start, f.units[n - 1].start)),
+        second.map(|a| (a, len)),
+        before_last.map(|b| (0, b)),
+        (n >= 3).then(|| (f.units[1].start, last_start)),
     ];
+    let put = |out: &mut [u64; TRIM_KEYS], i: usize, (a, b): (usize, usize)| {
+        // Only what is most of the title: a packaging unit alone would gather every title
+        // of its farm into one bucket.
+        if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
+            let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
+            if !out[..i].contains(&h) {
+                out[i] = h;
+            }
+        }
+    };
     for (i, r) in ranges.into_iter().enumerate() {
-        if let Some((a, b)) = r {
-            // Only what is most of the title: a packaging unit alone would gather every title
-            // of its farm into one bucket.
-            if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
-                let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
-                if !out[..i].contains(&h) {
-                    out[i] = h;
-                }
+        if let Some(r) = r {
+            put(&mut out, i, r);
+        }
+    }
+    // Learned packaging words fill only the keys the units left empty.
+    let cut = [
+        None,
+        lead.map(|a| (a, len)),
+        trail.map(|b| (0, b)),
+        match (lead.or(second), trail.or(before_last)) {
+            (Some(a), Some(b)) if (lead.is_some() || trail.is_some()) && a < b => Some((a, b)),
+            _ => None,
+        },
+    ];
+    for (i, r) in cut.into_iter().enumerate() {
+        if let Some(r) = r {
+            if out[i] == 0 {
+                put(&mut out, i, r);
             }
         }
     }
@@ -205,21 +270,40 @@ pub fn same_story_with(
     a: (&str, Option<&str>),
     b: (&str, Option<&str>),
 ) -> bool {
-    // A wire revision tag (`UPDATE 2-`) and a masthead (`…｜21世纪经济报道`) carry numbers and
-    // hyphens that would join them to the story.
-    let fa = Folded::new(strip_trailing_masthead(strip_wire_tag(a.0)));
-    let fb = Folded::new(strip_trailing_masthead(strip_wire_tag(b.0)));
+    same_story_folded(
+        learner,
+        (&verified_form(a.0), a.1),
+        (&verified_form(b.0), b.1),
+    )
+}
+
+/// A title folded as the verification compares it: without a wire revision tag (`UPDATE 2-`)
+/// or a trailing masthead (`…｜21世纪经济报道`), whose numbers and hyphens would join them to the
+/// story. Ingest folds each title once and passes this to [`same_story_folded`].
+pub fn verified_form(title: &str) -> Folded {
+    Folded::new(strip_trailing_masthead(strip_wire_tag(title)))
+}
+
+/// [`same_story_with`] on titles already folded by [`verified_form`].
+pub fn same_story_folded(
+    learner: &Learner,
+    a: (&Folded, Option<&str>),
+    b: (&Folded, Option<&str>),
+) -> bool {
+    let (fa, fb) = (a.0, b.0);
     if fa.chars.is_empty() || fb.chars.is_empty() {
         return false;
     }
     if fa.chars == fb.chars {
         return true;
     }
-    let Some((start_a, start_b, len)) = aligned_common(&fa, &fb) else {
+    let cuts_a = learned_cuts(learner, fa, a.1);
+    let cuts_b = learned_cuts(learner, fb, b.1);
+    let Some((start_a, start_b, len)) = aligned_common(fa, fb, &cuts_a, &cuts_b) else {
         return false;
     };
     let (end_a, end_b) = (start_a + len, start_b + len);
-    let (_, latin_words) = weight(&fa, start_a, end_a);
+    let (_, latin_words) = weight(fa, start_a, end_a);
     // Characters (letters, digits, ideographs); in Latin script also at least three words,
     // unless the stretch is long.
     if len < MIN_SHARED_CHARS
@@ -236,10 +320,9 @@ pub fn same_story_with(
             residue(learner, f, src, e, f.chars.len(), Edge::Trailing, strong)?,
         ))
     };
-    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) = (
-        side(&fa, a.1, start_a, end_a),
-        side(&fb, b.1, start_b, end_b),
-    ) else {
+    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) =
+        (side(fa, a.1, start_a, end_a), side(fb, b.1, start_b, end_b))
+    else {
         return false;
     };
     // Both titles put something unrecognised before (or after) the same text: that is two
@@ -257,13 +340,42 @@ pub fn same_story_with(
 
 /// The longest common stretch of the two comparison strings, narrowed to start and end on unit
 /// boundaries in both: (start in `a`, start in `b`, length).
-fn aligned_common(fa: &Folded, fb: &Folded) -> Option<(usize, usize, usize)> {
+/// Besides its unit boundaries, a title may be cut where Latin words its source puts on many
+/// stories end (or start) an edge unit: packaging attached by a plain space
+/// (`Paris Maker weed vodka is here`), learned ([`learn::word_edges`]) — never by shape.
+pub fn learned_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<usize> {
+    if learner.is_empty() {
+        return Vec::new();
+    }
+    let (lead, trail) = learn::word_edges(f);
+    let len = f.chars.len();
+    let mut out: Vec<usize> = lead
+        .into_iter()
+        .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(0, p))))
+        .collect();
+    out.extend(
+        trail
+            .into_iter()
+            .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(p, len)))),
+    );
+    out
+}
+
+fn aligned_common(
+    fa: &Folded,
+    fb: &Folded,
+    cuts_a: &[usize],
+    cuts_b: &[usize],
+) -> Option<(usize, usize, usize)> {
     let (len, end_a, end_b) = longest_common(&fa.chars, &fb.chars);
     if len == 0 {
         return None;
     }
     let (sa, sb) = (end_a - len, end_b - len);
-    let both = |i: usize| fa.is_boundary(sa + i) && fb.is_boundary(sb + i);
+    let both = |i: usize| {
+        (fa.is_boundary(sa + i) || cuts_a.contains(&(sa + i)))
+            && (fb.is_boundary(sb + i) || cuts_b.contains(&(sb + i)))
+    };
     let first = (0..len).find(|&i| both(i))?;
     let last = (first + 1..=len).rev().find(|&i| both(i))?;
     Some((sa + first, sb + first, last - first))
@@ -321,7 +433,11 @@ fn residue(
     }
     let mut out = Residue::Firm;
     for u in units {
-        if learned(u.start, u.end) {
+        // Learned packaging, or two learned segments run together (`抑退育想大每看`).
+        if learned(u.start, u.end)
+            || (!learner.is_empty()
+                && (u.start + 1..u.end).any(|k| learned(u.start, k) && learned(k, u.end)))
+        {
             continue;
         }
         let raw = f.raw(u.start, u.end);
