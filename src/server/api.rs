@@ -6,7 +6,7 @@
 //! through [`blocking`], all feeds' states in one call; admin endpoints answer only to the
 //! configured token, compared in constant time; every failure is an [`ApiError`].
 
-use super::{blocking, feed_states, ApiError, AppState};
+use super::{blocking, feed_health, ApiError, AppState};
 use crate::config::{Config, MAX_LIMIT};
 use crate::publish::{self, Format};
 use axum::extract::{Path, Query, State};
@@ -83,15 +83,7 @@ pub struct SourceStatus {
 pub(super) async fn sources(State(st): State<AppState>) -> Result<Response, ApiError> {
     let config = st.config();
     let ids: Vec<String> = config.feeds.iter().map(|f| f.id.clone()).collect();
-    let (states, counts) = blocking(&st.store, move |store| {
-        let states = feed_states(store, &ids)?;
-        let counts = ids
-            .iter()
-            .map(|id| store.items_of_feed(id))
-            .collect::<Result<Vec<u64>, _>>()?;
-        Ok((states, counts))
-    })
-    .await?;
+    let (states, counts) = blocking(&st.store, move |store| Ok(feed_health(store, &ids)?)).await?;
     let out: Vec<SourceStatus> = config
         .feeds
         .iter()

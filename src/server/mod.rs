@@ -248,9 +248,14 @@ where
     tokio::task::spawn_blocking(move || f(&store)).await?
 }
 
-/// The states of the feeds `ids`, in that order: the one place `/api/sources`, `/metrics`
-/// and `/` read feed states, to be run inside [`blocking`]. One read per feed for now; the
-/// place to switch to a batched backend read. Blocking.
+/// The states of the feeds `ids`, in that order, in one batched read: the one place
+/// `/api/sources`, `/metrics` and the pages read feed states, run inside [`blocking`].
 fn feed_states(store: &Store, ids: &[String]) -> Result<Vec<FeedState>, StoreError> {
     store.feed_states(ids)
+}
+
+/// The states and stored-item counts of the feeds `ids`, in that order (two batched reads):
+/// what `/api/sources` and `/sources` show. Blocking.
+fn feed_health(store: &Store, ids: &[String]) -> Result<(Vec<FeedState>, Vec<u64>), StoreError> {
+    Ok((feed_states(store, ids)?, store.items_of_feeds(ids)?))
 }

@@ -12,7 +12,7 @@
 //! out) are offered only to a signed-in admin and carry the session's CSRF token.
 
 use super::session::{self, SESSION_COOKIE};
-use super::{api, blocking, feed::url_escape, feed_states, ApiError, AppState};
+use super::{api, blocking, feed::url_escape, feed_health, feed_states, ApiError, AppState};
 use crate::config::{Config, Filter};
 use crate::model::{Category, FeedState, StoredItem};
 use crate::publish::{self, Format};
@@ -615,15 +615,7 @@ pub(super) async fn sources(
     let config = st.config();
     let visitor = Visitor::of(&st, &config, &headers);
     let ids: Vec<String> = config.feeds.iter().map(|f| f.id.clone()).collect();
-    let (states, counts) = blocking(&st.store, move |store| {
-        let states = feed_states(store, &ids)?;
-        let counts = ids
-            .iter()
-            .map(|id| store.items_of_feed(id))
-            .collect::<Result<Vec<u64>, _>>()?;
-        Ok((states, counts))
-    })
-    .await?;
+    let (states, counts) = blocking(&st.store, move |store| Ok(feed_health(store, &ids)?)).await?;
     let now = Utc::now();
     let tz = config.service.timezone;
     let time = |t: Option<DateTime<Utc>>| t.map(|t| TimeView::new(t, tz, now));
