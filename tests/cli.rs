@@ -41,38 +41,38 @@ async fn wait_for(url: &str, ok: impl Fn(&str) -> bool) -> String {
 }
 
 /// A child's log, read line by line as it is written, so a test can wait for an event the
-/// process reports instead of sleeping.
-struct Log(std::sync::Arc<std::sync::Mutex<String>>);
+/// process reports instead of sleeping: each line wakes the waiters.
+struct Log(tokio::sync::watch::Receiver<String>);
 
 impl Log {
     fn follow(stderr: std::process::ChildStderr) -> Log {
-        let buf = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let sink = std::sync::Arc::clone(&buf);
+        let (tx, rx) = tokio::sync::watch::channel(String::new());
         std::thread::spawn(move || {
             use std::io::BufRead;
             for line in std::io::BufReader::new(stderr)
                 .lines()
                 .map_while(Result::ok)
             {
-                let mut b = sink.lock().unwrap();
-                b.push_str(&line);
-                b.push('\n');
+                tx.send_modify(|b| {
+                    b.push_str(&line);
+                    b.push('\n');
+                });
             }
         });
-        Log(buf)
+        Log(rx)
     }
 
     /// Waits (bounded) until the log has a line containing `what`.
     async fn wait_for(&self, what: &str) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while !self.0.lock().unwrap().contains(what) {
-            assert!(
-                Instant::now() < deadline,
-                "never logged {what:?}:\n{}",
-                self.0.lock().unwrap()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        let mut rx = self.0.clone();
+        let seen = tokio::time::timeout(Duration::from_secs(60), rx.wait_for(|b| b.contains(what)))
+            .await
+            .map(|r| r.is_ok());
+        assert!(
+            seen == Ok(true),
+            "never logged {what:?}:\n{}",
+            *self.0.borrow()
+        );
     }
 }
 

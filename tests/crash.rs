@@ -39,18 +39,17 @@ impl Lcg {
     }
 }
 
-/// Waits (bounded) until the publishers have answered `n` more requests than when called, or
-/// the child has exited.
+/// Waits (bounded) until the publishers have answered `n` more requests than when called (an
+/// event the publisher announces). The child cannot end before: `n` is below what one run asks.
 async fn wait_for_answers(p: &Publisher, child: &mut std::process::Child, n: usize) {
-    let target = p.log.lock().unwrap().len() + n;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while p.log.lock().unwrap().len() < target && child.try_wait().unwrap().is_none() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the child answered nothing for a minute"
-        );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
+    let mut answered = p.answered.clone();
+    let target = *answered.borrow_and_update() + n;
+    let reached =
+        tokio::time::timeout(Duration::from_secs(60), answered.wait_for(|a| *a >= target)).await;
+    assert!(
+        reached.is_ok() || child.try_wait().unwrap().is_some(),
+        "the publishers answered nothing for a minute"
+    );
 }
 
 /// Serves feed `f` with `n` items (a strong ETag; `delay` before each answer).

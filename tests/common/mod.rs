@@ -29,6 +29,8 @@ pub struct Publisher {
     pub log: Arc<Mutex<Vec<(String, u16)>>>,
     /// Per path: requests in progress now, and the most ever in progress at once.
     pub concurrency: Arc<Mutex<HashMap<String, (usize, usize)>>>,
+    /// The number of requests answered so far, as a channel a test can wait on.
+    pub answered: tokio::sync::watch::Receiver<usize>,
 }
 
 impl Publisher {
@@ -38,9 +40,12 @@ impl Publisher {
         let docs: Arc<Mutex<HashMap<String, Doc>>> = Arc::default();
         let log: Arc<Mutex<Vec<(String, u16)>>> = Arc::default();
         let concurrency: Arc<Mutex<HashMap<String, (usize, usize)>>> = Arc::default();
+        let (answered_tx, answered) = tokio::sync::watch::channel(0usize);
+        let answered_tx = Arc::new(answered_tx);
         let (d, l, cc) = (docs.clone(), log.clone(), concurrency.clone());
         let app = Router::new().fallback(move |uri: Uri, headers: HeaderMap| {
             let (d, l, cc) = (d.clone(), l.clone(), cc.clone());
+            let answered_tx = Arc::clone(&answered_tx);
             async move {
                 let doc = d.lock().unwrap().get(uri.path()).cloned();
                 {
@@ -89,6 +94,7 @@ impl Publisher {
                 l.lock()
                     .unwrap()
                     .push((uri.path().to_string(), resp.status().as_u16()));
+                answered_tx.send_modify(|n| *n += 1);
                 resp
             }
         });
@@ -98,6 +104,7 @@ impl Publisher {
             docs,
             log,
             concurrency,
+            answered,
         }
     }
 
