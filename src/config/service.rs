@@ -100,28 +100,16 @@ impl StoreSpec {
             t.parse::<postgres::Config>().map_err(|e| {
                 StoreSpecError(format!(
                     "`{}` is not a usable PostgreSQL URL: {e}",
-                    redact(t)
+                    crate::text::redact_url(t)
                 ))
             })?;
             Ok(StoreSpec::Postgres(t.to_string()))
         } else {
             Err(StoreSpecError(format!(
                 "unknown store `{}`: use \"sled\" or a postgres://user:password@host/database URL",
-                redact(t)
+                crate::text::redact_url(t)
             )))
         }
-    }
-}
-
-/// A URL with its password replaced by `***`. The same rule as `store::redact`, kept here so
-/// that the configuration depends on nothing in `store`.
-fn redact(url: &str) -> String {
-    match Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
     }
 }
 

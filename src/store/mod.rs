@@ -475,16 +475,7 @@ pub trait Backend: Send + Sync + 'static {
     fn tree_sizes(&self) -> Vec<(&'static str, usize)>;
 }
 
-/// A URL with its password replaced by `***`, for logs and errors.
-pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("***"));
-            u.to_string()
-        }
-        _ => url.to_string(),
-    }
-}
+pub use crate::text::redact_url as redact;
 
 /// A handle on the store, whichever backend holds it. Cheap to clone; all clones share one
 /// database.
