@@ -7,7 +7,9 @@
 //! ingest uses. `b` counts as a duplicate when the lookup lands on the story `a` went into.
 
 use super::learn::Learner;
-use super::{canonical_key, find_learned, ingest_learning, signature_for, DedupSettings, Found};
+use super::{
+    canonical_key, find_learned, ingest_learning, signature_learned, DedupSettings, Found,
+};
 use crate::model::{Category, Classification, Item, SourceRef};
 use crate::store::Store;
 use serde::Deserialize;
@@ -254,8 +256,9 @@ fn store_a_sides(
             None,
             now,
         )?;
-        let sig = signature_for(settings, &a.title);
-        let story = match find_learned(&store, learner.unwrap_or(&cold), &a, &key, &sig)? {
+        let learner = learner.unwrap_or(&cold);
+        let sig = signature_learned(settings, learner, &a.title, &a.feed_id);
+        let story = match find_learned(&store, learner, &a, &key, &sig)? {
             Found::Exact(s) | Found::Near(s) => Some(s.key),
             _ => None,
         };
@@ -280,7 +283,7 @@ fn judge(
     for (i, p) in pairs.iter().enumerate() {
         let b = item(&p.b);
         let key = canonical_key(&b);
-        let sig = signature_for(settings, &b.title);
+        let sig = signature_learned(settings, learner, &b.title, &b.feed_id);
         let (judged, exact) = match find_learned(store, learner, &b, &key, &sig)? {
             Found::Exact(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), true),
             Found::Near(s) => (story_of_a[i].as_deref() == Some(s.key.as_str()), false),
@@ -292,13 +295,15 @@ fn judge(
             (&p.b.title, Some(feed_of(&p.b))),
         );
         report.verified_correct += usize::from(verified == p.duplicate);
+        let mut proposed = true;
         if p.duplicate {
-            let proposed = (judged && exact)
+            proposed = (judged && exact)
                 || story_of_a[i].as_ref().is_some_and(|a| {
                     super::index::candidates(store.backend(), &sig).is_ok_and(|c| c.contains(a))
                 });
             report.candidates_found += usize::from(proposed);
         }
+        let unproposed = if proposed { "" } else { ", not proposed" };
         let class = p.kind.clone().unwrap_or_else(|| {
             if p.duplicate {
                 "duplicate".into()
@@ -319,7 +324,12 @@ fn judge(
         if judged != p.duplicate && report.mistakes.len() < 1000 {
             report
                 .mistakes
-                .push((class, p.a.title.clone(), p.b.title.clone(), p.duplicate));
+                .push((
+                    format!("{class}{unproposed}"),
+                    p.a.title.clone(),
+                    p.b.title.clone(),
+                    p.duplicate,
+                ));
         }
         progress(i + 1, pairs.len());
     }

@@ -50,7 +50,17 @@ pub const MIN_SHARE_PERMILLE: u32 = 15;
 /// Edge segments, not packaging, a core must be seen with to be a template.
 pub const TEMPLATE_EDGES: usize = 3;
 /// Encoding version of a source's blob.
-const VERSION: u8 = 1;
+/// Edge slots kept per source ([`edge_slots`]); the least used are evicted.
+pub const MAX_SLOTS: usize = 32;
+/// Segments counted per slot; the least seen are evicted.
+pub const SLOT_SEGMENTS: usize = 16;
+/// Titles a slot must have been seen on before it can vouch for a segment.
+pub const MIN_SLOT_TITLES: u32 = 8;
+/// Share of a slot's titles, in percent, whose segment there is the source's learned
+/// packaging, for the slot to be a packaging slot.
+pub const MIN_SLOT_PACKAGING_PERCENT: u32 = 50;
+/// Encoding version: 2 adds the slots; version 1 blobs are read without them.
+const VERSION: u8 = 2;
 /// Prefix of the store blobs that hold learned counts.
 pub const BLOB_PREFIX: &str = "dedup.learn/";
 /// A source's counts are stored with its responses at most this often, the first time this long
@@ -92,11 +102,41 @@ struct Table {
     tick: u32,
     edges: HashMap<u64, Entry>,
     cores: HashMap<u64, Entry>,
+    /// Edge slots ([`edge_slots`]): how often each was used, and with which segments.
+    slots: HashMap<u64, Slot>,
     /// Titles learned since the counts were last handed out to be stored (not encoded).
     unsaved: u32,
     /// When they were last handed out, or first learned from in this process (not encoded;
     /// `None` until then).
     saved_at: Option<DateTime<Utc>>,
+}
+
+/// One edge slot of a source: the titles it was seen on (decayed) and its most frequent
+/// segments with their counts (at most [`SLOT_SEGMENTS`]).
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    titles: u32,
+    segments: Vec<(u64, u32)>,
+}
+
+impl Slot {
+    fn add(&mut self, seg: u64) {
+        self.titles = self.titles.saturating_add(1);
+        if let Some(e) = self.segments.iter_mut().find(|e| e.0 == seg) {
+            e.1 = e.1.saturating_add(1);
+            return;
+        }
+        if self.segments.len() >= SLOT_SEGMENTS {
+            // Evict the least seen (ties: the smallest hash, for a deterministic outcome).
+            if let Some(i) = (0..self.segments.len()).min_by_key(|&i| {
+                let (k, n) = self.segments[i];
+                (n, k)
+            }) {
+                self.segments.swap_remove(i);
+            }
+        }
+        self.segments.push((seg, 1));
+    }
 }
 
 fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) {
@@ -120,6 +160,20 @@ impl Table {
         })
     }
 
+    /// Whether segments at `slot` are mostly this source's learned packaging.
+    fn is_packaging_slot(&self, slot: u64) -> bool {
+        self.slots.get(&slot).is_some_and(|s| {
+            let packaging: u32 = s
+                .segments
+                .iter()
+                .filter(|(seg, _)| self.is_packaging(*seg))
+                .map(|(_, n)| *n)
+                .sum();
+            s.titles >= MIN_SLOT_TITLES
+                && u64::from(packaging) * 100 >= u64::from(MIN_SLOT_PACKAGING_PERCENT) * u64::from(s.titles)
+        })
+    }
+
     fn decay(&mut self) {
         self.titles /= 2;
         for map in [&mut self.edges, &mut self.cores] {
@@ -128,6 +182,28 @@ impl Table {
                 e.hits > 0
             });
         }
+        self.slots.retain(|_, s| {
+            s.titles /= 2;
+            s.segments.retain_mut(|e| {
+                e.1 /= 2;
+                e.1 > 0
+            });
+            s.titles > 0
+        });
+    }
+
+    fn bump_slot(&mut self, slot: u64, seg: u64) {
+        if !self.slots.contains_key(&slot) && self.slots.len() >= MAX_SLOTS {
+            if let Some(victim) = self
+                .slots
+                .iter()
+                .min_by_key(|(k, s)| (s.titles, **k))
+                .map(|(k, _)| *k)
+            {
+                self.slots.remove(&victim);
+            }
+        }
+        self.slots.entry(slot).or_default().add(seg);
     }
 }
 
@@ -135,6 +211,40 @@ impl Table {
 pub fn edges_of(title: &str) -> Vec<(u64, u64)> {
     let f = Folded::new(super::title::strip_wire_tag(title));
     edges_of_folded(&f)
+}
+
+/// The edge slots of `f` with the segment in each: for its first and its last unit (when it
+/// has two or more), the hash of where the unit sits and how it is set off — the bracket pair
+/// around it, else the separator characters between it and its neighbour (spaces dropped) —
+/// and the hash of the unit's comparison string. A farm puts its packaging in one or two
+/// habitual slots (`〘…〙` before the story, `… ‖ …` after it); a slot whose segments are
+/// mostly the source's learned packaging vouches for a segment seen there once.
+pub fn edge_slots(f: &Folded) -> Vec<(u64, u64)> {
+    let n = f.units.len();
+    if n < 2 {
+        return Vec::new();
+    }
+    let slot = |edge: char, u: super::fold::Unit, gap: (usize, usize)| -> (u64, u64) {
+        let mut sig = String::from(edge);
+        match u.bracket {
+            Some(open) => {
+                sig.push('b');
+                sig.push(open);
+            }
+            None => {
+                sig.push('s');
+                let between = &f.text[f.at[gap.0 - 1].1..f.at[gap.1].0];
+                sig.extend(between.chars().filter(|c| !c.is_whitespace()));
+            }
+        }
+        (hash(&sig), hash(&f.slice(u.start, u.end)))
+    };
+    let (first, second) = (f.units[0], f.units[1]);
+    let (before_last, last) = (f.units[n - 2], f.units[n - 1]);
+    vec![
+        slot('<', first, (first.end, second.start)),
+        slot('>', last, (before_last.end, last.start)),
+    ]
 }
 
 /// Words a Latin edge may lose to packaging attached by a plain space ([`word_edges`]).
@@ -200,6 +310,10 @@ fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
     out
 }
 
+/// What one title shows the learner: its (edge segment, core) pairs and its (slot, segment)
+/// pairs.
+type Seen = (Vec<(u64, u64)>, Vec<(u64, u64)>);
+
 /// The learned counts of every source; shared by every ingest of a pipeline.
 #[derive(Debug, Default)]
 pub struct Learner {
@@ -219,20 +333,29 @@ impl Learner {
 
     /// Counts the edge segments of `titles`, all from `source`.
     pub fn learn<'t>(&self, source: &str, titles: impl IntoIterator<Item = &'t str>) {
-        let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of).collect();
-        self.count(source, pairs);
+        let seen: Vec<Seen> = titles
+            .into_iter()
+            .map(|t| {
+                let f = Folded::new(super::title::strip_wire_tag(t));
+                (edges_of_folded(&f), edge_slots(&f))
+            })
+            .collect();
+        self.count(source, seen);
     }
 
     /// [`Learner::learn`] from titles already folded without their wire tag.
     pub fn learn_folded<'f>(&self, source: &str, titles: impl IntoIterator<Item = &'f Folded>) {
-        let pairs: Vec<Vec<(u64, u64)>> = titles.into_iter().map(edges_of_folded).collect();
-        self.count(source, pairs);
+        let seen: Vec<Seen> = titles
+            .into_iter()
+            .map(|f| (edges_of_folded(f), edge_slots(f)))
+            .collect();
+        self.count(source, seen);
     }
 
-    fn count(&self, source: &str, pairs: Vec<Vec<(u64, u64)>>) {
+    fn count(&self, source: &str, seen: Vec<Seen>) {
         let mut state = self.state.write().expect("learner lock poisoned");
         let table = state.sources.entry(source.to_string()).or_default();
-        for edges in pairs {
+        for (edges, slots) in seen {
             table.titles += 1;
             table.unsaved = table.unsaved.saturating_add(1);
             table.tick = table.tick.wrapping_add(1);
@@ -240,6 +363,9 @@ impl Learner {
             for (seg, core) in edges {
                 bump(&mut table.edges, seg, core as u32, tick, MAX_EDGES);
                 bump(&mut table.cores, core, seg as u32, tick, MAX_CORES);
+            }
+            for (slot, seg) in slots {
+                table.bump_slot(slot, seg);
             }
             if table.titles >= DECAY_TITLES {
                 table.decay();
@@ -273,6 +399,20 @@ impl Learner {
             }
             in_sources >= 2 && cores.len() >= SKETCH
         }
+    }
+
+    /// Whether `slot` ([`edge_slots`]) is a packaging slot of `source`: seen on
+    /// [`MIN_SLOT_TITLES`] titles, on [`MIN_SLOT_PACKAGING_PERCENT`] of them with the source's
+    /// learned packaging. Unknown source: no.
+    pub fn is_packaging_slot(&self, source: Option<&str>, slot: u64) -> bool {
+        let Some(source) = source else {
+            return false;
+        };
+        let state = self.state.read().expect("learner lock poisoned");
+        state
+            .sources
+            .get(source)
+            .is_some_and(|t| t.is_packaging_slot(slot))
     }
 
     /// Whether the core with comparison-string hash `core` is a template: seen, in `source` (or
@@ -348,6 +488,19 @@ impl Learner {
                 for h in &e.sketch {
                     out.extend_from_slice(&h.to_le_bytes());
                 }
+            }
+        }
+        varint(&mut out, t.slots.len() as u64);
+        let mut keys: Vec<&u64> = t.slots.keys().collect();
+        keys.sort();
+        for k in keys {
+            let slot = &t.slots[k];
+            out.extend_from_slice(&k.to_le_bytes());
+            varint(&mut out, u64::from(slot.titles));
+            out.push(slot.segments.len() as u8);
+            for (seg, n) in &slot.segments {
+                out.extend_from_slice(&seg.to_le_bytes());
+                varint(&mut out, u64::from(*n));
             }
         }
         Some(out)
@@ -464,7 +617,8 @@ impl Reader<'_> {
 
 fn decode(bytes: &[u8]) -> Option<Table> {
     let mut r = Reader(bytes);
-    if r.byte()? != VERSION {
+    let version = r.byte()?;
+    if version != 1 && version != VERSION {
         return None;
     }
     let mut t = Table {
@@ -496,6 +650,26 @@ fn decode(bytes: &[u8]) -> Option<Table> {
             t.edges = map;
         } else {
             t.cores = map;
+        }
+    }
+    if version >= 2 {
+        let n = usize::try_from(r.varint()?).ok()?;
+        if n > MAX_SLOTS {
+            return None;
+        }
+        for _ in 0..n {
+            let k = u64::from_le_bytes(r.bytes::<8>()?);
+            let titles = u32::try_from(r.varint()?).ok()?;
+            let len = usize::from(r.byte()?);
+            if len > SLOT_SEGMENTS {
+                return None;
+            }
+            let mut segments = Vec::with_capacity(len);
+            for _ in 0..len {
+                let seg = u64::from_le_bytes(r.bytes::<8>()?);
+                segments.push((seg, u32::try_from(r.varint()?).ok()?));
+            }
+            t.slots.insert(k, Slot { titles, segments });
         }
     }
     r.0.is_empty().then_some(t)

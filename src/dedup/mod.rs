@@ -36,7 +36,7 @@ use learn::Learner;
 
 use crate::model::{hex, Item};
 use crate::model::{AlsoAt, Classification, FeedState, SourceRef, StoredItem};
-use crate::store::{Batch, Store, StoreError};
+use crate::store::{Batch, Store, StoreError, TitleOf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use url::Url;
@@ -147,6 +147,22 @@ pub fn signature_for(settings: &DedupSettings, title: &str) -> Vec<u64> {
     }
 }
 
+/// [`signature_for`] as ingest computes it with a learner: its segment-aligned keys are also
+/// cut where `feed`'s learned packaging ends or starts ([`near::learned_cuts`]).
+pub fn signature_learned(
+    settings: &DedupSettings,
+    learner: &Learner,
+    title: &str,
+    feed: &str,
+) -> Vec<u64> {
+    if !settings.near_duplicates {
+        return Vec::new();
+    }
+    let f = Folded::new(title::strip_wire_tag(title));
+    let cuts = near::packaging_cuts(learner, &f, Some(feed));
+    near::signature_cut(title, &title::index_core(title), Some(&f), &cuts)
+}
+
 /// Looks `item` (with key `key` and band hashes `sig`, see [`signature_for`]) up: exact key,
 /// link alias, tombstone, near-duplicate index (skipped for an empty `sig`). Read-only;
 /// [`ingest`] and `feedsift eval dedup` share it.
@@ -175,10 +191,16 @@ pub fn find_learned(
 /// Stored candidates already read and folded while deciding one response: templated titles
 /// propose the same look-alikes for many entries, each read and folded once.
 #[derive(Default)]
-struct Candidates(std::cell::RefCell<std::collections::HashMap<String, Option<Candidate>>>);
+struct Candidates(
+    std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Candidate>>>>,
+);
 
-/// A stored candidate's index core and verified form.
-type Candidate = std::rc::Rc<(String, Folded)>;
+/// A stored candidate's index core, verified form and first feed.
+struct Candidate {
+    core: String,
+    verify: Folded,
+    feed_id: String,
+}
 
 impl Candidates {
     /// The index core and verified form ([`near::verified_form`]) of each of `keys` (`None`:
@@ -187,7 +209,7 @@ impl Candidates {
         &self,
         store: &L,
         keys: &[String],
-    ) -> Result<Vec<Option<Candidate>>, StoreError> {
+    ) -> Result<Vec<Option<std::rc::Rc<Candidate>>>, StoreError> {
         let missing: Vec<String> = {
             let seen = self.0.borrow();
             keys.iter()
@@ -199,13 +221,17 @@ impl Candidates {
             let titles = store.titles_of(&missing)?;
             let mut seen = self.0.borrow_mut();
             for (k, found) in missing.into_iter().zip(titles) {
-                let entry = found.map(|(title, core)| {
-                    let core = if core.is_empty() {
-                        title::index_core(&title)
+                let entry = found.map(|t| {
+                    let core = if t.core.is_empty() {
+                        title::index_core(&t.title)
                     } else {
-                        core
+                        t.core
                     };
-                    std::rc::Rc::new((core, near::verified_form(&title)))
+                    std::rc::Rc::new(Candidate {
+                        core,
+                        verify: near::verified_form(&t.title),
+                        feed_id: t.feed_id,
+                    })
                 });
                 seen.insert(k, entry);
             }
@@ -257,10 +283,13 @@ fn find_with_core<L: Lookup + ?Sized>(
             let Some(other) = found else {
                 continue;
             };
-            let (other_core, other) = &*other;
             // Equal cleaned cores: both titles are the story plus recognised decorations.
-            if other_core == core
-                || near::same_story_folded(learner, (other, None), (verify, Some(&item.feed_id)))
+            if other.core == core
+                || near::same_story_folded(
+                    learner,
+                    (&other.verify, Some(&other.feed_id)),
+                    (verify, Some(&item.feed_id)),
+                )
             {
                 if let Some(story) = store.get(k)? {
                     return Ok(Found::Near(story));
@@ -349,7 +378,7 @@ pub fn ingest_learning(
         let (sig, core, verify) = match folded.next() {
             Some(f) => {
                 let core = title::index_core(&item.title);
-                let cuts = near::learned_cuts(learner, &f, Some(&source.feed_id));
+                let cuts = near::packaging_cuts(learner, &f, Some(&source.feed_id));
                 let sig = near::signature_cut(&item.title, &core, Some(&f), &cuts);
                 let core = if sig.is_empty() { String::new() } else { core };
                 let wire_free = title::strip_wire_tag(&item.title);
@@ -449,18 +478,18 @@ fn stored_meanwhile(
     }
     candidates.sort();
     candidates.dedup();
-    let titles: std::collections::HashMap<String, Option<(String, String)>> = candidates
+    let titles: std::collections::HashMap<String, Option<TitleOf>> = candidates
         .iter()
         .cloned()
         .zip(store.titles_of(&candidates)?)
         .collect();
     for (n, cands) in with_sig.iter().zip(&found) {
         for k in cands {
-            if let Some(Some((title, core))) = titles.get(k) {
-                if (!core.is_empty() && *core == n.core)
+            if let Some(Some(t)) = titles.get(k) {
+                if (!t.core.is_empty() && t.core == n.core)
                     || near::same_story_with(
                         learner,
-                        (title, None),
+                        (&t.title, Some(&t.feed_id)),
                         (&n.item.title, Some(&n.source.feed_id)),
                     )
                 {
@@ -478,7 +507,7 @@ trait Lookup {
     fn resolve(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
     fn is_tombstoned(&self, key: &str) -> Result<bool, StoreError>;
     fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError>;
-    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError>;
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<TitleOf>>, StoreError>;
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
 }
 
@@ -492,7 +521,7 @@ impl Lookup for Store {
     fn near_candidates(&self, sig: &[u64]) -> Result<Vec<String>, StoreError> {
         index::candidates(self.backend(), sig)
     }
-    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<TitleOf>>, StoreError> {
         self.backend().titles_of(keys)
     }
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
@@ -508,7 +537,7 @@ struct Prefetched<'a> {
     resolved: std::collections::HashMap<String, Option<StoredItem>>,
     tombstoned: std::collections::HashSet<String>,
     near: std::collections::HashMap<Vec<u64>, Vec<String>>,
-    titles: std::collections::HashMap<String, Option<(String, String)>>,
+    titles: std::collections::HashMap<String, Option<TitleOf>>,
 }
 
 impl<'a> Prefetched<'a> {
@@ -576,7 +605,7 @@ impl Lookup for Prefetched<'_> {
             None => index::candidates(self.store.backend(), sig),
         }
     }
-    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<TitleOf>>, StoreError> {
         if keys.iter().all(|k| self.titles.contains_key(k)) {
             Ok(keys.iter().map(|k| self.titles[k].clone()).collect())
         } else {

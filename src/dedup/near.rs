@@ -27,7 +27,8 @@
 use super::fold::{self, Folded, Unit};
 use super::learn::{self, Learner};
 use super::title::{
-    index_core, is_cjk_masthead, is_decoration, label_free_core, strip_trailing_masthead,
+    index_core, is_cjk_masthead, is_decoration, is_latin_masthead, label_free_core,
+    strip_trailing_masthead,
     strip_wire_tag, Edge,
 };
 use crate::regions;
@@ -167,12 +168,12 @@ pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
     let lead = cuts
         .iter()
         .copied()
-        .filter(|&c| c > 0 && c < first_end)
+        .filter(|&c| c > 0 && c <= first_end)
         .max();
     let trail = cuts
         .iter()
         .copied()
-        .filter(|&c| c < len && c > last_start)
+        .filter(|&c| c < len && c >= last_start)
         .min();
     let second = (n >= 2).then(|| f.units[1].start);
     let before_last = (n >= 2).then_some(last_start);
@@ -182,10 +183,10 @@ pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
         before_last.map(|b| (0, b)),
         (n >= 3).then(|| (f.units[1].start, last_start)),
     ];
-    let put = |out: &mut [u64; TRIM_KEYS], i: usize, (a, b): (usize, usize)| {
-        // Only what is most of the title: a packaging unit alone would gather every title
-        // of its farm into one bucket.
-        if b >= a + MIN_TRIM_CHARS && 2 * (b - a) > len {
+    let put = |out: &mut [u64; TRIM_KEYS], i: usize, (a, b): (usize, usize), learned: bool| {
+        // Only what is most of the title, unless what was cut off is learned packaging: a
+        // packaging unit alone would gather every title of its farm into one bucket.
+        if b >= a + MIN_TRIM_CHARS && (learned || 2 * (b - a) > len) {
             let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
             if !out[..i].contains(&h) {
                 out[i] = h;
@@ -194,10 +195,10 @@ pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
     };
     for (i, r) in ranges.into_iter().enumerate() {
         if let Some(r) = r {
-            put(&mut out, i, r);
+            put(&mut out, i, r, false);
         }
     }
-    // Learned packaging words fill only the keys the units left empty.
+    // Learned packaging (words, or whole units) fills only the keys the units left empty.
     let cut = [
         None,
         lead.map(|a| (a, len)),
@@ -210,7 +211,7 @@ pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
     for (i, r) in cut.into_iter().enumerate() {
         if let Some(r) = r {
             if out[i] == 0 {
-                put(&mut out, i, r);
+                put(&mut out, i, r, true);
             }
         }
     }
@@ -315,9 +316,27 @@ pub fn same_story_folded(
     let core = fold::hash(&fa.slice(start_a, end_a));
     let template = || learner.is_template(a.1, core) || learner.is_template(b.1, core);
     let side = |f: &Folded, src: Option<&str>, s: usize, e: usize| -> Option<(Residue, Residue)> {
+        // The outermost unit at each end, when it sits in one of the source's packaging slots
+        // and is shorter than the common story.
+        let slots = learn::edge_slots(f);
+        let slotted = |i: usize, unit: Option<&Unit>| {
+            !learner.is_empty()
+                && unit.is_some_and(|u| u.end - u.start < len)
+                && slots
+                    .get(i)
+                    .is_some_and(|(slot, _)| learner.is_packaging_slot(src, *slot))
+        };
+        let lead = Beside {
+            strong,
+            slotted: slotted(0, f.units.first()),
+        };
+        let trail = Beside {
+            strong,
+            slotted: slotted(1, f.units.last()),
+        };
         Some((
-            residue(learner, f, src, 0, s, Edge::Leading, strong)?,
-            residue(learner, f, src, e, f.chars.len(), Edge::Trailing, strong)?,
+            residue(learner, f, src, 0, s, Edge::Leading, lead)?,
+            residue(learner, f, src, e, f.chars.len(), Edge::Trailing, trail)?,
         ))
     };
     let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) =
@@ -328,13 +347,13 @@ pub fn same_story_folded(
     // Both titles put something unrecognised before (or after) the same text: that is two
     // subjects of one template (`万科A：关于召开股东大会的通知` / `招商银行：…`, `Apple: quarterly
     // profit rises` / `Google: …`), not two decorations of one story.
-    if lead_a == Residue::Weak && lead_b == Residue::Weak
-        || trail_a == Residue::Weak && trail_b == Residue::Weak
-    {
+    if lead_a.unsure() && lead_b.unsure() || trail_a.unsure() && trail_b.unsure() {
         return false;
     }
     // A core the stream has seen with many subjects: what stands beside it is a subject.
-    let weak = [lead_a, trail_a, lead_b, trail_b].contains(&Residue::Weak);
+    let weak = [lead_a, trail_a, lead_b, trail_b]
+        .iter()
+        .any(|r| r.unsure());
     !(weak && template())
 }
 
@@ -358,6 +377,26 @@ pub fn learned_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<usi
             .into_iter()
             .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(p, len)))),
     );
+    out
+}
+
+/// Where `f`'s outermost units end (start) when they are its source's learned packaging or sit
+/// in one of its packaging slots: with [`learned_cuts`], the positions at which ingest keys the
+/// story without its packaging however short the story is ([`trims_folded`]).
+pub fn packaging_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<usize> {
+    let mut out = learned_cuts(learner, f, src);
+    let n = f.units.len();
+    if learner.is_empty() || n < 2 {
+        return out;
+    }
+    let slots = learn::edge_slots(f);
+    let (first, last) = (f.units[0], f.units[n - 1]);
+    for (i, u, at) in [(0, first, first.end), (1, last, last.start)] {
+        let seg = fold::hash(&f.slice(u.start, u.end));
+        if learner.is_packaging(src, seg) || learner.is_packaging_slot(src, slots[i].0) {
+            out.push(at);
+        }
+    }
     out
 }
 
@@ -399,12 +438,30 @@ fn weight(f: &Folded, a: usize, b: usize) -> (usize, usize) {
 }
 
 /// What surrounds the common story on one side of a title.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Residue {
     /// Nothing, or packaging known by the stream or the built-in vocabulary.
     Firm,
+    /// In the source's packaging slot, but not itself known as packaging.
+    Slotted,
     /// Something accepted by its shape alone, beside a long identical story.
     Weak,
+}
+
+impl Residue {
+    /// Not known as packaging: two unsure residues at one end may be two subjects.
+    fn unsure(self) -> bool {
+        self != Residue::Firm
+    }
+}
+
+/// What a residue's judgement needs to know of the common story beside it.
+#[derive(Debug, Clone, Copy)]
+struct Beside {
+    /// The common story is long ([`STRONG_SHARED_CHARS`]).
+    strong: bool,
+    /// The title's outermost unit at this end sits in a packaging slot of its source.
+    slotted: bool,
 }
 
 /// Judges `f.chars[a..b]`, what one title has beside the common story at one end: `None` when it
@@ -416,8 +473,9 @@ fn residue(
     a: usize,
     b: usize,
     edge: Edge,
-    strong: bool,
+    beside: Beside,
 ) -> Option<Residue> {
+    let Beside { strong, slotted } = beside;
     if a >= b {
         return Some(Residue::Firm);
     }
@@ -432,7 +490,18 @@ fn residue(
         return None;
     }
     let mut out = Residue::Firm;
+    let outermost = |u: &Unit| match edge {
+        Edge::Leading => u.start == 0,
+        Edge::Trailing => u.end == f.chars.len(),
+    };
     for u in units {
+        // In the source's packaging slot: packaging, whatever its words.
+        if slotted && outermost(u) {
+            if !learned(u.start, u.end) && !is_decoration(f.raw(u.start, u.end), edge) {
+                out = out.max(Residue::Slotted);
+            }
+            continue;
+        }
         // Learned packaging, or two learned segments run together (`抑退育想大每看`).
         if learned(u.start, u.end)
             || (!learner.is_empty()
@@ -442,7 +511,13 @@ fn residue(
         }
         let raw = f.raw(u.start, u.end);
         let quoted = matches!(u.bracket, Some('《' | '〈'));
-        if is_decoration(raw, edge) {
+        // A capitalised name after a comma or a full stop is the sentence going on, not a
+        // masthead (`US Stocks Fall, Cisco Leads Techs Lower`).
+        let sentence_goes_on = edge == Edge::Trailing
+            && is_latin_masthead(raw)
+            && !is_decoration(raw, Edge::Leading)
+            && after_sentence_punctuation(f, u.start);
+        if is_decoration(raw, edge) && !sentence_goes_on {
             continue;
         }
         // A short bracketed note after the story (`(组图)`, `(附名单)`).
@@ -456,12 +531,23 @@ fn residue(
         // Beside a long identical story, the shape of a decoration is enough, and so is a
         // publication's name that contains a place's (`红星新闻｜…`).
         if strong && (has_weak_shape(raw) || is_cjk_masthead(raw)) {
-            out = Residue::Weak;
+            out = Residue::Weak.max(out);
         } else {
             return None;
         }
     }
     Some(out)
+}
+
+/// Whether the separator before comparison character `i` holds a comma, full stop, semicolon,
+/// question or exclamation mark (after NFKC: `，` `﹐` are `,`), or their CJK forms `、` `。`.
+fn after_sentence_punctuation(f: &Folded, i: usize) -> bool {
+    if i == 0 {
+        return false;
+    }
+    f.text[f.at[i - 1].1..f.at[i].0]
+        .chars()
+        .any(|c| matches!(c, ',' | '.' | ';' | '!' | '?' | '、' | '。'))
 }
 
 /// The shape of a decoration, for a segment no vocabulary knows: short (at most eight CJK

@@ -375,15 +375,9 @@ pub fn is_decoration(seg: &str, edge: Edge) -> bool {
         // Mostly packaging vocabulary, and no place name (a leading `四川:` is information).
         return packaging * 10 >= cjk * 7 && !regions::names_a_region(seg);
     }
-    let words: Vec<&str> = seg.split_whitespace().collect();
-    if words.is_empty()
-        || words.len() > 4
-        || !seg
-            .chars()
-            .all(|c| c.is_alphabetic() || c == ' ' || c == '\'' || c == '&')
-    {
+    let Some(words) = latin_words(seg) else {
         return false;
-    }
+    };
     let all_packaging = words.iter().all(|w| {
         let w = w.to_lowercase();
         // Plurals too (`Live updates`, `Top stories`).
@@ -391,16 +385,33 @@ pub fn is_decoration(seg: &str, edge: Edge) -> bool {
             || w.strip_suffix('s')
                 .is_some_and(|s| PACKAGING_EN.contains(&s))
     });
-    // A trailing publication name (`| Reuters`, `- BBC News`, `- The New York Times`): up to
-    // four words, capitalised but for the small words of names (`Times of India`).
-    let masthead = edge == Edge::Trailing
+    all_packaging || (edge == Edge::Trailing && is_latin_masthead(seg))
+}
+
+/// The words of a Latin segment that could be a decoration: one to four words of letters
+/// (and `'`, `&`).
+fn latin_words(seg: &str) -> Option<Vec<&str>> {
+    let words: Vec<&str> = seg.split_whitespace().collect();
+    (!words.is_empty()
         && words.len() <= 4
-        && words[0].chars().next().is_some_and(char::is_uppercase)
-        && words.iter().all(|w| {
-            w.chars().next().is_some_and(char::is_uppercase)
-                || matches!(*w, "of" | "and" | "the" | "&")
-        });
-    all_packaging || masthead
+        && seg
+            .chars()
+            .all(|c| c.is_alphabetic() || c == ' ' || c == '\'' || c == '&'))
+    .then_some(words)
+}
+
+/// A trailing publication name by its shape (`Reuters`, `BBC News`, `The New York Times`): up
+/// to four words, capitalised but for the small words of names (`Times of India`). A shape,
+/// not a vocabulary: the words of a title-cased headline have it too.
+pub fn is_latin_masthead(seg: &str) -> bool {
+    let seg = seg.trim_matches(|c: char| is_separator(c) || c.is_whitespace());
+    latin_words(seg).is_some_and(|words| {
+        words[0].chars().next().is_some_and(char::is_uppercase)
+            && words.iter().all(|w| {
+                w.chars().next().is_some_and(char::is_uppercase)
+                    || matches!(*w, "of" | "and" | "the" | "&")
+            })
+    })
 }
 
 /// Splits a title into segments: byte ranges between separators, in order. A space separates

@@ -23,7 +23,7 @@
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats, TitleOf,
     Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
@@ -605,7 +605,7 @@ impl Backend for SledStore {
         Ok(Some(item))
     }
 
-    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+    fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError> {
         match self.items.get(key.as_bytes())? {
             Some(v) => title_and_core(key, &v).map(Some),
             None => Ok(None),

@@ -213,22 +213,42 @@ pub(crate) fn encode<T: serde::Serialize>(key: &str, v: &T) -> Result<Vec<u8>, S
     })
 }
 
-/// Just the original title and the stored index core of an item record (empty in records
-/// older than the field): near-duplicate verification reads many candidates and needs nothing
-/// else, so the rest of the record is skipped, not decoded.
-pub(crate) fn title_and_core(key: &str, bytes: &[u8]) -> Result<(String, String), StoreError> {
+/// What near-duplicate verification reads of a stored item: its original title, its stored
+/// index core (empty in records older than the field) and the feed that carried it first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TitleOf {
+    /// The title as its feed published it.
+    pub title: String,
+    /// The stored index core, or empty.
+    pub core: String,
+    /// The feed that carried it first (`source.feed_id`).
+    pub feed_id: String,
+}
+
+/// Just the [`TitleOf`] fields of an item record: near-duplicate verification reads many
+/// candidates and needs nothing else, so the rest of the record is skipped, not decoded.
+pub(crate) fn title_and_core(key: &str, bytes: &[u8]) -> Result<TitleOf, StoreError> {
     #[derive(serde::Deserialize)]
     struct Only {
         item: OnlyTitle,
         #[serde(default)]
         core: String,
+        source: OnlySource,
     }
     #[derive(serde::Deserialize)]
     struct OnlyTitle {
         title: String,
     }
+    #[derive(serde::Deserialize)]
+    struct OnlySource {
+        feed_id: String,
+    }
     let o: Only = decode(key, bytes)?;
-    Ok((o.item.title, o.core))
+    Ok(TitleOf {
+        title: o.item.title,
+        core: o.core,
+        feed_id: o.source.feed_id,
+    })
 }
 
 /// What retention removes, oldest first: items first seen before `now - retention`, then the
@@ -305,11 +325,11 @@ pub trait Backend: Send + Sync + 'static {
     fn lock_ingest(&self) -> Result<IngestGuard<'_>, StoreError>;
     /// The item stored under `key`, with its copies.
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError>;
-    /// Just the original title and stored index core of `key` (near-duplicate verification
-    /// reads many candidates and needs nothing else).
-    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError>;
+    /// Just the original title, stored index core and first feed of `key` (near-duplicate
+    /// verification reads many candidates and needs nothing else).
+    fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError>;
     /// [`Backend::title_of`] for several keys at once (one round trip where that matters).
-    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<TitleOf>>, StoreError> {
         keys.iter().map(|k| self.title_of(k)).collect()
     }
     /// [`Backend::contains`] for several keys at once.

@@ -31,7 +31,7 @@ mod pool;
 pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats, TitleOf,
     Reindex, StoreError,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
@@ -249,7 +249,7 @@ impl Backend for PgStore {
         })
     }
 
-    fn title_of(&self, key: &str) -> Result<Option<(String, String)>, StoreError> {
+    fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError> {
         let key = key.to_string();
         self.run("title_of", move |c| {
             match c
@@ -262,7 +262,7 @@ impl Backend for PgStore {
         })
     }
 
-    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<(String, String)>>, StoreError> {
+    fn titles_of(&self, keys: &[String]) -> Result<Vec<Option<TitleOf>>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
