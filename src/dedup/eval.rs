@@ -322,14 +322,12 @@ fn judge(
             (false, false) => {}
         }
         if judged != p.duplicate && report.mistakes.len() < 1000 {
-            report
-                .mistakes
-                .push((
-                    format!("{class}{unproposed}"),
-                    p.a.title.clone(),
-                    p.b.title.clone(),
-                    p.duplicate,
-                ));
+            report.mistakes.push((
+                format!("{class}{unproposed}"),
+                p.a.title.clone(),
+                p.b.title.clone(),
+                p.duplicate,
+            ));
         }
         progress(i + 1, pairs.len());
     }

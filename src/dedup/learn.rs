@@ -170,7 +170,8 @@ impl Table {
                 .map(|(_, n)| *n)
                 .sum();
             s.titles >= MIN_SLOT_TITLES
-                && u64::from(packaging) * 100 >= u64::from(MIN_SLOT_PACKAGING_PERCENT) * u64::from(s.titles)
+                && u64::from(packaging) * 100
+                    >= u64::from(MIN_SLOT_PACKAGING_PERCENT) * u64::from(s.titles)
         })
     }
 
@@ -751,6 +752,75 @@ mod tests {
         l.learn("notices", t.iter().map(String::as_str));
         assert!(l.is_template(Some("notices"), seg("关于召开年度股东大会的通知")));
         assert!(!l.is_packaging(Some("notices"), seg("万科A")));
+    }
+
+    /// Twelve stories of a farm that puts one of two recurring words, in `open`/`close`
+    /// brackets, before each (the last one an unseen word in the same place).
+    fn farm_titles(open: char, close: char, words: [&str; 2]) -> Vec<String> {
+        let stories = [
+            "巴西龟的饲养方法",
+            "信用卡逾期了怎么办",
+            "女子提分手被男友掐死",
+            "难分真假的杜莎夫人蜡像馆",
+            "国企办教育医疗改革指导意见出台",
+            "糯米红薯麻团第一次做没想到这么成功",
+            "全球最著名的城市街道",
+            "空手套白狼方法千千万",
+            "考研心声路在脚下",
+            "旅游板块周二上午低开低走",
+            "蓝星安迪苏今起公开招股",
+            "百去不厌的地方第四天",
+        ];
+        stories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{open}{}{close}{s}", words[i % 2]))
+            .collect()
+    }
+
+    #[test]
+    fn a_slot_that_mostly_holds_packaging_vouches_for_a_segment_seen_once() {
+        let l = Learner::new();
+        let titles = farm_titles('〘', '〙', ["白塔焦网", "甲乙丙"]);
+        let slot_of = |t: &str| edge_slots(&Folded::new(t))[0].0;
+        let one_off = "〘二十四闻讯〙成本推动短期占主导";
+        assert!(!l.is_packaging_slot(Some("farm"), slot_of(one_off)));
+        l.learn("farm", titles.iter().map(String::as_str));
+        assert!(l.is_packaging_slot(Some("farm"), slot_of(one_off)));
+        // Not another bracket, not the other end, not another source, not unknown sources.
+        assert!(!l.is_packaging_slot(Some("farm"), slot_of("「二十四闻讯」成本推动短期占主导")));
+        assert!(!l.is_packaging_slot(Some("farm"), edge_slots(&Folded::new(one_off))[1].0));
+        assert!(!l.is_packaging_slot(Some("other"), slot_of(one_off)));
+        assert!(!l.is_packaging_slot(None, slot_of(one_off)));
+        // The slot survives the round trip; a version-1 blob (no slots) still loads.
+        let bytes = l.encode("farm").unwrap();
+        let m = Learner::new();
+        assert!(m.load("farm", &bytes));
+        assert!(m.is_packaging_slot(Some("farm"), slot_of(one_off)));
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&[0, 0, 0, 0]);
+        assert!(Learner::new().load("old", &v1));
+        assert!(
+            !Learner::new().load("old", &[1, 0, 0, 0, 0, 0]),
+            "trailing bytes"
+        );
+    }
+
+    #[test]
+    fn a_slot_of_subjects_vouches_for_nothing() {
+        let l = Learner::new();
+        // A notices feed: `公司：…`, a hundred companies, each on one title.
+        let (x, y) = ("万招贵中格五美华东西", "科商州国力粮的为方部");
+        let titles: Vec<String> = x
+            .chars()
+            .flat_map(|a| {
+                y.chars()
+                    .map(move |b| format!("{a}{b}股份：关于召开股东大会的通知"))
+            })
+            .collect();
+        l.learn("notices", titles.iter().map(String::as_str));
+        let slot = edge_slots(&Folded::new("美的集团：关于召开股东大会的通知"))[0].0;
+        assert!(!l.is_packaging_slot(Some("notices"), slot));
     }
 
     #[test]

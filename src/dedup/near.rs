@@ -28,8 +28,7 @@ use super::fold::{self, Folded, Unit};
 use super::learn::{self, Learner};
 use super::title::{
     index_core, is_cjk_masthead, is_decoration, is_latin_masthead, label_free_core,
-    strip_trailing_masthead,
-    strip_wire_tag, Edge,
+    strip_trailing_masthead, strip_wire_tag, Edge,
 };
 use crate::regions;
 
@@ -339,9 +338,8 @@ pub fn same_story_folded(
             residue(learner, f, src, e, f.chars.len(), Edge::Trailing, trail)?,
         ))
     };
-    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) =
-        (side(fa, a.1, start_a, end_a), side(fb, b.1, start_b, end_b))
-    else {
+    let (sa, sb) = (side(fa, a.1, start_a, end_a), side(fb, b.1, start_b, end_b));
+    let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) = (sa, sb) else {
         return false;
     };
     // Both titles put something unrecognised before (or after) the same text: that is two
@@ -530,7 +528,7 @@ fn residue(
         }
         // Beside a long identical story, the shape of a decoration is enough, and so is a
         // publication's name that contains a place's (`红星新闻｜…`).
-        if strong && (has_weak_shape(raw) || is_cjk_masthead(raw)) {
+        if strong && (has_edge_shape(raw) || is_cjk_masthead(raw)) {
             out = Residue::Weak.max(out);
         } else {
             return None;
@@ -548,6 +546,21 @@ fn after_sentence_punctuation(f: &Folded, i: usize) -> bool {
     f.text[f.at[i - 1].1..f.at[i].0]
         .chars()
         .any(|c| matches!(c, ',' | '.' | ';' | '!' | '?' | '、' | '。'))
+}
+
+/// The shape of what a site puts beside a story, for a segment no vocabulary knows: short (at
+/// most eight CJK characters, or four words, digits allowed). A number or a place in it is
+/// allowed here because the both-ends guard of [`same_story_folded`] still refuses two such
+/// segments at one end (`北京：…` / `天津：…`); a number or place *inside* the story breaks the
+/// common stretch instead.
+fn has_edge_shape(raw: &str) -> bool {
+    let f = Folded::new(raw);
+    let cjk = f.chars.iter().filter(|c| fold::is_cjk(**c)).count();
+    if cjk > 0 {
+        return f.chars.len() <= MAX_WEAK_CHARS;
+    }
+    let (_, words) = weight(&f, 0, f.chars.len());
+    words <= MAX_WEAK_WORDS && f.chars.iter().all(|c| c.is_alphanumeric())
 }
 
 /// The shape of a decoration, for a segment no vocabulary knows: short (at most eight CJK
@@ -789,6 +802,90 @@ mod tests {
             assert_ne!(a[CORE_KEY], b[CORE_KEY], "{n}");
         }
         assert!(shared_bands > 100, "{shared_bands}");
+    }
+
+    /// A learner that followed two farms: `a` puts `〘…〙` before its stories, `b` puts
+    /// `… ‖ …` after them, each with two recurring words.
+    fn two_farms() -> Learner {
+        let stories = [
+            "巴西龟的饲养方法",
+            "信用卡逾期了怎么办",
+            "女子提分手被男友掐死",
+            "难分真假的杜莎夫人蜡像馆",
+            "国企办教育医疗改革指导意见出台",
+            "糯米红薯麻团第一次做没想到这么成功",
+            "全球最著名的城市街道",
+            "空手套白狼方法千千万",
+            "考研心声路在脚下",
+            "旅游板块周二上午低开低走",
+        ];
+        let l = Learner::new();
+        let a: Vec<String> = stories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("〘{}〙{s}", ["白塔焦网", "甲乙丙"][i % 2]))
+            .collect();
+        let b: Vec<String> = stories
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("{s} ‖ {}", ["青阳观网", "丁戊己"][i % 2]))
+            .collect();
+        l.learn("a", a.iter().map(String::as_str));
+        l.learn("b", b.iter().map(String::as_str));
+        l
+    }
+
+    #[test]
+    fn segments_seen_once_in_a_farms_habitual_place_are_packaging() {
+        let l = two_farms();
+        // A short story: beside it, no shape is enough.
+        let story = "感谢有你一生珍惜";
+        let a = format!("〘24闻讯〙{story}");
+        let b = format!("{story} ‖ 临邑闻视");
+        let c = format!("｢讯与千刊播｣{story}");
+        assert!(same_story_with(&l, (&a, Some("a")), (&b, Some("b"))));
+        assert!(!same_story_with(
+            &Learner::new(),
+            (&a, Some("a")),
+            (&b, Some("b"))
+        ));
+        // One farm's habit says nothing of another farm's titles.
+        assert!(!same_story_with(&l, (&a, Some("b")), (&c, Some("b"))));
+        // Two unknowns in a farm's slot at the same end: two subjects are still possible.
+        assert!(!same_story_with(
+            &l,
+            (&a, Some("a")),
+            (&format!("〘罗群计〙{story}"), Some("a"))
+        ));
+    }
+
+    #[test]
+    fn a_short_story_is_keyed_without_its_learned_packaging() {
+        let l = two_farms();
+        let f = Folded::new("〘白塔焦网〙感谢有你");
+        let bare = trims("感谢有你");
+        assert!(
+            !trims_folded(&f, &[])
+                .iter()
+                .any(|k| *k != 0 && bare.contains(k)),
+            "cold: the story is not most of the title"
+        );
+        let cuts = packaging_cuts(&l, &f, Some("a"));
+        assert!(trims_folded(&f, &cuts)
+            .iter()
+            .any(|k| *k != 0 && bare.contains(k)));
+    }
+
+    #[test]
+    fn a_capitalised_unit_after_a_comma_is_the_sentence_not_a_masthead() {
+        assert!(!same_story(
+            "Sandberg: US Stocks Fall, Cisco Leads Techs Lower",
+            "Tammy Helping Jacobs _ US Stocks Fall, Cisco Airways Techs Lower"
+        ));
+        assert!(same_story(
+            "Exclusive: Fed holds rates steady | Reuters",
+            "Fed holds rates steady - BBC News"
+        ));
     }
 
     #[test]

@@ -23,8 +23,8 @@
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats, TitleOf,
-    Reindex, StoreError,
+    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
+    Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
