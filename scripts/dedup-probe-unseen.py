@@ -721,11 +721,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--held", action="store_true", help="write the sealed held probe (half 1) instead of dev")
     ap.add_argument("--out", type=Path)
+    ap.add_argument("--seed", type=int, help="another sampling seed: a new probe from the same half's vocabulary")
     args = ap.parse_args()
     zh, en = load_corpus()
     places = load_places()
     half, seed, out = (1, HELD_SEED, HELD_OUT) if args.held else (0, DEV_SEED, DEV_OUT)
     out = args.out or out
+    if args.seed is not None:
+        seed = args.seed
     pairs, _ = build(half, seed, zh, en, places)
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8") as f:
