@@ -57,6 +57,7 @@ async fn site(admin: bool) -> Site {
         cache: Default::default(),
         poll_now,
         sessions: Default::default(),
+        clock: service.pipeline.clock().clone(),
     };
     Site {
         app: server::router(state),

@@ -826,6 +826,11 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
         ),
         (Category::Finance, 1.0, Some(Category::Lifestyle))
     );
+    assert_eq!(
+        got.changed,
+        Some(at),
+        "a reader asking \"changed since?\" sees it"
+    );
     assert!(titles(s.newest_first_in(Category::Lifestyle)).is_empty());
     assert_eq!(
         titles(s.newest_first_in(Category::Finance)),

@@ -747,7 +747,7 @@ impl Backend for SledStore {
         };
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
-        let item = super::relabelled(old.clone(), label);
+        let item = super::corrected_at(old.clone(), label, at);
         let bytes = encode(&item.key, &item)?;
         let r = (
             &self.items,

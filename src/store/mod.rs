@@ -277,6 +277,15 @@ pub fn relabelled(mut item: StoredItem, label: Category) -> StoredItem {
     item
 }
 
+/// `item` as [`Backend::correct`] rewrites it: [`relabelled`], and changed at `at` (so the
+/// outputs' `Last-Modified` and the entry's `updated` move: a reader asking "changed since?"
+/// gets the new label).
+pub(crate) fn corrected_at(item: StoredItem, label: Category, at: DateTime<Utc>) -> StoredItem {
+    let mut item = relabelled(item, label);
+    item.changed = Some(item.changed.map_or(at, |c| c.max(at)));
+    item
+}
+
 /// Reads a JSON record (items, copies, feed states are JSON in both backends), naming the
 /// record when it is unreadable.
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(

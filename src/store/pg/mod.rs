@@ -540,7 +540,7 @@ impl Backend for PgStore {
                     .map_err(pg("correct: numbering"))?
                     .get::<_, i64>(0);
                 let correction = Correction::of(&old, id as u64, label, &by, at);
-                let item = super::relabelled(old.clone(), label);
+                let item = super::corrected_at(old.clone(), label, at);
                 tx.execute(
                     "UPDATE feedsift_items SET record = $2, category = $3 WHERE key = $1",
                     &[&item.key, &encode(&item.key, &item)?, &category_code(label)],
