@@ -3,8 +3,8 @@
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
 //! with that feed's new [`FeedState`]; a [`Reindex`] function from the opener, for the migration
 //! that adds index keys. Gives: items by key (directly or through an alias), newest first
-//! (optionally by category), near-duplicate index hits, feed states. The layout is documented in
-//! `docs/STORAGE.md`.
+//! (optionally by category), near-duplicate index hits, feed states, the admin's corrections
+//! (trees `corrections` and `corrected`). The layout is documented in `docs/STORAGE.md`.
 //!
 //! Guarantees:
 //! - **One response, one transaction.** A response's new items, updates, merges and the feed

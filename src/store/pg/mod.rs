@@ -20,6 +20,11 @@
 //! a blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
 //! that drops is re-opened for the next call.
 //!
+//! The admin's corrections are rows of `feedsift_corrections` (migration 6): a correction is
+//! written under the ingest lock in one transaction with the item's new record, and a commit
+//! that updates items reads their newest corrections in its own transaction and keeps those
+//! labels.
+//!
 //! Migrations (`pg/migrations.rs`) are numbered, run in one transaction under an advisory lock on
 //! start (so several instances starting at once migrate once), and a database written by a
 //! newer feedsift is refused with a clear error.
