@@ -56,6 +56,19 @@ enum Command {
         #[arg(long)]
         limit: Option<usize>,
     },
+    /// Relabel a stored item (an admin correction): kept through later updates, listed by
+    /// `corrections export`.
+    Label {
+        /// The item's id as /api/items gives it (urn:feedsift:KEY) or its bare KEY.
+        item_id: String,
+        /// regional_politics, finance, lifestyle or other.
+        label: String,
+    },
+    /// The admin's corrections of item labels.
+    Corrections {
+        #[command(subcommand)]
+        what: CorrectionsWhat,
+    },
     /// Train the categorizer on labelled JSON lines ({"title", "summary", "label", "source"}),
     /// or measure the training method by leave-one-source-out (--loso).
     Train {
@@ -157,6 +170,17 @@ enum Command {
 }
 
 #[derive(Subcommand)]
+enum CorrectionsWhat {
+    /// Write them as training JSON lines (what `train --corrections` reads): each corrected
+    /// item's newest correction, oldest first.
+    Export {
+        /// Write to this file instead of stdout.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum EvalWhat {
     /// The categorizer, on labelled JSON lines: per-label scores and the confusion matrix.
     Categorizer {
@@ -233,6 +257,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             limit,
         } => cmd::export::run(&ctx, &output, format, limit)?,
         Command::Serve => cmd::serve::run(&ctx)?,
+        Command::Label { item_id, label } => cmd::label::run(&ctx, &item_id, &label)?,
+        Command::Corrections {
+            what: CorrectionsWhat::Export { output },
+        } => cmd::corrections::run_export(&ctx, output.as_deref())?,
         Command::Migrate { from, to } => cmd::migrate::run(&from, &to)?,
         Command::ImportOpml {
             file,

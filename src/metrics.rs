@@ -63,6 +63,7 @@ pub struct Metrics {
     /// (route, status) → (requests, total microseconds).
     http: Mutex<BTreeMap<(String, u16), (u64, u64)>>,
     render_misses: AtomicU64,
+    corrections: AtomicU64,
     /// Fetches by outcome: `ok`, `not_modified`, or an error kind.
     fetches: Mutex<BTreeMap<&'static str, u64>>,
     bytes_fetched: AtomicU64,
@@ -164,6 +165,11 @@ impl Metrics {
         .fetch_add(1, Relaxed);
     }
 
+    /// Counts one item relabelled by the admin through this process (API or pages).
+    pub fn record_correction(&self) {
+        self.corrections.fetch_add(1, Relaxed);
+    }
+
     /// Renders every metric; `stored_items` and `feeds_in_backoff` are read at scrape time.
     pub fn render(&self, stored_items: usize, feeds_in_backoff: usize) -> String {
         let mut s = String::new();
@@ -185,6 +191,12 @@ impl Metrics {
             "feedsift_stored_items",
             "Items in the store.",
             stored_items,
+        );
+        counter(
+            &mut s,
+            "feedsift_corrections_total",
+            "Item labels corrected by the admin through this process (API and pages).",
+            &[("", self.corrections.load(Relaxed))],
         );
         s
     }
@@ -425,6 +437,8 @@ mod tests {
         m.record_render(true);
         m.record_render(false);
         m.record_render(false);
+        m.record_correction();
+        m.record_correction();
         let want = include_str!("../tests/fixtures/metrics.prom");
         assert_eq!(m.render(42, 3), want);
     }

@@ -3,7 +3,9 @@
 //!
 //! Takes: two store endpoints, `sled:DIR` or a `postgres://` URL. Gives: every item (with its
 //! copies, aliases, category and near-duplicate index entries), every feed's state (so no feed
-//! is re-fetched in full) and every tombstone, in the target; then counts compared.
+//! is re-fetched in full), every tombstone and every admin correction (numbers kept, so
+//! corrected items keep their labels in the new store too), in the target; then counts
+//! compared.
 //!
 //! Guarantees:
 //! - Items keep their sequence numbers, so `/api/items?after=` cursors handed out by the old
@@ -89,6 +91,8 @@ pub struct Counts {
     pub feeds: u64,
     /// Tombstones of pruned items.
     pub tombstones: u64,
+    /// The admin's corrections of item labels.
+    pub corrections: u64,
 }
 
 /// The outcome of a verified migration.
@@ -110,6 +114,10 @@ fn count(store: &Store) -> Result<Counts, StoreError> {
     }
     c.feeds = store.backend().all_feed_states()?.len() as u64;
     c.tombstones = store.backend().tombstones()?.len() as u64;
+    for correction in store.all_corrections() {
+        correction?;
+        c.corrections += 1;
+    }
     Ok(c)
 }
 
@@ -165,6 +173,10 @@ pub fn migrate(
     target
         .backend()
         .put_tombstones(&source.backend().tombstones()?)?;
+    let corrections = source
+        .all_corrections()
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    target.put_corrections(&corrections)?;
     target.flush()?;
     let elapsed = started.elapsed();
 

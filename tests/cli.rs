@@ -563,3 +563,138 @@ async fn rough_edges_of_the_command_line_say_what_to_do() {
     assert!(!err.contains("serving on"), "{err}");
     drop(busy);
 }
+
+/// The `_feedsift.story` id of the item titled `title` in an exported JSON Feed.
+fn story_of(json_feed: &[u8], title: &str) -> String {
+    let v: serde_json::Value = serde_json::from_slice(json_feed).unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap_or_else(|| panic!("no `{title}` in {v}"))["_feedsift"]["story"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn label_then_corrections_export_feeds_train() {
+    let p = Publisher::start().await;
+    serve_standard_fixtures(&p);
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &p, "");
+    let d = dir.path();
+
+    // Before any poll there is no store to correct in.
+    let out = run(feedsift(d, &["label", "urn:feedsift:00", "other"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no store in ./store (run `feedsift poll --once`"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(feedsift(d, &["poll", "--once"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let title = "A股三大指数集体收涨 券商板块领涨";
+    let out = run(feedsift(d, &["export", "merged", "--format", "json"])).await;
+    let id = story_of(&out.stdout, title);
+
+    // Bad input: an unknown label (checked first), an unknown item.
+    let out = run(feedsift(d, &["label", &id, "sports"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "feedsift: unknown label `sports`: use one of regional_politics, finance, lifestyle, other\n"
+    );
+    let out = run(feedsift(d, &["label", "urn:feedsift:00ff", "other"])).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("no item `urn:feedsift:00ff` in the store (sled)"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = run(feedsift(d, &["label", &id, "lifestyle"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        format!("relabelled {id}: finance -> lifestyle (correction 1, \"{title}\")\n")
+    );
+    let out = run(feedsift(d, &["export", "finance"])).await;
+    assert!(
+        !text(&out.stdout).contains(title),
+        "left the finance output"
+    );
+
+    // The export: one training line per corrected item, its newest correction.
+    let out = run(feedsift(d, &["label", &id, "other"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = run(feedsift(d, &["corrections", "export"])).await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines = text(&out.stdout);
+    assert_eq!(lines.lines().count(), 1, "{lines}");
+    let line: serde_json::Value = serde_json::from_str(lines.trim()).unwrap();
+    assert_eq!(
+        (
+            &line["title"],
+            &line["label"],
+            &line["source"],
+            &line["previous"]
+        ),
+        (
+            &serde_json::Value::from(title),
+            &serde_json::Value::from("other"),
+            &serde_json::Value::from("money"),
+            &serde_json::Value::from("lifestyle")
+        )
+    );
+    assert_eq!(line["summary"], "沪指涨0.8%，两市成交额超9000亿元。");
+    assert_eq!(
+        (&line["item"], &line["by"]),
+        (
+            &serde_json::Value::from(id.as_str()),
+            &serde_json::Value::from("cli")
+        )
+    );
+    assert!(
+        line.get("weight").is_none(),
+        "train gives it --correction-weight"
+    );
+    let out = run(feedsift(
+        d,
+        &["corrections", "export", "--output", "corr.jsonl"],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "1 corrections written to corr.jsonl\n");
+    assert_eq!(
+        std::fs::read_to_string(d.join("corr.jsonl")).unwrap(),
+        lines
+    );
+
+    // `train --corrections` reads exactly what the export wrote.
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/labelled.jsonl");
+    let out = run(feedsift(
+        d,
+        &[
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--corrections",
+            "corr.jsonl",
+            "--epochs",
+            "1",
+            "--out",
+            "m.bin",
+        ],
+    ))
+    .await;
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).starts_with("trained on 13 items"),
+        "12 labelled + 1 correction: {}",
+        text(&out.stdout)
+    );
+}

@@ -57,6 +57,7 @@ async fn site(admin: bool) -> Site {
         cache: Default::default(),
         poll_now,
         sessions: Default::default(),
+        clock: service.pipeline.clock().clone(),
     };
     Site {
         app: server::router(state),
@@ -593,4 +594,105 @@ async fn poll_now_from_sources_needs_the_session_and_its_csrf_token() {
     assert!(s.polls.try_recv().is_err());
     let (_, _, page) = get(&s.app, "/sources", Some(&cookie)).await;
     assert!(!page.contains("Poll now"), "{page}");
+}
+
+/// The first relabel form's action (`/api/items/ID/label`) and its hidden `back` field.
+fn relabel_form(page: &str) -> (String, String) {
+    let form = page
+        .split("<form class=\"relabel\"")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no relabel form in {page}"));
+    let action = form.split("action=\"").nth(1).unwrap().split('"').next();
+    let back = form
+        .split("name=\"back\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next();
+    (action.unwrap().to_string(), unescape(back.unwrap()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relabel_in_place_needs_the_session_and_moves_the_item_at_once() {
+    let s = site(true).await;
+    let (_, _, page) = get(&s.app, "/outputs/finance", None).await;
+    assert!(!page.contains("class=\"relabel\""), "signed out: no form");
+    let cookie = sign_in(&s.app).await;
+    let (_, _, page) = get(
+        &s.app,
+        "/outputs/finance?q=%E6%8C%87%E6%95%B0",
+        Some(&cookie),
+    )
+    .await;
+    let before = titles(&page);
+    assert_eq!(before, ["A股三大指数集体收涨 券商板块领涨"], "{page}");
+    // A select of the four labels, the item's own chosen.
+    assert!(
+        page.contains("<option value=\"finance\" selected>finance</option>"),
+        "{page}"
+    );
+    for l in ["regional_politics", "lifestyle", "other"] {
+        assert!(page.contains(&format!("<option value=\"{l}\">")), "{page}");
+    }
+    let (action, back) = relabel_form(&page);
+    assert_eq!(back, "/outputs/finance?q=%E6%8C%87%E6%95%B0");
+    let key = action
+        .strip_prefix("/api/items/")
+        .and_then(|a| a.strip_suffix("/label"))
+        .unwrap()
+        .to_string();
+    let csrf = csrf_of(&page);
+    let (_, _, feed_before) = get(&s.app, "/feeds/finance.rss", None).await;
+    assert!(feed_before.contains("A股三大指数"));
+    // Refused: no session, a wrong CSRF token, an unknown label; nothing changes.
+    for (cookie, token, label, status) in [
+        (None, csrf.as_str(), "lifestyle", 403),
+        (Some(cookie.as_str()), "deadbeef", "lifestyle", 403),
+        (Some(cookie.as_str()), csrf.as_str(), "sports", 400),
+    ] {
+        let (got, _, body) = post(
+            &s.app,
+            &action,
+            cookie,
+            &[("csrf", token), ("label", label), ("back", &back)],
+        )
+        .await;
+        assert_eq!(got, status, "{body}");
+    }
+    assert_eq!(titles(&get(&s.app, &back, Some(&cookie)).await.2), before);
+    // Accepted: back to the page, at the item; it has left the finance river and feed.
+    let (status, headers, _) = post(
+        &s.app,
+        &action,
+        Some(&cookie),
+        &[("csrf", &csrf), ("label", "lifestyle"), ("back", &back)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], format!("{back}#story-{key}"));
+    assert!(titles(&get(&s.app, &back, Some(&cookie)).await.2).is_empty());
+    let (_, _, feed_after) = get(&s.app, "/feeds/finance.rss", None).await;
+    assert!(!feed_after.contains("A股三大指数"), "{feed_after}");
+    let (_, _, life) = get(
+        &s.app,
+        "/outputs/merged?category=lifestyle&q=%E6%8C%87%E6%95%B0",
+        Some(&cookie),
+    )
+    .await;
+    assert_eq!(titles(&life), before);
+    assert!(life.contains("<span class=\"conf\">100%</span>"), "{life}");
+    // A `back` that leaves the site is not followed.
+    let (status, headers, _) = post(
+        &s.app,
+        &action,
+        Some(&cookie),
+        &[
+            ("csrf", &csrf),
+            ("label", "other"),
+            ("back", "//evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], format!("/#story-{key}"));
 }

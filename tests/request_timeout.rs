@@ -48,6 +48,7 @@ async fn a_request_stuck_on_the_store_gets_503_at_the_time_limit() {
         cache: Default::default(),
         poll_now,
         sessions: Default::default(),
+        clock: service.pipeline.clock().clone(),
     };
     let app = server::router(state);
 

@@ -776,6 +776,132 @@ fn learned_packaging_is_kept_in_the_store(b: &dyn Backend) {
     ));
 }
 
+/// The admin's corrections: the label changes at once (record, category index, generation,
+/// change notice), later updates keep it, the records list newest first, survive a reopen and
+/// the item's retention, and an unknown key writes nothing.
+fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
+    let s = b.open();
+    let mut a = stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle);
+    a.item.summary = Some("<p>水温 &amp; 光照</p>".into());
+    a.link_alias = Some("a-link".into());
+    s.commit(
+        new_batch(vec![a, stored("b", "北向资金增持", 3, Category::Finance)]),
+        None,
+    )
+    .unwrap();
+    let mut changes = s.changes();
+    changes.mark_unchanged();
+    let g0 = s.generation();
+    let at = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap();
+
+    assert_eq!(
+        s.correct("nope", Category::Finance, "test", at).unwrap(),
+        None
+    );
+    assert_eq!(s.generation(), g0, "nothing corrected, nothing changed");
+    assert!(!changes.has_changed().unwrap());
+
+    // Through the alias, as a copy's key would name it: the story is corrected.
+    let c = s
+        .correct("a-link", Category::Finance, "test", at)
+        .unwrap()
+        .expect("a is stored");
+    assert_eq!(
+        (c.id, c.key.as_str(), c.label, c.previous),
+        (1, "a", Category::Finance, Category::Lifestyle)
+    );
+    assert_eq!((c.at, c.by.as_str(), c.feed_id.as_str()), (at, "test", "f"));
+    assert_eq!(
+        (c.title.as_str(), c.summary.as_str()),
+        ("巴西龟的饲养方法", "水温 & 光照")
+    );
+    assert_ne!(s.generation(), g0, "cached outputs must be re-rendered");
+    assert!(changes.has_changed().unwrap(), "followers are told");
+    let got = s.get("a").unwrap().unwrap();
+    assert_eq!(
+        (
+            got.class.category,
+            got.class.confidence,
+            got.class.runner_up
+        ),
+        (Category::Finance, 1.0, Some(Category::Lifestyle))
+    );
+    assert_eq!(
+        got.changed,
+        Some(at),
+        "a reader asking \"changed since?\" sees it"
+    );
+    assert!(titles(s.newest_first_in(Category::Lifestyle)).is_empty());
+    assert_eq!(
+        titles(s.newest_first_in(Category::Finance)),
+        ["北向资金增持", "巴西龟的饲养方法"]
+    );
+
+    // The feed edits the item and the model labels it `other`: the correction wins.
+    let mut edited = stored("a", "巴西龟的饲养方法（更新）", 1, Category::Other);
+    edited.seq = got.seq;
+    edited.link_alias = Some("a-link".into());
+    s.commit(
+        Batch {
+            updated: vec![(edited, got)],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    let got = s.get("a").unwrap().unwrap();
+    assert_eq!(
+        got.item.title, "巴西龟的饲养方法（更新）",
+        "the edit itself is kept"
+    );
+    assert_eq!(got.class.category, Category::Finance);
+    assert!(titles(s.newest_first_in(Category::Other)).is_empty());
+    assert_index_hygiene(&s, 2);
+
+    // A second correction: numbered after the first, its previous label the corrected one.
+    let later = at + chrono::Duration::minutes(5);
+    let c2 = s
+        .correct("a", Category::Other, "cli", later)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c2.id, c2.previous, c2.label),
+        (2, Category::Finance, Category::Other)
+    );
+    let ids = |v: Vec<feedsift::store::Correction>| v.iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(ids(s.corrections(None, 10).unwrap()), [2, 1]);
+    assert_eq!(ids(s.corrections(None, 1).unwrap()), [2]);
+    assert_eq!(ids(s.corrections(Some(2), 10).unwrap()), [1]);
+    assert_eq!(s.all_corrections().count(), 2);
+    s.flush().unwrap();
+    drop(s);
+
+    // Reopened (another instance): the records and the kept label are still there.
+    let t = b.reopen();
+    assert_eq!(t.corrections(None, 10).unwrap()[0], c2);
+    let got = t.get("a").unwrap().unwrap();
+    let mut edited = stored("a", "巴西龟的饲养方法（再次更新）", 1, Category::Lifestyle);
+    edited.seq = got.seq;
+    edited.link_alias = Some("a-link".into());
+    t.commit(
+        Batch {
+            updated: vec![(edited, got)],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(t.get("a").unwrap().unwrap().class.category, Category::Other);
+
+    // Retention removes the item, not its corrections (they are training data).
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    t.prune(now, Duration::from_secs(86_400), None).unwrap();
+    assert!(t.get("a").unwrap().is_none());
+    let kept = t.corrections(None, 10).unwrap();
+    assert_eq!(kept.len(), 2);
+    assert_eq!(kept[1].title, "巴西龟的饲养方法");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sled_backend {
@@ -813,6 +939,7 @@ suite!(
     migration_batches_keep_sequence_numbers,
     blobs_commit_and_reopen,
     learned_packaging_is_kept_in_the_store,
+    corrections_relabel_at_once_and_win_over_updates,
 );
 
 // ---- PostgreSQL only: what several instances need of each other ----
@@ -1131,4 +1258,86 @@ fn store_specs_are_validated() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("not a usable PostgreSQL URL"), "{e}");
+}
+
+/// `feedsift migrate` carries the corrections both ways: the records, numbers kept, and the
+/// label a corrected item keeps on its next update in the new store.
+#[test]
+#[cfg_attr(
+    not(feedsift_postgres),
+    ignore = "needs FEEDSIFT_TEST_POSTGRES (scripts/postgres-for-tests.sh)"
+)]
+fn migrate_carries_corrections_both_ways() {
+    use feedsift::migrate::{migrate, Endpoint};
+    let dir = tempfile::tempdir().unwrap();
+    let at = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap();
+    {
+        let s = Store::open(&dir.path().join("a"), 8 << 20).unwrap();
+        s.commit(
+            new_batch(vec![
+                stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle),
+                stored("b", "北向资金增持", 3, Category::Finance),
+            ]),
+            None,
+        )
+        .unwrap();
+        s.correct("a", Category::Finance, "test", at)
+            .unwrap()
+            .unwrap();
+        s.correct("a", Category::Other, "test", at)
+            .unwrap()
+            .unwrap();
+        s.correct("b", Category::Lifestyle, "test", at)
+            .unwrap()
+            .unwrap();
+        s.flush().unwrap();
+    }
+    let db = common::PgDatabase::create("migrate_corrections");
+    let (sled_a, pg, sled_b) = (
+        Endpoint::Sled(dir.path().join("a")),
+        Endpoint::Postgres(db.url.clone()),
+        Endpoint::Sled(dir.path().join("b")),
+    );
+    let there = migrate(&sled_a, &pg, &|_, _| {}).unwrap();
+    assert_eq!((there.counts.items, there.counts.corrections), (2, 3));
+    let back = migrate(&pg, &sled_b, &|_, _| {}).unwrap();
+    assert_eq!(back.counts.corrections, 3);
+    for target in [&pg, &sled_b] {
+        let t = match target {
+            Endpoint::Postgres(url) => Store::connect_postgres(url).unwrap(),
+            Endpoint::Sled(d) => Store::open(d, 8 << 20).unwrap(),
+        };
+        let list = t.corrections(None, 10).unwrap();
+        let summary: Vec<(u64, &str, Category)> = list
+            .iter()
+            .map(|c| (c.id, c.key.as_str(), c.label))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (3, "b", Category::Lifestyle),
+                (2, "a", Category::Other),
+                (1, "a", Category::Finance)
+            ]
+        );
+        let got = t.get("a").unwrap().unwrap();
+        assert_eq!(got.class.category, Category::Other);
+        let mut edited = stored("a", "巴西龟的饲养方法（更新）", 1, Category::Lifestyle);
+        edited.seq = got.seq;
+        t.commit(
+            Batch {
+                updated: vec![(edited, got)],
+                ..Default::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.get("a").unwrap().unwrap().class.category, Category::Other);
+        // The next correction is numbered after the migrated ones.
+        let c = t
+            .correct("b", Category::Finance, "test", at)
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.id, 4);
+    }
 }

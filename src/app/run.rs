@@ -60,6 +60,7 @@ fn app_state(service: &Service, poll_now: mpsc::UnboundedSender<String>) -> AppS
         cache: Default::default(),
         poll_now,
         sessions: Default::default(),
+        clock: service.pipeline.clock().clone(),
     }
 }
 

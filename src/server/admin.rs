@@ -9,9 +9,9 @@
 //! `csrf` field is the token of the cookie it came with; a wrong admin token is refused (401)
 //! after a short pause; a new session id is made at each sign-in.
 //!
-//! Relabelling an item from the river belongs here too, once the corrections API exists: a
-//! `POST /items/{key}/label` handler taking [`CsrfForm`] plus the label, checked exactly like
-//! [`poll_now`]; the river's item template has the place for its form.
+//! Relabelling an item from the river posts its form to the corrections API itself
+//! (`POST /api/items/{id}/label`, `corrections.rs`), which checks the session and CSRF token
+//! with [`admin_session`], exactly as [`poll_now`] does.
 
 use super::pages::{page, Chrome, Visitor};
 use super::session::{self, SESSION_COOKIE, SESSION_TTL, SIGNIN_COOKIE, SIGNIN_TTL};
@@ -143,7 +143,7 @@ pub(super) async fn signin(
 }
 
 /// The session id of a signed-in admin whose form carries the session's CSRF token; else 403.
-fn admin_session(
+pub(super) fn admin_session(
     st: &AppState,
     config: &Config,
     headers: &HeaderMap,

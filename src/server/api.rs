@@ -174,7 +174,7 @@ pub(super) fn admin_token(config: &Config) -> Option<String> {
 
 /// Admin endpoints need `Authorization: Bearer <token>`; with no token configured they are
 /// off. The comparison takes the same time wherever the strings differ.
-fn check_admin(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(super) fn check_admin(config: &Config, headers: &HeaderMap) -> Result<(), ApiError> {
     let want = admin_token(config).ok_or(ApiError::AdminDisabled)?;
     let got = headers
         .get(header::AUTHORIZATION)

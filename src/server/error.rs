@@ -25,6 +25,24 @@ pub enum ApiError {
     /// `after=` is not a cursor returned by `/api/items`: 400.
     #[error("`after={0}`: not a cursor returned by this API")]
     BadItemCursor(String),
+    /// `GET /api/corrections?before=` is not a cursor it gave: 400.
+    #[error("`before={0}`: not a cursor returned by /api/corrections")]
+    BadCorrectionCursor(String),
+    /// `limit=` out of range: 400.
+    #[error("`limit={0}`: expected a number from 1 to {1}")]
+    BadLimit(String, usize),
+    /// A query parameter this endpoint does not take: 400, listing those it takes.
+    #[error("unknown query parameter `{0}` (supported: {1})")]
+    UnknownParam(String, &'static str),
+    /// A request body that is not what the endpoint reads: 400, saying what it expects.
+    #[error("{0}")]
+    BadBody(String),
+    /// A label that is none of the four: 400, naming them.
+    #[error("unknown label `{0}`: use one of regional_politics, finance, lifestyle, other")]
+    UnknownLabel(String),
+    /// No stored item has that id: 404.
+    #[error("no such item `{0}` (use an id as /api/items gives it)")]
+    NoSuchItem(String),
     /// `/feeds/{file}` without an extension: 404.
     #[error("no such feed `{0}`: use /feeds/NAME.rss, .atom or .json")]
     NoSuchFeedFile(String),
@@ -84,14 +102,20 @@ impl ApiError {
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::Query(_) | ApiError::BadPageCursor(_) | ApiError::BadItemCursor(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApiError::Query(_)
+            | ApiError::BadPageCursor(_)
+            | ApiError::BadItemCursor(_)
+            | ApiError::BadCorrectionCursor(_)
+            | ApiError::BadLimit(..)
+            | ApiError::UnknownParam(..)
+            | ApiError::BadBody(_)
+            | ApiError::UnknownLabel(_) => StatusCode::BAD_REQUEST,
             ApiError::NoSuchFeedFile(_)
             | ApiError::UnknownFormat(_)
             | ApiError::NoSuchOutput { .. }
             | ApiError::NoSuchDocument(_)
-            | ApiError::NoSuchSource(_) => StatusCode::NOT_FOUND,
+            | ApiError::NoSuchSource(_)
+            | ApiError::NoSuchItem(_) => StatusCode::NOT_FOUND,
             ApiError::SourceDisabled(_) => StatusCode::CONFLICT,
             ApiError::AdminDisabled | ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,

@@ -15,6 +15,9 @@
 //! - `GET /metrics` — Prometheus text.
 //! - `GET /api/outputs`, `/api/sources`, `/api/items` — JSON; `POST /api/reload` and
 //!   `POST /api/sources/{id}/poll` for the admin; `GET /outputs.opml`, `/sources.opml`.
+//! - The admin's corrections of item labels (`corrections.rs`): `POST /api/items/{id}/label`
+//!   (bearer token and JSON, or the river's form with the session and its CSRF token) and
+//!   `GET /api/corrections`.
 //!
 //! Guarantees: every handler returns `Result<_, ApiError>`, so every failure is typed and
 //! answered in one place ([`ApiError`]): unknown outputs and formats are a 404 with a one-line
@@ -23,7 +26,8 @@
 //!
 //! Layout, one file per concern: `error.rs` (every failure and its response), `feed.rs` (the
 //! published feeds, their render cache and RFC 5005 links), [`conditional`] (the pure
-//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints), `pages.rs` (the
+//! conditional-GET decision), `api.rs` (the JSON API and the admin endpoints),
+//! `corrections.rs` (relabelling items and listing the corrections), `pages.rs` (the
 //! pages for people), `admin.rs` (the admin's forms on them), [`session`] (sign-in cookies and
 //! CSRF tokens), `opml.rs` (OPML), `ops.rs` (health and metrics). Here: the shared state, the router, the
 //! HTTP server loop and its limits, and [`blocking`], the one way handlers reach the store.
@@ -31,6 +35,7 @@
 mod admin;
 mod api;
 pub mod conditional;
+mod corrections;
 mod error;
 mod feed;
 mod opml;
@@ -39,6 +44,7 @@ mod pages;
 pub mod session;
 
 pub use api::SourceStatus;
+pub use corrections::{item_key, CorrectionJson};
 pub use error::ApiError;
 pub use feed::{CachedFeed, FeedCache};
 
@@ -76,6 +82,8 @@ pub struct AppState {
     pub poll_now: tokio::sync::mpsc::UnboundedSender<String>,
     /// Admin sessions of the pages (in memory: a restart signs the admin out).
     pub sessions: Arc<session::Sessions>,
+    /// The service's clock: what time a correction is recorded at.
+    pub clock: crate::clock::Clock,
 }
 
 impl AppState {
@@ -104,6 +112,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reload", post(api::reload))
         .route("/api/sources/{id}/poll", post(api::poll_source))
         .route("/api/items", get(api::api_items))
+        .route("/api/items/{id}/label", post(corrections::label))
+        .route("/api/corrections", get(corrections::list))
         .route("/api/outputs", get(api::outputs))
         .route("/{file}", get(opml::opml))
         .fallback(|| async { (StatusCode::NOT_FOUND, "not found\n") })

@@ -137,6 +137,20 @@ pub(super) struct ItemView {
     pub confidence: u32,
     /// Region chips, each narrowing to its region.
     pub regions: Vec<Link>,
+    /// The page the item is shown on (path and query), for the relabel form to come back to.
+    pub back: String,
+    /// The relabel form's choices.
+    pub labels: Vec<LabelChoice>,
+}
+
+/// One choice of the relabel form.
+pub(super) struct LabelChoice {
+    /// The label, as the form posts it.
+    pub value: &'static str,
+    /// The label, for people.
+    pub text: String,
+    /// Whether it is the item's label now.
+    pub selected: bool,
 }
 
 /// An `http(s)` URL from a feed, or nothing: a `javascript:` link never becomes an `href`.
@@ -230,6 +244,15 @@ fn item_view(
         category_href: narrowed(base, params, "category", category),
         confidence: (item.class.confidence.clamp(0.0, 1.0) * 100.0).round() as u32,
         regions,
+        back: href(base, params),
+        labels: Category::ALL
+            .iter()
+            .map(|c| LabelChoice {
+                value: c.as_str(),
+                text: c.as_str().replace('_', " "),
+                selected: c.as_str() == category,
+            })
+            .collect(),
     }
 }
 

@@ -3,8 +3,8 @@
 //! Takes: [`Batch`]es of decisions made by the deduplicator, one per fetched response, together
 //! with that feed's new [`FeedState`]; a [`Reindex`] function from the opener, for the migration
 //! that adds index keys. Gives: items by key (directly or through an alias), newest first
-//! (optionally by category), near-duplicate index hits, feed states. The layout is documented in
-//! `docs/STORAGE.md`.
+//! (optionally by category), near-duplicate index hits, feed states, the admin's corrections
+//! (trees `corrections` and `corrected`). The layout is documented in `docs/STORAGE.md`.
 //!
 //! Guarantees:
 //! - **One response, one transaction.** A response's new items, updates, merges and the feed
@@ -23,8 +23,8 @@
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
-    Reindex, StoreError, TitleOf,
+    decode, encode, title_and_core, Backend, Batch, Claim, Correction, IngestGuard, NearHit,
+    PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -56,6 +56,10 @@ pub struct SledStore {
     feed_counts: sled::Tree,
     /// Named opaque blobs ([`Batch::blobs`]).
     blobs: sled::Tree,
+    /// The admin's corrections: number (big-endian) → [`Correction`] record.
+    corrections: sled::Tree,
+    /// The label each corrected item keeps: item key → category byte (the newest correction's).
+    corrected: sled::Tree,
     /// Serialises "decide, then commit" across concurrent ingests, so two feeds carrying the
     /// same new story at the same moment cannot both store it. A std mutex: held for a short,
     /// synchronous stretch on a blocking thread, never across an await.
@@ -89,6 +93,11 @@ fn category_byte(c: Category) -> u8 {
 /// then the sequence number to keep keys unique and ties in insertion order.
 fn date_key(item: &StoredItem) -> [u8; 16] {
     super::page_key(item)
+}
+
+/// The category a [`category_byte`] (in a one-byte value) stands for.
+fn category_of(v: &[u8]) -> Option<Category> {
+    Category::ALL.get(usize::from(*v.first()?)).copied()
 }
 
 fn category_key(item: &StoredItem) -> Vec<u8> {
@@ -361,6 +370,8 @@ impl SledStore {
             feeds: db.open_tree("feeds")?,
             feed_counts: db.open_tree("feed_counts")?,
             blobs: db.open_tree("blobs")?,
+            corrections: db.open_tree("corrections")?,
+            corrected: db.open_tree("corrected")?,
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
             seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
@@ -388,6 +399,7 @@ impl SledStore {
         &sled::Tree,
         &sled::Tree,
         &sled::Tree,
+        &sled::Tree,
     ) {
         (
             &self.items,
@@ -401,6 +413,7 @@ impl SledStore {
             &self.feed_counts,
             &self.tombstones,
             &self.blobs,
+            &self.corrected,
         )
     }
 
@@ -477,11 +490,12 @@ struct TxTrees<'a> {
     feeds: &'a Tt,
     counts: &'a Tt,
     blobs: &'a Tt,
+    corrected: &'a Tt,
 }
 
 impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
-    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
             items: &t.0,
             by_date: &t.1,
@@ -493,6 +507,7 @@ impl<'a> TxTrees<'a> {
             feeds: &t.7,
             counts: &t.8,
             blobs: &t.10,
+            corrected: &t.11,
         }
     }
 
@@ -522,10 +537,18 @@ impl<'a> TxTrees<'a> {
     }
 
     /// Rewrites edited stories, moving their date, category and index entries when those
-    /// changed.
+    /// changed; a corrected story keeps the admin's label.
     fn apply_updates(&self, updated: &[(StoredItem, StoredItem)]) -> Result<(), TxError> {
         for (item, old) in updated {
             let key = item.key.as_bytes();
+            let kept;
+            let item = match self.corrected.get(key)?.and_then(|b| category_of(&b)) {
+                Some(label) => {
+                    kept = super::relabelled(item.clone(), label);
+                    &kept
+                }
+                None => item,
+            };
             self.items
                 .insert(key, encode(&item.key, item).map_err(abort)?)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
@@ -705,6 +728,83 @@ impl Backend for SledStore {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    /// One transaction: the correction, the label the item keeps, its record and its category
+    /// index entry.
+    fn correct(
+        &self,
+        key: &str,
+        label: Category,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Correction>, StoreError> {
+        let _guard = self.lock_ingest()?;
+        let Some(old) = self.resolve(key)? else {
+            return Ok(None);
+        };
+        let id = match self.corrections.last()? {
+            Some((k, _)) => be_u64(&k) + 1,
+            None => 1,
+        };
+        let correction = Correction::of(&old, id, label, by, at);
+        let record = encode(&correction.key, &correction)?;
+        let item = super::corrected_at(old.clone(), label, at);
+        let bytes = encode(&item.key, &item)?;
+        let r = (
+            &self.items,
+            &self.by_category,
+            &self.corrections,
+            &self.corrected,
+        )
+            .transaction(|(items, by_category, corrections, corrected)| {
+                let k = item.key.as_bytes();
+                items.insert(k, bytes.as_slice())?;
+                by_category.remove(category_key(&old))?;
+                by_category.insert(category_key(&item), k)?;
+                corrections.insert(&id.to_be_bytes(), record.as_slice())?;
+                corrected.insert(k, &[category_byte(label)])?;
+                Ok::<_, TxError>(())
+            });
+        r.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })?;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        Ok(Some(correction))
+    }
+
+    fn corrections(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Correction>, StoreError> {
+        let iter = match before {
+            Some(b) => self.corrections.range(..b.to_be_bytes()),
+            None => self.corrections.iter(),
+        };
+        let mut out = Vec::new();
+        for entry in iter.rev().take(limit) {
+            let (k, v) = entry?;
+            out.push(decode(&format!("correction {}", be_u64(&k)), &v)?);
+        }
+        Ok(out)
+    }
+
+    fn put_corrections(&self, corrections: &[Correction]) -> Result<(), StoreError> {
+        let mut sorted: Vec<&Correction> = corrections.iter().collect();
+        sorted.sort_by_key(|c| c.id);
+        for c in sorted {
+            let k = c.id.to_be_bytes();
+            if self.corrections.contains_key(k)? {
+                continue;
+            }
+            self.corrections.insert(k, encode(&c.key, c)?)?;
+            self.corrected
+                .insert(c.key.as_bytes(), &[category_byte(c.label)])?;
+        }
+        Ok(())
+    }
+
     fn page_by_date(
         &self,
         category: Option<Category>,
@@ -844,6 +944,7 @@ impl Backend for SledStore {
                     counts,
                     tombs,
                     _blobs,
+                    _corrected,
                 )| {
                     for item in chunk {
                         items.remove(item.key.as_bytes())?;
@@ -978,6 +1079,7 @@ impl Backend for SledStore {
             ("copies", self.copies.len()),
             ("tombstones", self.tombstones.len()),
             ("feeds", self.feeds.len()),
+            ("corrections", self.corrections.len()),
         ]
     }
 }

@@ -28,6 +28,14 @@
 //!
 //! [`Store`] dereferences to [`Backend`], so every backend method is a store method; `Store`
 //! itself adds the lazy iterators and counts.
+//!
+//! **Corrections.** The admin may relabel a stored item ([`Backend::correct`]). The store keeps
+//! each correction as a [`Correction`] record (numbered, newest = highest, with the time and
+//! who asked, and a snapshot of the item's title, summary and feed so the record outlives the
+//! item's retention), rewrites the item's label at once (its record and category index, so
+//! every output shows it; the generation moves), and from then on keeps that label on every
+//! update of the item a later commit writes, whatever label the update carries: the
+//! correction wins over re-classification. The store knows keys and labels, not why.
 
 pub mod embedded;
 pub mod pg;
@@ -191,6 +199,91 @@ pub fn page_key(item: &StoredItem) -> [u8; 16] {
     k[..8].copy_from_slice(&ts.to_be_bytes());
     k[8..].copy_from_slice(&item.seq.to_be_bytes());
     k
+}
+
+/// An admin's correction of one item's label, as the store keeps it: what was asked, when and
+/// how, and enough of the item (title, plain-text summary, feed) to use it as a training
+/// example after the item itself is pruned.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Correction {
+    /// Its number: 1, 2, 3… in the order corrections were made (the listing's cursor).
+    pub id: u64,
+    /// The corrected item's key (the story key, resolved from an alias if one was given).
+    pub key: String,
+    /// The label the admin chose.
+    pub label: Category,
+    /// The item's label just before (the model's, or an earlier correction's).
+    pub previous: Category,
+    /// When it was made (the caller's clock).
+    pub at: DateTime<Utc>,
+    /// How it was made: `api`, `page`, `cli` (free text, for the record).
+    pub by: String,
+    /// The feed that carried the item first.
+    pub feed_id: String,
+    /// The item's title as its feed published it (what the categorizer reads).
+    pub title: String,
+    /// The item's summary (else its content) as plain text, at most [`SUMMARY_CHARS`] chars.
+    pub summary: String,
+    /// The item's link, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    /// The item's language, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// How much of an item's summary a [`Correction`] keeps (the categorizer reads the first 300).
+pub const SUMMARY_CHARS: usize = 600;
+
+impl Correction {
+    /// The record of relabelling `item` as `label`: numbered `id`, made at `at` by `by`.
+    pub fn of(item: &StoredItem, id: u64, label: Category, by: &str, at: DateTime<Utc>) -> Self {
+        let summary = item
+            .item
+            .summary
+            .as_deref()
+            .or(item.item.content.as_deref())
+            .map(|h| {
+                crate::text::html_to_text(h)
+                    .chars()
+                    .take(SUMMARY_CHARS)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Correction {
+            id,
+            key: item.key.clone(),
+            label,
+            previous: item.class.category,
+            at,
+            by: by.to_string(),
+            feed_id: item.source.feed_id.clone(),
+            title: item.item.title.clone(),
+            summary,
+            link: item.item.link.clone(),
+            language: item.item.language.clone(),
+        }
+    }
+}
+
+/// `item` as relabelled `label` by the admin: that label with confidence 1 (so `min_confidence`
+/// filters keep it), and what it was labelled before as the runner-up when it differs.
+pub fn relabelled(mut item: StoredItem, label: Category) -> StoredItem {
+    if item.class.category != label {
+        item.class.runner_up = Some(item.class.category);
+    }
+    item.class.category = label;
+    item.class.confidence = 1.0;
+    item
+}
+
+/// `item` as [`Backend::correct`] rewrites it: [`relabelled`], and changed at `at` (so the
+/// outputs' `Last-Modified` and the entry's `updated` move: a reader asking "changed since?"
+/// gets the new label).
+pub(crate) fn corrected_at(item: StoredItem, label: Category, at: DateTime<Utc>) -> StoredItem {
+    let mut item = relabelled(item, label);
+    item.changed = Some(item.changed.map_or(at, |c| c.max(at)));
+    item
 }
 
 /// Reads a JSON record (items, copies, feed states are JSON in both backends), naming the
@@ -405,6 +498,25 @@ pub trait Backend: Send + Sync + 'static {
     }
     /// A number that changes whenever stored items do, so rendered outputs can be cached.
     fn generation(&self) -> u64;
+    /// Relabels the item `key` names (directly or through an alias) as `label`, at `at`, asked
+    /// by `by`: records a [`Correction`] numbered after the last one, rewrites the item's
+    /// label ([`relabelled`]) with its category index, moves the generation, and makes later
+    /// updates of the item keep the label. Under the ingest lock, so it never interleaves with
+    /// a commit's decisions. `None` (nothing written) when no such item is stored.
+    fn correct(
+        &self,
+        key: &str,
+        label: Category,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Correction>, StoreError>;
+    /// Up to `limit` corrections, newest first, numbered below `before`.
+    fn corrections(&self, before: Option<u64>, limit: usize)
+        -> Result<Vec<Correction>, StoreError>;
+    /// Writes corrections as they are, numbers included, and makes later updates of their
+    /// items keep the newest one's label (for `feedsift migrate`; the items themselves, already
+    /// relabelled, are not touched). A number already stored is left as it is.
+    fn put_corrections(&self, corrections: &[Correction]) -> Result<(), StoreError>;
     /// Up to `limit` items newest first (by [`page_key`]), strictly older than `before`,
     /// optionally of one category only.
     fn page_by_date(
@@ -594,7 +706,46 @@ impl Store {
         Ok(stats)
     }
 
-    /// A receiver that wakes whenever this process's commits or prunes change the stored
+    /// Relabels an item ([`Backend::correct`]) and, when it did, tells everyone following
+    /// [`Store::changes`].
+    pub fn correct(
+        &self,
+        key: &str,
+        label: Category,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Correction>, StoreError> {
+        let done = self.backend.correct(key, label, by, at)?;
+        if done.is_some() {
+            self.changes.send_modify(|n| *n += 1);
+        }
+        Ok(done)
+    }
+
+    /// Every correction, newest first (read in pages as consumed).
+    pub fn all_corrections(&self) -> impl Iterator<Item = Result<Correction, StoreError>> + '_ {
+        let mut before: Option<u64> = None;
+        let mut buf: VecDeque<Correction> = VecDeque::new();
+        let mut done = false;
+        std::iter::from_fn(move || {
+            if buf.is_empty() && !done {
+                match self.backend.corrections(before, 256) {
+                    Ok(page) => {
+                        done = page.len() < 256;
+                        before = page.last().map(|c| c.id);
+                        buf.extend(page);
+                    }
+                    Err(e) => {
+                        done = true;
+                        return Some(Err(e));
+                    }
+                }
+            }
+            buf.pop_front().map(Ok)
+        })
+    }
+
+    /// A receiver that wakes whenever this process's commits, corrections or prunes change the stored
     /// items: WebSub waits on it instead of polling. (Another instance's commits on a shared
     /// PostgreSQL store wake that instance's followers, not these.)
     pub fn changes(&self) -> tokio::sync::watch::Receiver<u64> {

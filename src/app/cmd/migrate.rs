@@ -12,11 +12,12 @@ use crate::migrate::{Endpoint, Report};
 pub fn run(from: &str, to: &str) -> anyhow::Result<()> {
     let r = migrate(from, to)?;
     println!(
-        "migrated {} items, {} copies, {} feed states, {} tombstones in {:.1} s ({:.0} items/s); counts verified",
+        "migrated {} items, {} copies, {} feed states, {} tombstones, {} corrections in {:.1} s ({:.0} items/s); counts verified",
         r.counts.items,
         r.counts.copies,
         r.counts.feeds,
         r.counts.tombstones,
+        r.counts.corrections,
         r.elapsed.as_secs_f64(),
         r.counts.items as f64 / r.elapsed.as_secs_f64().max(1e-9)
     );

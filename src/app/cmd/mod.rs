@@ -9,10 +9,12 @@
 
 pub mod check;
 pub mod classify;
+pub mod corrections;
 pub mod demo;
 pub mod eval;
 pub mod export;
 pub mod import_opml;
+pub mod label;
 pub mod migrate;
 pub mod poll;
 pub mod serve;

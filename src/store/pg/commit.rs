@@ -10,8 +10,8 @@
 
 use super::pool::{pg, Conn};
 use super::{category_code, near_rows, DELETE_NEAR_ROWS};
-use crate::model::{FeedState, StoredItem};
-use crate::store::{copy_id, encode, page_key, Batch, StoreError};
+use crate::model::{Category, FeedState, StoredItem};
+use crate::store::{copy_id, encode, page_key, relabelled, Batch, StoreError};
 
 /// The columns of a commit's new items, as arrays for `unnest`.
 #[derive(Default)]
@@ -218,9 +218,46 @@ impl Prepared {
         Ok(())
     }
 
-    /// Rewrites edited stories, moving their index entries when their keys changed.
+    /// The labels the admin gave the edited stories, by key: the newest correction of each.
+    fn corrected_labels(
+        &self,
+        tx: &mut Conn,
+    ) -> Result<std::collections::HashMap<String, Category>, StoreError> {
+        if self.updated.is_empty() {
+            return Ok(Default::default());
+        }
+        let keys: Vec<String> = self.updated.iter().map(|u| u.0.key.clone()).collect();
+        let rows = tx
+            .query(
+                "SELECT DISTINCT ON (item_key) item_key, label FROM feedsift_corrections
+                 WHERE item_key = ANY($1) ORDER BY item_key, id DESC",
+                &[&keys],
+            )
+            .map_err(pg("commit: corrections"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let code = r.get::<_, i16>(1);
+                let label = Category::ALL.get(usize::try_from(code).ok()?)?;
+                Some((r.get::<_, String>(0), *label))
+            })
+            .collect())
+    }
+
+    /// Rewrites edited stories, moving their index entries when their keys changed; a
+    /// corrected story keeps the admin's label.
     fn apply_updates(&self, tx: &mut Conn) -> Result<(), StoreError> {
+        let corrected = self.corrected_labels(tx)?;
         for (item, record, old) in &self.updated {
+            let (kept, kept_record);
+            let (item, record) = match corrected.get(&item.key) {
+                Some(label) => {
+                    kept = relabelled(item.clone(), *label);
+                    kept_record = encode(&kept.key, &kept)?;
+                    (&kept, &kept_record)
+                }
+                None => (item, record),
+            };
             tx.execute(
                 "UPDATE feedsift_items SET record = $2, date_key = $3, category = $4 WHERE key = $1",
                 &[

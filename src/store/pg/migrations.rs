@@ -78,6 +78,19 @@ const MIGRATIONS: &[Migration] = &[
     Migration::Sql(
         "CREATE TABLE IF NOT EXISTS feedsift_blobs (name text PRIMARY KEY, bytes bytea NOT NULL)",
     ),
+    // 6: the admin's corrections of item labels (`Backend::correct`): one row each, numbered;
+    // the newest row of an item is the label its later updates keep.
+    Migration::Sql(
+        "CREATE TABLE IF NOT EXISTS feedsift_corrections (
+            id bigint PRIMARY KEY,
+            item_key text NOT NULL,
+            label smallint NOT NULL,
+            at_us bigint NOT NULL,
+            record bytea NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS feedsift_corrections_by_item
+            ON feedsift_corrections (item_key, id)",
+    ),
 ];
 
 /// One step of the schema.

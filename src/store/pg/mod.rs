@@ -20,6 +20,11 @@
 //! a blocking ingest thread or an async HTTP handler — without nesting runtimes. A connection
 //! that drops is re-opened for the next call.
 //!
+//! The admin's corrections are rows of `feedsift_corrections` (migration 6): a correction is
+//! written under the ingest lock in one transaction with the item's new record, and a commit
+//! that updates items reads their newest corrections in its own transaction and keeps those
+//! labels.
+//!
 //! Migrations (`pg/migrations.rs`) are numbered, run in one transaction under an advisory lock on
 //! start (so several instances starting at once migrate once), and a database written by a
 //! newer feedsift is refused with a clear error.
@@ -31,8 +36,8 @@ mod pool;
 pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, IngestGuard, NearHit, PruneStats,
-    Reindex, StoreError, TitleOf,
+    decode, encode, title_and_core, Backend, Batch, Claim, Correction, IngestGuard, NearHit,
+    PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -518,6 +523,104 @@ impl Backend for PgStore {
         cached.1.wrapping_add(local)
     }
 
+    fn correct(
+        &self,
+        key: &str,
+        label: Category,
+        by: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Correction>, StoreError> {
+        let _guard = self.lock_ingest()?;
+        let Some(old) = self.resolve(key)? else {
+            return Ok(None);
+        };
+        let by = by.to_string();
+        let done = self.run("correct", move |c| {
+            c.transaction("correct", "BEGIN", |tx| {
+                let id = tx
+                    .query_one(
+                        "SELECT COALESCE(MAX(id), 0)::int8 + 1 FROM feedsift_corrections",
+                        &[],
+                    )
+                    .map_err(pg("correct: numbering"))?
+                    .get::<_, i64>(0);
+                let correction = Correction::of(&old, id as u64, label, &by, at);
+                let item = super::corrected_at(old.clone(), label, at);
+                tx.execute(
+                    "UPDATE feedsift_items SET record = $2, category = $3 WHERE key = $1",
+                    &[&item.key, &encode(&item.key, &item)?, &category_code(label)],
+                )
+                .map_err(pg("correct: item"))?;
+                tx.execute(
+                    "INSERT INTO feedsift_corrections (id, item_key, label, at_us, record)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[
+                        &id,
+                        &item.key,
+                        &category_code(label),
+                        &at.timestamp_micros(),
+                        &encode(&item.key, &correction)?,
+                    ],
+                )
+                .map_err(pg("correct: record"))?;
+                tx.execute(
+                    "UPDATE feedsift_meta SET v = v + 1 WHERE k = 'generation'",
+                    &[],
+                )
+                .map_err(pg("correct: generation"))?;
+                Ok(correction)
+            })
+        })?;
+        self.local_generation.fetch_add(1, Ordering::Release);
+        Ok(Some(done))
+    }
+
+    fn corrections(
+        &self,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<Correction>, StoreError> {
+        let before = before.map_or(i64::MAX, |b| b.min(i64::MAX as u64) as i64);
+        let limit = limit.min(i64::MAX as usize) as i64;
+        let rows = self.run("corrections", move |c| {
+            c.query(
+                "SELECT id, record FROM feedsift_corrections WHERE id < $1
+                 ORDER BY id DESC LIMIT $2",
+                &[&before, &limit],
+            )
+            .map_err(pg("corrections"))
+        })?;
+        rows.iter()
+            .map(|r| {
+                decode(
+                    &format!("correction {}", r.get::<_, i64>(0)),
+                    &r.get::<_, Vec<u8>>(1),
+                )
+            })
+            .collect()
+    }
+
+    fn put_corrections(&self, corrections: &[Correction]) -> Result<(), StoreError> {
+        let mut cols = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for c in corrections {
+            cols.0.push(c.id.min(i64::MAX as u64) as i64);
+            cols.1.push(c.key.clone());
+            cols.2.push(category_code(c.label));
+            cols.3.push(c.at.timestamp_micros());
+            cols.4.push(encode(&c.key, c)?);
+        }
+        self.run("put_corrections", move |c| {
+            c.execute(
+                "INSERT INTO feedsift_corrections (id, item_key, label, at_us, record)
+                 SELECT * FROM unnest($1::int8[], $2::text[], $3::int2[], $4::int8[], $5::bytea[])
+                 ON CONFLICT (id) DO NOTHING",
+                &[&cols.0, &cols.1, &cols.2, &cols.3, &cols.4],
+            )
+            .map(|_| ())
+            .map_err(pg("put_corrections"))
+        })
+    }
+
     fn page_by_date(
         &self,
         category: Option<Category>,
@@ -877,7 +980,7 @@ impl Backend for PgStore {
     }
 
     fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
-        const TABLES: [(&str, &str); 8] = [
+        const TABLES: [(&str, &str); 9] = [
             ("items", "feedsift_items"),
             ("near", "feedsift_near"),
             ("aliases", "feedsift_aliases"),
@@ -886,6 +989,7 @@ impl Backend for PgStore {
             ("feeds", "feedsift_feeds"),
             ("feed_counts", "feedsift_feed_counts"),
             ("leases", "feedsift_leases"),
+            ("corrections", "feedsift_corrections"),
         ];
         TABLES
             .iter()
