@@ -214,6 +214,11 @@ impl Folded {
         i >= self.chars.len() || self.bound[i]
     }
 
+    /// [`hash`] of the comparison string of `chars[a..b]`, without building it.
+    pub fn hash_of(&self, a: usize, b: usize) -> u64 {
+        hash_chars(&self.chars[a..b])
+    }
+
     /// The comparison string of `chars[a..b]`.
     pub fn slice(&self, a: usize, b: usize) -> String {
         self.chars[a..b].iter().collect()
@@ -250,6 +255,22 @@ pub fn hash(s: &str) -> u64 {
     for b in s.as_bytes() {
         h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
     }
+    finish(h)
+}
+
+/// [`hash`] of the string `chars` spell, without building it.
+pub fn hash_chars(chars: &[char]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut buf = [0u8; 4];
+    for c in chars {
+        for b in c.encode_utf8(&mut buf).as_bytes() {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    finish(h)
+}
+
+fn finish(mut h: u64) -> u64 {
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
@@ -264,6 +285,14 @@ mod tests {
     fn units(t: &str) -> Vec<String> {
         let f = Folded::new(t);
         f.units.iter().map(|u| f.slice(u.start, u.end)).collect()
+    }
+
+    #[test]
+    fn hashing_chars_is_hashing_their_string() {
+        let f = Folded::new("〘24闻讯〙成本推动 Short-term, ok");
+        for (a, b) in [(0, f.chars.len()), (0, 3), (2, 9), (4, 4)] {
+            assert_eq!(f.hash_of(a, b), hash(&f.slice(a, b)));
+        }
     }
 
     #[test]

@@ -139,16 +139,82 @@ impl Slot {
     }
 }
 
-fn bump(map: &mut HashMap<u64, Entry>, key: u64, h: u32, tick: u32, max: usize) {
-    if !map.contains_key(&key) && map.len() >= max {
+/// Counts `key` seen with `h`; returns whether `key` is new to `map`, and the key evicted to
+/// make room for it, if any.
+fn bump(
+    map: &mut HashMap<u64, Entry>,
+    key: u64,
+    h: u32,
+    tick: u32,
+    max: usize,
+) -> (bool, Option<u64>) {
+    let new = !map.contains_key(&key);
+    let mut evicted = None;
+    if new && map.len() >= max {
         if let Some((&victim, _)) = map
             .iter()
             .min_by_key(|(k, e)| (e.sketch.len(), e.hits, e.last, **k))
         {
             map.remove(&victim);
+            evicted = Some(victim);
         }
     }
     map.entry(key).or_default().add(h, tick);
+    (new, evicted)
+}
+
+/// One edge segment over all sources: in how many sources' tables it is, and a sketch of the
+/// distinct cores it was seen with anywhere (at most [`SKETCH`]). Kept up to date as the
+/// tables change, so that "packaging over all sources" costs one lookup, not one per source.
+#[derive(Debug, Clone, Default)]
+struct Everywhere {
+    sources: u32,
+    cores: Vec<u32>,
+}
+
+impl State {
+    /// `seg` entered a source's table, seen with `cores`.
+    fn gained(&mut self, seg: u64, cores: &[u32]) {
+        let g = self.everywhere.entry(seg).or_default();
+        g.sources += 1;
+        for h in cores {
+            if g.cores.len() < SKETCH && !g.cores.contains(h) {
+                g.cores.push(*h);
+            }
+        }
+    }
+
+    /// `seg` was seen with `core` in a source that already had it.
+    fn seen_with(&mut self, seg: u64, core: u32) {
+        if let Some(g) = self.everywhere.get_mut(&seg) {
+            if g.cores.len() < SKETCH && !g.cores.contains(&core) {
+                g.cores.push(core);
+            }
+        }
+    }
+
+    /// `seg` left a source's table.
+    fn lost(&mut self, seg: u64) {
+        if let Some(g) = self.everywhere.get_mut(&seg) {
+            g.sources = g.sources.saturating_sub(1);
+            if g.sources == 0 {
+                self.everywhere.remove(&seg);
+            }
+        }
+    }
+
+    /// Replaces `source`'s table, keeping the all-sources view in step.
+    fn replace(&mut self, source: &str, table: Table) {
+        if let Some(old) = self.sources.remove(source) {
+            for seg in old.edges.keys() {
+                self.lost(*seg);
+            }
+        }
+        for (seg, e) in &table.edges {
+            self.gained(*seg, &e.sketch);
+        }
+        self.sources.insert(source.to_string(), table);
+    }
 }
 
 impl Table {
@@ -175,14 +241,21 @@ impl Table {
         })
     }
 
-    fn decay(&mut self) {
+    /// Halves every count; returns the edge segments that fell out.
+    fn decay(&mut self) -> Vec<u64> {
         self.titles /= 2;
-        for map in [&mut self.edges, &mut self.cores] {
-            map.retain(|_, e| {
-                e.hits /= 2;
-                e.hits > 0
-            });
-        }
+        let mut gone = Vec::new();
+        self.edges.retain(|k, e| {
+            e.hits /= 2;
+            if e.hits == 0 {
+                gone.push(*k);
+            }
+            e.hits > 0
+        });
+        self.cores.retain(|_, e| {
+            e.hits /= 2;
+            e.hits > 0
+        });
         self.slots.retain(|_, s| {
             s.titles /= 2;
             s.segments.retain_mut(|e| {
@@ -191,6 +264,7 @@ impl Table {
             });
             s.titles > 0
         });
+        gone
     }
 
     fn bump_slot(&mut self, slot: u64, seg: u64) {
@@ -238,7 +312,7 @@ pub fn edge_slots(f: &Folded) -> Vec<(u64, u64)> {
                 sig.extend(between.chars().filter(|c| !c.is_whitespace()));
             }
         }
-        (hash(&sig), hash(&f.slice(u.start, u.end)))
+        (hash(&sig), f.hash_of(u.start, u.end))
     };
     let (first, second) = (f.units[0], f.units[1]);
     let (before_last, last) = (f.units[n - 2], f.units[n - 1]);
@@ -285,10 +359,10 @@ fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
     let (lead, trail) = word_edges(f);
     let len = f.chars.len();
     for p in lead {
-        out.push((hash(&f.slice(0, p)), hash(&f.slice(p, len))));
+        out.push((f.hash_of(0, p), f.hash_of(p, len)));
     }
     for p in trail {
-        out.push((hash(&f.slice(p, len)), hash(&f.slice(0, p))));
+        out.push((f.hash_of(p, len), f.hash_of(0, p)));
     }
     if n < 2 {
         return out;
@@ -296,17 +370,17 @@ fn edges_of_folded(f: &Folded) -> Vec<(u64, u64)> {
     let (first, last) = (f.units[0], f.units[n - 1]);
     if n == 2 {
         out.push((
-            hash(&f.slice(first.start, first.end)),
-            hash(&f.slice(last.start, last.end)),
+            f.hash_of(first.start, first.end),
+            f.hash_of(last.start, last.end),
         ));
         out.push((
-            hash(&f.slice(last.start, last.end)),
-            hash(&f.slice(first.start, first.end)),
+            f.hash_of(last.start, last.end),
+            f.hash_of(first.start, first.end),
         ));
     } else {
-        let core = hash(&f.slice(first.end, last.start));
-        out.push((hash(&f.slice(first.start, first.end)), core));
-        out.push((hash(&f.slice(last.start, last.end)), core));
+        let core = f.hash_of(first.end, last.start);
+        out.push((f.hash_of(first.start, first.end), core));
+        out.push((f.hash_of(last.start, last.end), core));
     }
     out
 }
@@ -324,6 +398,8 @@ pub struct Learner {
 #[derive(Debug, Default)]
 struct State {
     sources: HashMap<String, Table>,
+    /// Every source's edge segments together ([`Everywhere`]).
+    everywhere: HashMap<u64, Everywhere>,
 }
 
 impl Learner {
@@ -354,52 +430,53 @@ impl Learner {
     }
 
     fn count(&self, source: &str, seen: Vec<Seen>) {
-        let mut state = self.state.write().expect("learner lock poisoned");
-        let table = state.sources.entry(source.to_string()).or_default();
+        let mut guard = self.state.write().expect("learner lock poisoned");
+        let state = &mut *guard;
+        let mut table = state.sources.remove(source).unwrap_or_default();
         for (edges, slots) in seen {
             table.titles += 1;
             table.unsaved = table.unsaved.saturating_add(1);
             table.tick = table.tick.wrapping_add(1);
             let tick = table.tick;
             for (seg, core) in edges {
-                bump(&mut table.edges, seg, core as u32, tick, MAX_EDGES);
+                let (new, evicted) = bump(&mut table.edges, seg, core as u32, tick, MAX_EDGES);
+                if let Some(v) = evicted {
+                    state.lost(v);
+                }
+                if new {
+                    state.gained(seg, &[core as u32]);
+                } else {
+                    state.seen_with(seg, core as u32);
+                }
                 bump(&mut table.cores, core, seg as u32, tick, MAX_CORES);
             }
             for (slot, seg) in slots {
                 table.bump_slot(slot, seg);
             }
             if table.titles >= DECAY_TITLES {
-                table.decay();
+                for seg in table.decay() {
+                    state.lost(seg);
+                }
             }
         }
+        state.sources.insert(source.to_string(), table);
     }
 
-    /// Whether the segment with comparison-string hash `seg` is packaging: of `source` when it
-    /// is known, else of any source; or of all sources together.
+    /// Whether the segment with comparison-string hash `seg` is packaging: of `source` (when it
+    /// is known), or of all sources together (in two or more sources, with [`SKETCH`] distinct
+    /// cores over them). One lookup each, however many sources there are.
     pub fn is_packaging(&self, source: Option<&str>, seg: u64) -> bool {
         let state = self.state.read().expect("learner lock poisoned");
         if state.sources.is_empty() {
             return false;
         }
-        let own = match source {
-            Some(s) => state.sources.get(s).is_some_and(|t| t.is_packaging(seg)),
-            None => state.sources.values().any(|t| t.is_packaging(seg)),
-        };
-        own || {
-            let mut cores: Vec<u32> = Vec::new();
-            let mut in_sources = 0;
-            for t in state.sources.values() {
-                if let Some(e) = t.edges.get(&seg) {
-                    in_sources += 1;
-                    for h in &e.sketch {
-                        if !cores.contains(h) {
-                            cores.push(*h);
-                        }
-                    }
-                }
-            }
-            in_sources >= 2 && cores.len() >= SKETCH
-        }
+        let own = source
+            .and_then(|s| state.sources.get(s))
+            .is_some_and(|t| t.is_packaging(seg));
+        own || state
+            .everywhere
+            .get(&seg)
+            .is_some_and(|g| g.sources >= 2 && g.cores.len() >= SKETCH)
     }
 
     /// Whether `slot` ([`edge_slots`]) is a packaging slot of `source`: seen on
@@ -517,8 +594,7 @@ impl Learner {
         self.state
             .write()
             .expect("learner lock poisoned")
-            .sources
-            .insert(source.to_string(), table);
+            .replace(source, table);
         true
     }
 
@@ -731,7 +807,8 @@ mod tests {
         assert!(!l.is_packaging(Some("farm"), seg("白塔焦网")));
         l.learn("farm", titles.iter().map(String::as_str));
         assert!(l.is_packaging(Some("farm"), seg("白塔焦网")));
-        assert!(l.is_packaging(None, seg("白塔焦网")));
+        // One source's habit is not everyone's.
+        assert!(!l.is_packaging(None, seg("白塔焦网")));
         assert!(!l.is_packaging(Some("other"), seg("白塔焦网")));
         assert!(!l.is_packaging(Some("farm"), seg("巴西龟的饲养方法")));
         // Round trip.
@@ -821,6 +898,31 @@ mod tests {
         l.learn("notices", titles.iter().map(String::as_str));
         let slot = edge_slots(&Folded::new("美的集团：关于召开股东大会的通知"))[0].0;
         assert!(!l.is_packaging_slot(Some("notices"), slot));
+    }
+
+    #[test]
+    fn packaging_of_all_sources_follows_the_tables() {
+        let l = Learner::new();
+        let stories = (0..12).map(|i| format!("第{i}个完全不同的故事内容"));
+        let titles: Vec<String> = stories.map(|s| format!("{s}｜共同包装")).collect();
+        l.learn("a", titles[..6].iter().map(String::as_str));
+        assert!(!l.is_packaging(None, seg("共同包装")), "one source");
+        l.learn("b", titles[6..].iter().map(String::as_str));
+        assert!(
+            l.is_packaging(None, seg("共同包装")),
+            "two sources, 12 cores"
+        );
+        assert!(l.is_packaging(Some("c"), seg("共同包装")));
+        // Replacing a source's counts (a blob loaded) takes its segments out of the whole.
+        assert!(l.load(
+            "b",
+            &Learner::new().encode("none").unwrap_or_else(|| {
+                let e = Learner::new();
+                e.learn("x", ["无关｜标题"]);
+                e.encode("x").unwrap()
+            })
+        ));
+        assert!(!l.is_packaging(None, seg("共同包装")));
     }
 
     #[test]

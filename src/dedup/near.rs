@@ -186,7 +186,7 @@ pub fn trims_folded(f: &Folded, cuts: &[usize]) -> [u64; TRIM_KEYS] {
         // Only what is most of the title, unless what was cut off is learned packaging: a
         // packaging unit alone would gather every title of its farm into one bucket.
         if b >= a + MIN_TRIM_CHARS && (learned || 2 * (b - a) > len) {
-            let h = mix(fold::hash(&f.slice(a, b)) ^ 0x7472_696d);
+            let h = mix(f.hash_of(a, b) ^ 0x7472_696d);
             if !out[..i].contains(&h) {
                 out[i] = h;
             }
@@ -312,26 +312,28 @@ pub fn same_story_folded(
         return false;
     }
     let strong = len >= STRONG_SHARED_CHARS;
-    let core = fold::hash(&fa.slice(start_a, end_a));
+    let core = fa.hash_of(start_a, end_a);
     let template = || learner.is_template(a.1, core) || learner.is_template(b.1, core);
     let side = |f: &Folded, src: Option<&str>, s: usize, e: usize| -> Option<(Residue, Residue)> {
         // The outermost unit at each end, when it sits in one of the source's packaging slots
         // and is shorter than the common story.
-        let slots = learn::edge_slots(f);
-        let slotted = |i: usize, unit: Option<&Unit>| {
-            !learner.is_empty()
+        let slots = std::cell::OnceCell::new();
+        let slotted = |i: usize, unit: Option<&Unit>, residue: bool| {
+            residue
+                && !learner.is_empty()
                 && unit.is_some_and(|u| u.end - u.start < len)
                 && slots
+                    .get_or_init(|| learn::edge_slots(f))
                     .get(i)
                     .is_some_and(|(slot, _)| learner.is_packaging_slot(src, *slot))
         };
         let lead = Beside {
             strong,
-            slotted: slotted(0, f.units.first()),
+            slotted: slotted(0, f.units.first(), s > 0),
         };
         let trail = Beside {
             strong,
-            slotted: slotted(1, f.units.last()),
+            slotted: slotted(1, f.units.last(), e < f.chars.len()),
         };
         Some((
             residue(learner, f, src, 0, s, Edge::Leading, lead)?,
@@ -368,12 +370,12 @@ pub fn learned_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<usi
     let len = f.chars.len();
     let mut out: Vec<usize> = lead
         .into_iter()
-        .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(0, p))))
+        .filter(|&p| learner.is_packaging(src, f.hash_of(0, p)))
         .collect();
     out.extend(
         trail
             .into_iter()
-            .filter(|&p| learner.is_packaging(src, fold::hash(&f.slice(p, len)))),
+            .filter(|&p| learner.is_packaging(src, f.hash_of(p, len))),
     );
     out
 }
@@ -390,7 +392,7 @@ pub fn packaging_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<u
     let slots = learn::edge_slots(f);
     let (first, last) = (f.units[0], f.units[n - 1]);
     for (i, u, at) in [(0, first, first.end), (1, last, last.start)] {
-        let seg = fold::hash(&f.slice(u.start, u.end));
+        let seg = f.hash_of(u.start, u.end);
         if learner.is_packaging(src, seg) || learner.is_packaging_slot(src, slots[i].0) {
             out.push(at);
         }
@@ -477,9 +479,8 @@ fn residue(
     if a >= b {
         return Some(Residue::Firm);
     }
-    let learned = |x: usize, y: usize| {
-        !learner.is_empty() && learner.is_packaging(src, fold::hash(&f.slice(x, y)))
-    };
+    let learned =
+        |x: usize, y: usize| !learner.is_empty() && learner.is_packaging(src, f.hash_of(x, y));
     if learned(a, b) {
         return Some(Residue::Firm);
     }
