@@ -5,9 +5,11 @@
 #  - headless Chromium loads /, /outputs/merged (and a filtered river) and /sources and the
 #    rendered DOM must show items and feeds (--dump-dom, grepped);
 #  - the admin sign-in form is driven with curl, as a browser would post it: its cookie, its
-#    CSRF token, a refused wrong token, a refused missing CSRF token, poll now, sign out;
+#    CSRF token, a refused wrong token, a refused missing CSRF token, poll now, relabel an item
+#    in place (refused with a wrong CSRF token; then in the lifestyle river at once), sign out;
 #  - Chromium writes docs/page-index.png, docs/page-output.png, docs/page-sources.png,
-#    docs/page-output-phone.png (390 px wide) and docs/page-signin.png, which the README shows.
+#    docs/page-output-phone.png (390 px wide), docs/page-signin.png and the signed-in river
+#    docs/page-output-admin.png (with the relabel forms), which the README shows.
 #
 # Needs Debian's chromium and a CJK font (apt-get install -y chromium fonts-noto-cjk).
 # PROFILE=release builds the release binary instead of the debug one.
@@ -93,6 +95,26 @@ for _ in $(seq 1 50); do
     sleep 0.1
 done
 echo "ok: poll now queued from /sources"
+# Relabel in place: the river's form, as a browser posts it; the item moves at once.
+river=$(curl -sf -b "$jar" "$base/outputs/merged")
+grep -q 'class="relabel"' <<<"$river" || fail "signed in, the river offers no relabel form"
+action=$(sed -n 's/.*<form class="relabel" method="post" action="\([^"]*\)".*/\1/p' <<<"$river" | head -1)
+back=$(sed -n 's/.*name="back" value="\([^"]*\)".*/\1/p' <<<"$river" | head -1 | sed 's/&amp;/\&/g')
+key=${action#/api/items/}; key=${key%/label}
+code=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" --data "csrf=0$csrf" --data label=lifestyle "$base$action")
+[ "$code" = 403 ] || fail "relabel with a wrong CSRF token: $code, not 403"
+loc=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" --data "csrf=$csrf" --data label=lifestyle --data-urlencode "back=$back" "$base$action")
+[ "$loc" = 303 ] || fail "relabel: $loc, not 303"
+curl -sf "$base/outputs/merged?category=lifestyle" | grep -q "story-$key" || fail "relabelled item not in the lifestyle river"
+curl -s -o /dev/null -b "$jar" --data "csrf=$csrf" --data label=other "$base$action"
+curl -sf "$base/outputs/merged?category=other" | grep -q "story-$key" || fail "relabelled item not back in the other river"
+echo "ok: relabelled $key in place (wrong CSRF 403, then 303 and in the lifestyle river; then back to other)"
+# The signed-in river, as the admin sees it (headless Chromium has no cookie flag: the page is
+# saved with its base URL and loaded from disk).
+curl -sf -b "$jar" "$base/outputs/merged" | sed "s|<head>|<head><base href=\"$base/\">|" >"$dir/admin-river.html"
+chrome --window-size=1280,1300 --screenshot=docs/page-output-admin.png "file://$dir/admin-river.html"
+[ -s docs/page-output-admin.png ] || fail "no screenshot docs/page-output-admin.png"
+echo "wrote docs/page-output-admin.png"
 code=$(curl -s -o /dev/null -w '%{http_code}' -b "$jar" -c "$jar" --data "csrf=$csrf" "$base/signout")
 [ "$code" = 303 ] || fail "sign out: $code"
 curl -sf -b "$jar" "$base/sources" | grep -q 'Poll now' && fail "still signed in after signing out"
