@@ -763,11 +763,9 @@ fn learned_packaging_is_kept_in_the_store(b: &dyn Backend) {
     assert_eq!(blobs.len(), 1);
     let warm = Learner::new();
     assert_eq!(warm.load_all(blobs), 1);
-    // Packaging with a digit is never accepted by its shape: only what was learned knows it.
-    let (farm_title, plain) = (
-        "巴西龟的饲养方法和注意事项〖7网点〗",
-        "巴西龟的饲养方法和注意事项",
-    );
+    // Beside a story shorter than 12 characters no shape is enough: only what was learned
+    // knows the packaging.
+    let (farm_title, plain) = ("巴西龟的饲养方法〖7网点〗", "巴西龟的饲养方法");
     assert!(!dedup::near::same_story(farm_title, plain));
     assert!(dedup::near::same_story_with(
         &warm,
