@@ -419,6 +419,9 @@ pub fn ingest_learning(
         let (batch, counts) = decide(store, learner, source, &prepared, classify, now)?;
         (batch, counts, guard, asked, taken)
     };
+    // What the response was parsed into is no longer needed: freed before the commit, whose
+    // own memory grows with the batch.
+    drop(prepared);
     let mut batch = batch;
     if let Some(bytes) = blob {
         batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
