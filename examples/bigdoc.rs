@@ -14,14 +14,66 @@
 use std::fmt::Write;
 
 const WORDS: &[&str] = &[
-    "market", "council", "river", "harvest", "budget", "storm", "election", "railway", "museum",
-    "festival", "factory", "bridge", "hospital", "school", "airport", "vaccine", "drought",
-    "tariff", "satellite", "orchestra", "glacier", "harbour", "startup", "pension", "reactor",
-    "wildfire", "stadium", "library", "parliament", "currency", "telescope", "vineyard",
-    "earthquake", "shipyard", "copper", "lithium", "housing", "subway", "canal", "forest",
-    "senate", "court", "treaty", "summit", "strike", "merger", "refinery", "pipeline",
-    "monsoon", "marathon", "archive", "cathedral", "frontier", "island", "village", "desert",
-    "plateau", "delta", "valley", "coast",
+    "market",
+    "council",
+    "river",
+    "harvest",
+    "budget",
+    "storm",
+    "election",
+    "railway",
+    "museum",
+    "festival",
+    "factory",
+    "bridge",
+    "hospital",
+    "school",
+    "airport",
+    "vaccine",
+    "drought",
+    "tariff",
+    "satellite",
+    "orchestra",
+    "glacier",
+    "harbour",
+    "startup",
+    "pension",
+    "reactor",
+    "wildfire",
+    "stadium",
+    "library",
+    "parliament",
+    "currency",
+    "telescope",
+    "vineyard",
+    "earthquake",
+    "shipyard",
+    "copper",
+    "lithium",
+    "housing",
+    "subway",
+    "canal",
+    "forest",
+    "senate",
+    "court",
+    "treaty",
+    "summit",
+    "strike",
+    "merger",
+    "refinery",
+    "pipeline",
+    "monsoon",
+    "marathon",
+    "archive",
+    "cathedral",
+    "frontier",
+    "island",
+    "village",
+    "desert",
+    "plateau",
+    "delta",
+    "valley",
+    "coast",
 ];
 
 fn arg(args: &[String], name: &str, default: &str) -> String {
@@ -76,6 +128,9 @@ fn main() -> anyhow::Result<()> {
     }
     s.push_str("</channel></rss>\n");
     std::fs::write(&out, &s)?;
-    eprintln!("bigdoc: {items} items, {titles} titles, {} bytes -> {out}", s.len());
+    eprintln!(
+        "bigdoc: {items} items, {titles} titles, {} bytes -> {out}",
+        s.len()
+    );
     Ok(())
 }

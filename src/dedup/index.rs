@@ -82,20 +82,30 @@ impl ResponseIndex {
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         for (index, hash) in sig.iter().enumerate() {
             if *hash != 0 {
-                self.buckets.entry((index, *hash)).or_default().push(position);
+                self.buckets
+                    .entry((index, *hash))
+                    .or_default()
+                    .push(position);
             }
         }
     }
 
     /// Positions of earlier entries sharing a key with `sig`, best first (see the type's docs).
     pub fn candidates(&self, sig: &[u64]) -> Vec<usize> {
-        let hits = sig.iter().enumerate().filter(|(_, h)| **h != 0).flat_map(|(index, hash)| {
-            let bucket = self.buckets.get(&(index, *hash)).map_or(&[][..], |b| b.as_slice());
-            bucket[bucket.len().saturating_sub(PER_KEY)..]
-                .iter()
-                .rev()
-                .map(move |p| (*p as usize, u64::from(*p), index))
-        });
+        let hits = sig
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| **h != 0)
+            .flat_map(|(index, hash)| {
+                let bucket = self
+                    .buckets
+                    .get(&(index, *hash))
+                    .map_or(&[][..], |b| b.as_slice());
+                bucket[bucket.len().saturating_sub(PER_KEY)..]
+                    .iter()
+                    .rev()
+                    .map(move |p| (*p as usize, u64::from(*p), index))
+            });
         rank(hits)
     }
 }

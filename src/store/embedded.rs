@@ -1223,9 +1223,19 @@ mod tests {
             .map(|p| (p.new.len(), p.updated.len(), p.also_at.len(), p.blobs.len()))
             .collect();
         assert_eq!(sizes, vec![(3, 0, 0, 0), (2, 1, 0, 0), (0, 0, 2, 1)]);
-        let keys: Vec<&str> = parts.iter().flat_map(|p| &p.new).map(|i| i.key.as_str()).collect();
+        let keys: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| &p.new)
+            .map(|i| i.key.as_str())
+            .collect();
         assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
-        let one = split(Batch { new, ..Batch::default() }, 5);
+        let one = split(
+            Batch {
+                new,
+                ..Batch::default()
+            },
+            5,
+        );
         assert_eq!(one.len(), 1);
         assert_eq!(one[0].new.len(), 5);
     }
@@ -1236,7 +1246,14 @@ mod tests {
         let store = Store::open(dir.path(), 8 << 20).unwrap();
         let n = COMMIT_ENTRIES * 2 + 7;
         let new: Vec<StoredItem> = (0..n)
-            .map(|i| stored(&format!("k{i}"), &format!("Story number {i}"), 1, Category::Other))
+            .map(|i| {
+                stored(
+                    &format!("k{i}"),
+                    &format!("Story number {i}"),
+                    1,
+                    Category::Other,
+                )
+            })
             .collect();
         let state = FeedState {
             etag: Some("\"v2\"".into()),
@@ -1253,7 +1270,11 @@ mod tests {
             .unwrap();
         assert_eq!(store.len().unwrap(), n);
         assert_eq!(store.backend().feed_state("f").unwrap().etag, state.etag);
-        assert!(store.backend().get(&format!("k{}", n - 1)).unwrap().is_some());
+        assert!(store
+            .backend()
+            .get(&format!("k{}", n - 1))
+            .unwrap()
+            .is_some());
     }
 
     #[test]
