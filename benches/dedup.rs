@@ -1,5 +1,7 @@
 //! Deduplicator throughput: ingesting decorated re-posts into a store, each with its exact and
-//! near-duplicate lookups, and the title rules on their own.
+//! near-duplicate lookups; one big document of look-alike titles in one response (its cost per
+//! entry must not grow with the document: compare the 1,000 and 4,000 rows); and the title
+//! rules on their own.
 //!
 //! `cargo bench --bench dedup`. Numbers go to `docs/PERFORMANCE.md`.
 
@@ -94,6 +96,50 @@ fn bench_ingest(c: &mut Criterion) {
     g.finish();
 }
 
+/// One response of `n` look-alike titles (`Story number N about markets`), into an empty store:
+/// every entry shares the band buckets of all the others, so a per-entry cost that grew with the
+/// document would show as a lower rate at 4,000 than at 1,000.
+fn bench_one_document(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dedup_one_document");
+    g.sample_size(10);
+    for n in [1000usize, 4000] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("lookalike", n), |b| {
+            b.iter_with_setup(
+                || {
+                    let items: Vec<Item> = (0..n)
+                        .map(|i| Item {
+                            link: Some(format!("http://big.example/story/{i}.html")),
+                            ..Item::titled("big", &format!("Story number {i} about markets"))
+                        })
+                        .collect();
+                    (Store::open_temporary().unwrap(), items)
+                },
+                |(store, items)| {
+                    let src = SourceRef {
+                        feed_id: "big".into(),
+                        title: "big".into(),
+                        url: "http://big/".into(),
+                    };
+                    let settings = DedupSettings::default();
+                    let counts = dedup::ingest(
+                        &store,
+                        &src,
+                        items,
+                        &classify,
+                        &settings,
+                        None,
+                        chrono::Utc::now(),
+                    )
+                    .unwrap();
+                    black_box(counts.new)
+                },
+            )
+        });
+    }
+    g.finish();
+}
+
 fn bench_titles(c: &mut Criterion) {
     let a = "【环球报资讯】成都市开展基层矛盾纠纷调解专项行动_当前独家";
     let b = "每日焦点!成都市开展基层矛盾纠纷调解专项行动|环球快资讯";
@@ -106,5 +152,5 @@ fn bench_titles(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench_ingest, bench_titles);
+criterion_group!(benches, bench_ingest, bench_one_document, bench_titles);
 criterion_main!(benches);

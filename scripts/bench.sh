@@ -14,7 +14,8 @@
 # the cold run every feed publishes ITEMS more, doubling the store — 1,000,000 items at the
 # defaults — before the warm, changed, start-up and HTTP scenarios), DURATION (10 s per HTTP
 # run), CONNECTIONS (64), BENCH_DIR (a fresh temporary directory), KEEP (1: keep BENCH_DIR),
-# COMPRESS (1: `compress_store = true`).
+# COMPRESS (1: `compress_store = true`), BIGDOC (1: also run scripts/bigdoc-bench.sh, one feed
+# document of 5,000 and 20,000 entries with look-alike and random titles, and print its table).
 # Needs wrk and nginx for the HTTP rows (installed with apt-get when missing and possible).
 set -euo pipefail
 
@@ -183,3 +184,8 @@ echo
 echo "| scenario | wall | throughput | peak RSS | size | notes |"
 echo "| --- | --- | --- | --- | --- | --- |"
 printf '%s\n' "${ROWS[@]}"
+
+if [ "${BIGDOC:-0}" = 1 ]; then
+    echo
+    "$ROOT/scripts/bigdoc-bench.sh"
+fi

@@ -454,7 +454,10 @@ impl IngestJob {
             mut next,
             now,
         } = self;
-        let parsed = match parse_feed(&body, content_type.as_deref(), &final_url, &feed.id, tz) {
+        let parsed = parse_feed(&body, content_type.as_deref(), &final_url, &feed.id, tz);
+        // The body (up to the 10 MiB cap) is not needed past parsing.
+        drop(body);
+        let parsed = match parsed {
             Ok(p) => p,
             Err(source) => {
                 return Err(IngestError::Normalize {

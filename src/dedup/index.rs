@@ -4,7 +4,8 @@
 //! Takes: a title's index keys ([`near::signature`]: [`near::BANDS`] band hashes, then the
 //! exact-core key at [`near::CORE_KEY`]) and the store's raw hits for them ([`NearHit`]: item,
 //! sequence number, key position). Gives: at most [`MAX_CANDIDATES`] keys of stored items to
-//! verify, best first ([`candidates`]); the complete keys of an item stored before a key was
+//! verify, best first ([`candidates`]); the same for one response's own new stories, held in
+//! memory ([`ResponseIndex`]); the complete keys of an item stored before a key was
 //! added ([`reindex`]); and the store constructors that pass it ([`Store::open`],
 //! [`Store::open_with`], [`Store::connect_postgres`]).
 //!
@@ -14,6 +15,7 @@
 use super::near;
 use crate::model::StoredItem;
 use crate::store::{Backend, NearHit, Store, StoreError};
+use std::collections::HashMap;
 use std::path::Path;
 
 /// Entries read per index key in a lookup: templated titles (`…增持3.54万股`, `…增持4.1万股`)
@@ -28,8 +30,16 @@ pub const MAX_CANDIDATES: usize = 12;
 /// evidence there is, and look-alikes that crowd the band buckets share more bands than the
 /// story's own older copy), then those sharing the most keys, then the newest.
 pub fn rank_candidates(hits: impl IntoIterator<Item = NearHit>) -> Vec<String> {
-    let mut found: Vec<(String, usize, usize, u64)> = Vec::new();
-    for NearHit { key, seq, index } in hits {
+    rank(
+        hits.into_iter()
+            .map(|NearHit { key, seq, index }| (key, seq, index)),
+    )
+}
+
+/// [`rank_candidates`] over hits of any key: `(key, newness, key position)`.
+fn rank<K: PartialEq>(hits: impl IntoIterator<Item = (K, u64, usize)>) -> Vec<K> {
+    let mut found: Vec<(K, usize, usize, u64)> = Vec::new();
+    for (key, seq, index) in hits {
         let exact = usize::from(index >= near::CORE_KEY);
         match found.iter_mut().find(|(x, ..)| *x == key) {
             Some(f) => {
@@ -45,6 +55,59 @@ pub fn rank_candidates(hits: impl IntoIterator<Item = NearHit>) -> Vec<String> {
         .take(MAX_CANDIDATES)
         .map(|(k, ..)| k)
         .collect()
+}
+
+/// The near-duplicate index of one response's own new stories, in memory: which earlier entry
+/// of the document a new entry may repeat (a feed listing a story twice).
+///
+/// Takes: each new story's position in the response and its index keys ([`near::signature`]),
+/// in document order ([`ResponseIndex::insert`]). Gives: for another entry's keys, at most
+/// [`MAX_CANDIDATES`] positions to verify ([`ResponseIndex::candidates`]), ranked exactly as a
+/// store lookup ranks its hits ([`rank_candidates`]) from the newest [`PER_KEY`] entries of
+/// each bucket the keys share (same key position, same non-zero hash).
+///
+/// Guarantees: a lookup costs at most [`near::INDEX_KEYS`] × [`PER_KEY`] hits and
+/// [`MAX_CANDIDATES`] verifications however many entries the document has, so one document of
+/// thousands of look-alike titles (`Story number N about markets`, whose band buckets hold every
+/// entry) costs time linear in its entries, like the same entries arriving in many responses.
+/// What a response holds is as bounded as the response: one position per key of each entry.
+#[derive(Debug, Default)]
+pub struct ResponseIndex {
+    buckets: HashMap<(usize, u64), Vec<u32>>,
+}
+
+impl ResponseIndex {
+    /// Adds the entry at `position` with index keys `sig`; positions must grow.
+    pub fn insert(&mut self, position: usize, sig: &[u64]) {
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        for (index, hash) in sig.iter().enumerate() {
+            if *hash != 0 {
+                self.buckets
+                    .entry((index, *hash))
+                    .or_default()
+                    .push(position);
+            }
+        }
+    }
+
+    /// Positions of earlier entries sharing a key with `sig`, best first (see the type's docs).
+    pub fn candidates(&self, sig: &[u64]) -> Vec<usize> {
+        let hits = sig
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| **h != 0)
+            .flat_map(|(index, hash)| {
+                let bucket = self
+                    .buckets
+                    .get(&(index, *hash))
+                    .map_or(&[][..], |b| b.as_slice());
+                bucket[bucket.len().saturating_sub(PER_KEY)..]
+                    .iter()
+                    .rev()
+                    .map(move |p| (*p as usize, u64::from(*p), index))
+            });
+        rank(hits)
+    }
 }
 
 /// Keys of stored items sharing index keys with `sig`, ranked ([`rank_candidates`]).

@@ -39,6 +39,7 @@ use crate::model::{AlsoAt, Classification, FeedState, SourceRef, StoredItem};
 use crate::store::{Batch, Store, StoreError, TitleOf};
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
+use std::collections::HashSet;
 use url::Url;
 
 /// Query parameters that only track the reader and never change what a page shows.
@@ -418,6 +419,9 @@ pub fn ingest_learning(
         let (batch, counts) = decide(store, learner, source, &prepared, classify, now)?;
         (batch, counts, guard, asked, taken)
     };
+    // What the response was parsed into is no longer needed: freed before the commit, whose
+    // own memory grows with the batch.
+    drop(prepared);
     let mut batch = batch;
     if let Some(bytes) = blob {
         batch.blobs.push((learn::blob_name(&source.feed_id), bytes));
@@ -628,17 +632,18 @@ fn decide<L: Lookup + ?Sized>(
 ) -> Result<(Batch, Counts), StoreError> {
     let mut batch = Batch::default();
     let mut counts = Counts::default();
-    let mut seen_keys: Vec<String> = Vec::new();
+    let mut seen_keys: HashSet<&str> = HashSet::with_capacity(prepared.len());
+    let mut copies: HashSet<(String, Option<String>)> = HashSet::new();
     let seen = Candidates::default();
+    let mut own = Twins::default();
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
-    for (item, key, sig, core, verify, class) in prepared {
+    for (position, (item, key, sig, core, verify, class)) in prepared.iter().enumerate() {
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
-        if seen_keys.contains(key) {
+        if !seen_keys.insert(key.as_str()) {
             counts.duplicate += 1;
             continue;
         }
-        seen_keys.push(key.clone());
         let digest = item.content_digest();
         let copy = |story_key: &str| AlsoAt {
             source: source.clone(),
@@ -648,19 +653,9 @@ fn decide<L: Lookup + ?Sized>(
             seen: now,
         };
         // Copies among this response's own new stories (a feed listing a story twice).
-        if !sig.is_empty() {
-            let twin = batch.new.iter().any(|p| {
-                p.near.iter().zip(sig).any(|(x, y)| x == y && *x != 0)
-                    && near::same_story_folded(
-                        learner,
-                        (&near::verified_form(&p.item.title), Some(&source.feed_id)),
-                        (verify, Some(&source.feed_id)),
-                    )
-            });
-            if twin {
-                counts.duplicate += 1;
-                continue;
-            }
+        if own.repeats(learner, &source.feed_id, prepared, sig, verify) {
+            counts.duplicate += 1;
+            continue;
         }
         match find_with_core(store, learner, &seen, item, key, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
@@ -686,9 +681,7 @@ fn decide<L: Lookup + ?Sized>(
                         .also_at
                         .iter()
                         .any(|a| a.source.feed_id == source.feed_id && a.link == item.link)
-                    || batch.also_at.iter().any(|(k, a)| {
-                        *k == story.key && a.source.feed_id == source.feed_id && a.link == item.link
-                    });
+                    || !copies.insert((story.key.clone(), item.link.clone()));
                 if !known {
                     batch.also_at.push((story.key.clone(), copy(&story.key)));
                 }
@@ -714,11 +707,41 @@ fn decide<L: Lookup + ?Sized>(
                     link_alias,
                     item: item.clone(),
                 });
+                own.index.insert(position, sig);
                 counts.new += 1;
             }
         }
     }
     Ok((batch, counts))
+}
+
+/// One response's new stories so far, for finding an entry that repeats one of them: their
+/// index keys in memory ([`index::ResponseIndex`]), verified against the verified forms the
+/// response already folded. A lookup verifies at most [`index::MAX_CANDIDATES`] of them, so a
+/// document of thousands of look-alikes costs time linear in its entries.
+#[derive(Default)]
+struct Twins {
+    index: index::ResponseIndex,
+}
+
+impl Twins {
+    /// Whether the entry with keys `sig` and verified form `verify` is the same story as one of
+    /// the response's new stories (positions in `prepared`) sharing a key with it.
+    fn repeats(
+        &self,
+        learner: &Learner,
+        feed: &str,
+        prepared: &[Prepared],
+        sig: &[u64],
+        verify: &Folded,
+    ) -> bool {
+        if sig.is_empty() {
+            return false;
+        }
+        self.index.candidates(sig).into_iter().any(|p| {
+            near::same_story_folded(learner, (&prepared[p].4, Some(feed)), (verify, Some(feed)))
+        })
+    }
 }
 
 #[cfg(test)]

@@ -10,7 +10,12 @@
 //! - **One response, one transaction.** A response's new items, updates, merges and the feed
 //!   state that advances its `ETag`/`Last-Modified`/body hash are written in one sled
 //!   transaction: after a crash either all of it is there or none of it, so a restart never
-//!   loses an item behind an advanced validator and never stores an item twice.
+//!   loses an item behind an advanced validator and never stores an item twice. A response of
+//!   more than [`COMMIT_ENTRIES`] entries (one big document) is written in several
+//!   transactions, in order, the feed state (and the deduplicator's blobs) in the last: a crash
+//!   between them leaves a prefix of its stories stored and the validator not advanced, so the
+//!   next poll fetches the document again and stores the rest, recognising the prefix by key —
+//!   still nothing lost behind a validator and nothing stored twice.
 //! - **Durability, honestly:** sled 0.34 writes to its log in memory and hands it to the OS at
 //!   `flush()` (every 500 ms, and on shutdown); that is not an fsync. A killed process loses at
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
@@ -464,6 +469,70 @@ impl SledStore {
     }
 }
 
+impl SledStore {
+    /// One sled transaction of a commit: `batch` and, when given, a feed's encoded state.
+    fn commit_part(
+        &self,
+        batch: &Batch,
+        feed_state: Option<&(String, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let added = added_per_feed(&batch.new);
+        self.note_copies(&batch.also_at);
+        let result = self.trees().transaction(|t| {
+            let tx = TxTrees::of(t);
+            tx.insert_new(&batch.new, &added)?;
+            tx.apply_updates(&batch.updated)?;
+            tx.record_copies(&batch.also_at)?;
+            if let Some((id, state)) = feed_state {
+                tx.feeds.insert(id.as_bytes(), state.as_slice())?;
+            }
+            for (name, bytes) in &batch.blobs {
+                tx.blobs.insert(name.as_bytes(), bytes.as_slice())?;
+            }
+            Ok(())
+        });
+        result.map_err(|e| match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+}
+
+/// Entries (new stories, updates, copies) written per sled transaction. sled keeps every
+/// version of every page a transaction touches until the transaction ends (one epoch guard),
+/// so a transaction's memory grows with its writes times the page size: one response of
+/// 20,000 new stories (about 16 writes each) in one transaction peaked at 1.2 GB. At this size
+/// a transaction holds a few tens of MB.
+pub const COMMIT_ENTRIES: usize = 256;
+
+/// `batch` cut into parts of at most `max` entries — new stories first, then updates, then
+/// copies, in their order — the last part holding the rest and the blobs. One part when it
+/// fits.
+fn split(mut batch: Batch, max: usize) -> Vec<Batch> {
+    let mut parts = Vec::new();
+    let max = max.max(1);
+    while batch.new.len() + batch.updated.len() + batch.also_at.len() > max {
+        let mut room = max;
+        let n = room.min(batch.new.len());
+        let new: Vec<StoredItem> = batch.new.drain(..n).collect();
+        room -= n;
+        let n = room.min(batch.updated.len());
+        let updated: Vec<(StoredItem, StoredItem)> = batch.updated.drain(..n).collect();
+        room -= n;
+        let n = room.min(batch.also_at.len());
+        let also_at: Vec<(String, AlsoAt)> = batch.also_at.drain(..n).collect();
+        parts.push(Batch {
+            new,
+            updated,
+            also_at,
+            keep_seq: batch.keep_seq,
+            blobs: Vec::new(),
+        });
+    }
+    parts.push(batch);
+    parts
+}
+
 /// Items added per feed, so a commit reads and writes each feed's count once, not per item.
 fn added_per_feed(new: &[StoredItem]) -> Vec<(String, u64)> {
     let mut added: Vec<(String, u64)> = Vec::new();
@@ -679,7 +748,9 @@ impl Backend for SledStore {
         Ok(hits)
     }
 
-    /// Commits one response: `batch` and, when given, the feed's new state, in one transaction.
+    /// Commits one response: `batch` and, when given, the feed's new state, in one transaction
+    /// — or, for a response of more than [`COMMIT_ENTRIES`] entries, in several, the feed's
+    /// state and the blobs in the last (see the module docs).
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
         let mut batch = batch;
@@ -688,25 +759,12 @@ impl Backend for SledStore {
             Some((id, st)) => Some((id.to_string(), encode(id, st)?)),
             None => None,
         };
-        let added = added_per_feed(&batch.new);
-        self.note_copies(&batch.also_at);
-        let result = self.trees().transaction(|t| {
-            let tx = TxTrees::of(t);
-            tx.insert_new(&batch.new, &added)?;
-            tx.apply_updates(&batch.updated)?;
-            tx.record_copies(&batch.also_at)?;
-            if let Some((id, state)) = &feed_state {
-                tx.feeds.insert(id.as_bytes(), state.as_slice())?;
-            }
-            for (name, bytes) in &batch.blobs {
-                tx.blobs.insert(name.as_bytes(), bytes.as_slice())?;
-            }
-            Ok(())
-        });
-        result.map_err(|e| match e {
-            TransactionError::Abort(e) => e,
-            TransactionError::Storage(e) => StoreError::Sled(e),
-        })?;
+        let mut parts = split(batch, COMMIT_ENTRIES);
+        let last = parts.pop().unwrap_or_default();
+        for part in &parts {
+            self.commit_part(part, None)?;
+        }
+        self.commit_part(&last, feed_state.as_ref())?;
         if writes_items {
             self.generation
                 .fetch_add(1, std::sync::atomic::Ordering::Release);
@@ -1135,6 +1193,88 @@ mod tests {
             }
         }
         Store::open_with(dir, 8 << 20, compress_new)
+    }
+
+    #[test]
+    fn a_big_response_is_cut_into_parts_in_order_with_the_rest_last() {
+        let new: Vec<StoredItem> = (0..5)
+            .map(|i| stored(&format!("k{i}"), &format!("Story {i}"), 1, Category::Other))
+            .collect();
+        let copy = |i: usize| {
+            let c = AlsoAt {
+                source: new[0].source.clone(),
+                link: Some(format!("http://c/{i}")),
+                title: "t".into(),
+                key: None,
+                seen: new[0].first_seen,
+            };
+            (format!("k{i}"), c)
+        };
+        let batch = Batch {
+            updated: vec![(new[0].clone(), new[0].clone())],
+            also_at: vec![copy(1), copy(2)],
+            blobs: vec![("b".into(), vec![1])],
+            new: new.clone(),
+            keep_seq: false,
+        };
+        let parts = split(batch, 3);
+        let sizes: Vec<(usize, usize, usize, usize)> = parts
+            .iter()
+            .map(|p| (p.new.len(), p.updated.len(), p.also_at.len(), p.blobs.len()))
+            .collect();
+        assert_eq!(sizes, vec![(3, 0, 0, 0), (2, 1, 0, 0), (0, 0, 2, 1)]);
+        let keys: Vec<&str> = parts
+            .iter()
+            .flat_map(|p| &p.new)
+            .map(|i| i.key.as_str())
+            .collect();
+        assert_eq!(keys, ["k0", "k1", "k2", "k3", "k4"]);
+        let one = split(
+            Batch {
+                new,
+                ..Batch::default()
+            },
+            5,
+        );
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].new.len(), 5);
+    }
+
+    #[test]
+    fn a_response_larger_than_a_transaction_is_stored_whole_with_its_feed_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), 8 << 20).unwrap();
+        let n = COMMIT_ENTRIES * 2 + 7;
+        let new: Vec<StoredItem> = (0..n)
+            .map(|i| {
+                stored(
+                    &format!("k{i}"),
+                    &format!("Story number {i}"),
+                    1,
+                    Category::Other,
+                )
+            })
+            .collect();
+        let state = FeedState {
+            etag: Some("\"v2\"".into()),
+            ..FeedState::default()
+        };
+        store
+            .commit(
+                Batch {
+                    new,
+                    ..Batch::default()
+                },
+                Some(("f", &state)),
+            )
+            .unwrap();
+        assert_eq!(store.len().unwrap(), n);
+        assert_eq!(store.backend().feed_state("f").unwrap().etag, state.etag);
+        assert!(store
+            .backend()
+            .get(&format!("k{}", n - 1))
+            .unwrap()
+            .is_some());
     }
 
     #[test]
