@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, Request, StatusCode};
 use axum::Router;
 use common::{serve_standard_fixtures, Publisher};
 use feedsift::app::{self, Service};
-use feedsift::server::{self, AppState};
+use feedsift::server;
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -45,17 +45,7 @@ async fn site(admin: bool, store: &str) -> Site {
     let service = Service::open(app::load_config(&path, None).unwrap()).unwrap();
     app::poll_once(&service, false).await.unwrap();
     let (poll_now, _polls) = tokio::sync::mpsc::unbounded_channel();
-    let state = AppState {
-        config: service.reloader.subscribe(),
-        reloader: service.reloader.clone(),
-        store: service.store.clone(),
-        metrics: service.metrics.clone(),
-        next_fires: service.next_fires.clone(),
-        cache: Default::default(),
-        poll_now,
-        sessions: Default::default(),
-        clock: service.pipeline.clock().clone(),
-    };
+    let state = service.app_state(poll_now);
     Site {
         app: server::router(state),
         service,

@@ -12,7 +12,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use feedsift::app::{self, Service};
-use feedsift::server::{self, AppState};
+use feedsift::server;
 use std::sync::mpsc;
 use tower::ServiceExt;
 
@@ -39,17 +39,7 @@ async fn a_request_stuck_on_the_store_gets_503_at_the_time_limit() {
     .unwrap();
     let service = Service::open(app::load_config(&path, None).unwrap()).unwrap();
     let (poll_now, _polls) = tokio::sync::mpsc::unbounded_channel();
-    let state = AppState {
-        config: service.reloader.subscribe(),
-        reloader: service.reloader.clone(),
-        store: service.store.clone(),
-        metrics: service.metrics.clone(),
-        next_fires: service.next_fires.clone(),
-        cache: Default::default(),
-        poll_now,
-        sessions: Default::default(),
-        clock: service.pipeline.clock().clone(),
-    };
+    let state = service.app_state(poll_now);
     let app = server::router(state);
 
     // Another client locks the items table (on its own thread: the synchronous client runs

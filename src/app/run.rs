@@ -35,7 +35,7 @@ pub async fn run_service(
         service.reloader.serving_at(bound);
     }
     let (poll_now_tx, poll_now_rx) = mpsc::unbounded_channel();
-    let state = app_state(&service, poll_now_tx);
+    let state = service.app_state(poll_now_tx);
     let tasks = spawn_tasks(&service, poll_now_rx, &shutdown);
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %service.reloader.current().service.public_url, "serving");
@@ -47,21 +47,6 @@ pub async fn run_service(
         .context("flushing the store on shutdown")?;
     tracing::info!("store flushed; bye");
     Ok(())
-}
-
-/// What the HTTP handlers share.
-fn app_state(service: &Service, poll_now: mpsc::UnboundedSender<String>) -> AppState {
-    AppState {
-        config: service.reloader.subscribe(),
-        reloader: Arc::clone(&service.reloader),
-        store: service.store.clone(),
-        metrics: Arc::clone(&service.metrics),
-        next_fires: service.next_fires.clone(),
-        cache: Default::default(),
-        poll_now,
-        sessions: Default::default(),
-        clock: service.pipeline.clock().clone(),
-    }
 }
 
 /// Spawns the background tasks; they are returned in the order shutdown waits for them.

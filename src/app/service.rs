@@ -35,6 +35,25 @@ pub struct Service {
 }
 
 impl Service {
+    /// What the HTTP handlers share, over this service's store, configuration and metrics;
+    /// `poll_now` receives the feed ids an admin asks to poll.
+    pub fn app_state(
+        &self,
+        poll_now: tokio::sync::mpsc::UnboundedSender<String>,
+    ) -> crate::server::AppState {
+        crate::server::AppState {
+            config: self.reloader.subscribe(),
+            reloader: std::sync::Arc::clone(&self.reloader),
+            store: self.store.clone(),
+            metrics: std::sync::Arc::clone(&self.metrics),
+            next_fires: self.next_fires.clone(),
+            cache: Default::default(),
+            poll_now,
+            sessions: Default::default(),
+            clock: self.pipeline.clock().clone(),
+        }
+    }
+
     /// Opens the store and builds the pipeline.
     pub fn open(config: Config) -> anyhow::Result<Service> {
         let s = &config.service;
