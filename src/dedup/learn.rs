@@ -31,7 +31,8 @@
 
 use super::fold::{hash, Folded};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
+// Keys are already well-mixed 64-bit hashes: FxHash (rustc-hash) instead of SipHash.
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::RwLock;
 
 /// Distinct hashes kept per entry.
@@ -708,7 +709,7 @@ fn decode(bytes: &[u8]) -> Option<Table> {
         if n > max {
             return None;
         }
-        let mut map = HashMap::with_capacity(n);
+        let mut map = HashMap::with_capacity_and_hasher(n, Default::default());
         for _ in 0..n {
             let k = u64::from_le_bytes(r.bytes::<8>()?);
             let hits = u32::try_from(r.varint()?).ok()?;
