@@ -394,6 +394,9 @@ type Seen = (Vec<(u64, u64)>, Vec<(u64, u64)>);
 #[derive(Debug, Default)]
 pub struct Learner {
     state: RwLock<State>,
+    /// Whether any source was learned or loaded (sources are never forgotten): asked on every
+    /// verification, answered without the lock.
+    learned: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -461,6 +464,8 @@ impl Learner {
             }
         }
         state.sources.insert(source.to_string(), table);
+        self.learned
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Whether the segment with comparison-string hash `seg` is packaging: of `source` (when it
@@ -520,11 +525,7 @@ impl Learner {
 
     /// Whether anything was learned.
     pub fn is_empty(&self) -> bool {
-        self.state
-            .read()
-            .expect("learner lock poisoned")
-            .sources
-            .is_empty()
+        !self.learned.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// `source`'s counts, encoded, when they are due to be stored at `now`: learned from since
@@ -596,6 +597,8 @@ impl Learner {
             .write()
             .expect("learner lock poisoned")
             .replace(source, table);
+        self.learned
+            .store(true, std::sync::atomic::Ordering::Release);
         true
     }
 
