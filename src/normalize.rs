@@ -272,10 +272,29 @@ fn text_as_html(t: &feed_rs::model::Text, base: &Url) -> String {
 
 /// Sanitises untrusted HTML for republishing: no scripts, styles, event handlers, iframes or
 /// `javascript:` URLs; relative URLs rewritten against `base`.
+/// Text without markup (most summaries of most feeds) is returned as it is, trimmed: no parse.
 pub fn sanitize_html(html: &str, base: &Url) -> String {
+    let html = crate::text::fix_c1_controls(html);
+    if is_inert_text(&html) {
+        return html.trim().to_string();
+    }
+    sanitize_markup(&html, base)
+}
+
+/// Whether `s` is text that HTML parsing and serialising would give back unchanged: no tag or
+/// entity (`<` `>` `&`), no character a serialiser writes as an entity (U+00A0), and no
+/// control character but tab and newline (the tokenizer rewrites NUL and CR).
+fn is_inert_text(s: &str) -> bool {
+    !s.chars().any(|c| {
+        matches!(c, '<' | '>' | '&' | '\u{a0}') || (c.is_control() && c != '\n' && c != '\t')
+    })
+}
+
+/// The full sanitiser (ammonia), for text with markup.
+fn sanitize_markup(html: &str, base: &Url) -> String {
     ammonia::Builder::default()
         .url_relative(ammonia::UrlRelative::RewriteWithBase(base.clone()))
-        .clean(&crate::text::fix_c1_controls(html))
+        .clean(html)
         .to_string()
         .trim()
         .to_string()
@@ -721,6 +740,38 @@ pub fn parse_timestamp(raw: &str, tz: Tz) -> Option<DateTime<Utc>> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod inert_text {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The shortcut gives what the full sanitiser gives, on any text it takes.
+        #[test]
+        fn inert_text_is_what_the_sanitiser_would_give(s in "\\PC{0,80}|[ a-z\n\t\u{4e00}-\u{4e2f}\u{a0}<>&\r\u{0}]{0,40}") {
+            let base = Url::parse("http://e.com/a/").unwrap();
+            if is_inert_text(&s) {
+                prop_assert_eq!(s.trim().to_string(), sanitize_markup(&s, &base));
+            }
+        }
+    }
+
+    #[test]
+    fn markup_and_entities_still_go_through_the_sanitiser() {
+        let base = Url::parse("http://e.com/a/").unwrap();
+        for (input, out) in [
+            ("  巴西龟的饲养方法 ", "巴西龟的饲养方法"),
+            ("a &amp; b", "a &amp; b"),
+            ("a & b", "a &amp; b"),
+            ("x<script>alert(1)</script>y", "xy"),
+            ("a\u{a0}b", "a&nbsp;b"),
+            ("caf\u{e9}\u{85}", "caf\u{e9}\u{2026}"),
+        ] {
+            assert_eq!(sanitize_html(input, &base), out, "{input:?}");
+        }
+    }
 }
 
 #[cfg(test)]
