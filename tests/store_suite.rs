@@ -68,6 +68,22 @@ fn source(feed: &str) -> SourceRef {
     }
 }
 
+/// Commits the feed's edit of `got` (the stored item): a new title, labelled `cat` by the model,
+/// under the same key, sequence number and link alias.
+fn commit_edit(s: &Store, got: StoredItem, title: &str, cat: Category) {
+    let mut edited = stored(&got.key, title, 1, cat);
+    edited.seq = got.seq;
+    edited.link_alias = got.link_alias.clone();
+    s.commit(
+        Batch {
+            updated: vec![(edited, got)],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+}
+
 fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
     let item = Item {
         guid: Some(key.into()),
@@ -836,17 +852,7 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
     );
 
     // The feed edits the item and the model labels it `other`: the correction wins.
-    let mut edited = stored("a", "巴西龟的饲养方法（更新）", 1, Category::Other);
-    edited.seq = got.seq;
-    edited.link_alias = Some("a-link".into());
-    s.commit(
-        Batch {
-            updated: vec![(edited, got)],
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    commit_edit(&s, got, "巴西龟的饲养方法（更新）", Category::Other);
     let got = s.get("a").unwrap().unwrap();
     assert_eq!(
         got.item.title, "巴西龟的饲养方法（更新）",
@@ -878,17 +884,7 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
     let t = b.reopen();
     assert_eq!(t.corrections(None, 10).unwrap()[0], c2);
     let got = t.get("a").unwrap().unwrap();
-    let mut edited = stored("a", "巴西龟的饲养方法（再次更新）", 1, Category::Lifestyle);
-    edited.seq = got.seq;
-    edited.link_alias = Some("a-link".into());
-    t.commit(
-        Batch {
-            updated: vec![(edited, got)],
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    commit_edit(&t, got, "巴西龟的饲养方法（再次更新）", Category::Lifestyle);
     assert_eq!(t.get("a").unwrap().unwrap().class.category, Category::Other);
 
     // Retention removes the item, not its corrections (they are training data).
@@ -1320,16 +1316,7 @@ fn migrate_carries_corrections_both_ways() {
         );
         let got = t.get("a").unwrap().unwrap();
         assert_eq!(got.class.category, Category::Other);
-        let mut edited = stored("a", "巴西龟的饲养方法（更新）", 1, Category::Lifestyle);
-        edited.seq = got.seq;
-        t.commit(
-            Batch {
-                updated: vec![(edited, got)],
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
+        commit_edit(&t, got, "巴西龟的饲养方法（更新）", Category::Lifestyle);
         assert_eq!(t.get("a").unwrap().unwrap().class.category, Category::Other);
         // The next correction is numbered after the migrated ones.
         let c = t

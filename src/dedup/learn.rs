@@ -756,6 +756,23 @@ fn decode(bytes: &[u8]) -> Option<Table> {
     r.0.is_empty().then_some(t)
 }
 
+/// Twelve distinct stories, for tests of what a farm's packaging teaches.
+#[cfg(test)]
+pub(crate) const FARM_STORIES: [&str; 12] = [
+    "巴西龟的饲养方法",
+    "信用卡逾期了怎么办",
+    "女子提分手被男友掐死",
+    "难分真假的杜莎夫人蜡像馆",
+    "国企办教育医疗改革指导意见出台",
+    "糯米红薯麻团第一次做没想到这么成功",
+    "全球最著名的城市街道",
+    "空手套白狼方法千千万",
+    "考研心声路在脚下",
+    "旅游板块周二上午低开低走",
+    "蓝星安迪苏今起公开招股",
+    "百去不厌的地方第四天",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -838,21 +855,7 @@ mod tests {
     /// Twelve stories of a farm that puts one of two recurring words, in `open`/`close`
     /// brackets, before each (the last one an unseen word in the same place).
     fn farm_titles(open: char, close: char, words: [&str; 2]) -> Vec<String> {
-        let stories = [
-            "巴西龟的饲养方法",
-            "信用卡逾期了怎么办",
-            "女子提分手被男友掐死",
-            "难分真假的杜莎夫人蜡像馆",
-            "国企办教育医疗改革指导意见出台",
-            "糯米红薯麻团第一次做没想到这么成功",
-            "全球最著名的城市街道",
-            "空手套白狼方法千千万",
-            "考研心声路在脚下",
-            "旅游板块周二上午低开低走",
-            "蓝星安迪苏今起公开招股",
-            "百去不厌的地方第四天",
-        ];
-        stories
+        FARM_STORIES
             .iter()
             .enumerate()
             .map(|(i, s)| format!("{open}{}{close}{s}", words[i % 2]))

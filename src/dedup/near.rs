@@ -808,18 +808,7 @@ mod tests {
     /// A learner that followed two farms: `a` puts `〘…〙` before its stories, `b` puts
     /// `… ‖ …` after them, each with two recurring words.
     fn two_farms() -> Learner {
-        let stories = [
-            "巴西龟的饲养方法",
-            "信用卡逾期了怎么办",
-            "女子提分手被男友掐死",
-            "难分真假的杜莎夫人蜡像馆",
-            "国企办教育医疗改革指导意见出台",
-            "糯米红薯麻团第一次做没想到这么成功",
-            "全球最著名的城市街道",
-            "空手套白狼方法千千万",
-            "考研心声路在脚下",
-            "旅游板块周二上午低开低走",
-        ];
+        let stories = &learn::FARM_STORIES[..10];
         let l = Learner::new();
         let a: Vec<String> = stories
             .iter()
