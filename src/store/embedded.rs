@@ -27,6 +27,7 @@
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
+use super::near_mem::{NearIndex, Shared};
 use super::{
     decode, encode, title_and_core, Backend, Batch, Claim, Correction, IngestGuard, NearHit,
     PruneStats, Reindex, StoreError, TitleOf,
@@ -39,11 +40,96 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 5;
+pub const SCHEMA_VERSION: u64 = 6;
 
-/// The sled tree of the near-duplicate index (schema 3: newest entry first in key order; schema
-/// 2 kept oldest first in `near` and read buckets backwards, which sled does slowly).
+/// The sled tree of the near-duplicate index of schemas 3 to 5 (newest entry first in key order;
+/// schema 2 kept oldest first in `near`). Schema 6 keeps the index in memory
+/// ([`super::near_mem`]), built from `by_seq`, and drops this tree.
 const NEAR_TREE: &str = "near_recent";
+
+/// Separates an item's key from its index keys in a `by_seq` value (schema 6). Keys are UTF-8,
+/// which never contains this byte.
+const NEAR_MARK: u8 = 0xFF;
+
+/// `by_seq` value (schema 6): the item's key, [`NEAR_MARK`], then its non-empty index keys as
+/// big-endian `u64`s — what the in-memory near-duplicate index is built from at open, without
+/// decoding a record.
+fn seq_value(item: &StoredItem) -> Vec<u8> {
+    let mut v = Vec::with_capacity(item.key.len() + 1 + 8 * item.near.len());
+    v.extend_from_slice(item.key.as_bytes());
+    if item.near.iter().any(|h| *h != 0) {
+        v.push(NEAR_MARK);
+        for h in &item.near {
+            v.extend_from_slice(&h.to_be_bytes());
+        }
+    }
+    v
+}
+
+/// The item key of a `by_seq` value ([`seq_value`]; before schema 6, the whole value).
+fn seq_value_key(v: &[u8]) -> &[u8] {
+    v.split(|b| *b == NEAR_MARK).next().unwrap_or(v)
+}
+
+/// The index keys of a `by_seq` value ([`seq_value`]), empty when it has none.
+fn seq_value_near(v: &[u8]) -> Vec<u64> {
+    match v.iter().position(|b| *b == NEAR_MARK) {
+        Some(at) => v[at + 1..].chunks_exact(8).map(be_u64).collect(),
+        None => Vec::new(),
+    }
+}
+
+/// Builds the in-memory near-duplicate index from `by_seq` (schema 6).
+fn build_near_index(by_seq: &sled::Tree) -> Result<NearIndex, StoreError> {
+    let mut index = NearIndex::default();
+    for entry in by_seq.iter() {
+        let (k, v) = entry?;
+        let near = seq_value_near(&v);
+        if !near.is_empty() {
+            let key = String::from_utf8_lossy(seq_value_key(&v));
+            index.insert(be_u64(&k), &key, &near);
+        }
+    }
+    Ok(index)
+}
+
+/// Schema 5 → 6: every `by_seq` value gains its item's index keys ([`seq_value`]), then the
+/// on-disk index tree is dropped. Restartable: a value already carrying them is skipped, and
+/// the schema number changes before the tree is dropped.
+fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let items = db.open_tree("items")?;
+    let by_seq = db.open_tree("by_seq")?;
+    let (mut batch, mut pending, mut done) = (sled::Batch::default(), 0, 0u64);
+    for entry in by_seq.iter() {
+        let (k, v) = entry?;
+        if v.contains(&NEAR_MARK) {
+            continue;
+        }
+        let key = String::from_utf8_lossy(&v).into_owned();
+        let Some(record) = items.get(v.as_ref())? else {
+            continue;
+        };
+        let item: StoredItem = decode(&key, &record)?;
+        batch.insert(k, seq_value(&item));
+        pending += 1;
+        if pending == 10_000 {
+            by_seq.apply_batch(std::mem::take(&mut batch))?;
+            done += pending;
+            pending = 0;
+        }
+    }
+    by_seq.apply_batch(batch)?;
+    db.flush()?;
+    meta.insert("schema", &6u64.to_be_bytes())?;
+    db.flush()?;
+    db.drop_tree(NEAR_TREE)?;
+    tracing::info!(
+        items = done + pending,
+        schema = 6,
+        "store migrated (near-duplicate index kept in memory)"
+    );
+    Ok(())
+}
 
 /// A handle on the sled database. Cheap to clone; all clones share one database.
 #[derive(Clone)]
@@ -53,7 +139,8 @@ pub struct SledStore {
     by_date: sled::Tree,
     by_seq: sled::Tree,
     by_category: sled::Tree,
-    near: sled::Tree,
+    /// The near-duplicate index, in memory ([`super::near_mem`]).
+    near: Shared,
     aliases: sled::Tree,
     copies: sled::Tree,
     tombstones: sled::Tree,
@@ -311,12 +398,18 @@ impl SledStore {
                 migrate_v2(&db, &meta)?;
                 migrate_v3(&db, &meta, reindex)?;
                 migrate_v4(&db, &meta, reindex)?;
+                migrate_v5(&db, &meta)?;
             }
             Some(v) if be_u64(&v) == 3 => {
                 migrate_v3(&db, &meta, reindex)?;
                 migrate_v4(&db, &meta, reindex)?;
+                migrate_v5(&db, &meta)?;
             }
-            Some(v) if be_u64(&v) == 4 => migrate_v4(&db, &meta, reindex)?,
+            Some(v) if be_u64(&v) == 4 => {
+                migrate_v4(&db, &meta, reindex)?;
+                migrate_v5(&db, &meta)?;
+            }
+            Some(v) if be_u64(&v) == 5 => migrate_v5(&db, &meta)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -362,13 +455,20 @@ impl SledStore {
                 with_copies.insert(story.to_vec());
             }
         }
+        let by_seq = db.open_tree("by_seq")?;
+        let near = if by_seq.is_empty() {
+            Shared::ready(NearIndex::default())
+        } else {
+            let tree = by_seq.clone();
+            Shared::build_in_background(move || build_near_index(&tree))
+        };
         Ok(SledStore {
             with_copies: std::sync::Arc::new(std::sync::RwLock::new(with_copies)),
             items: db.open_tree("items")?,
             by_date: db.open_tree("by_date")?,
-            by_seq: db.open_tree("by_seq")?,
+            by_seq,
             by_category: db.open_tree("by_category")?,
-            near: db.open_tree(NEAR_TREE)?,
+            near,
             aliases: db.open_tree("aliases")?,
             copies,
             tombstones: db.open_tree("tombstones")?,
@@ -404,14 +504,12 @@ impl SledStore {
         &sled::Tree,
         &sled::Tree,
         &sled::Tree,
-        &sled::Tree,
     ) {
         (
             &self.items,
             &self.by_date,
             &self.by_seq,
             &self.by_category,
-            &self.near,
             &self.aliases,
             &self.copies,
             &self.feeds,
@@ -494,6 +592,17 @@ impl SledStore {
         result.map_err(|e| match e {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
+        })?;
+        self.near.with(|ix| {
+            for item in &batch.new {
+                ix.insert(item.seq, &item.key, &item.near);
+            }
+            for (item, old) in &batch.updated {
+                if item.near != old.near {
+                    ix.remove(old.seq, &old.near);
+                    ix.insert(item.seq, &item.key, &item.near);
+                }
+            }
         })
     }
 }
@@ -553,7 +662,6 @@ struct TxTrees<'a> {
     by_date: &'a Tt,
     by_seq: &'a Tt,
     by_category: &'a Tt,
-    near: &'a Tt,
     aliases: &'a Tt,
     copies: &'a Tt,
     feeds: &'a Tt,
@@ -564,19 +672,18 @@ struct TxTrees<'a> {
 
 impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
-    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
             items: &t.0,
             by_date: &t.1,
             by_seq: &t.2,
             by_category: &t.3,
-            near: &t.4,
-            aliases: &t.5,
-            copies: &t.6,
-            feeds: &t.7,
-            counts: &t.8,
-            blobs: &t.10,
-            corrected: &t.11,
+            aliases: &t.4,
+            copies: &t.5,
+            feeds: &t.6,
+            counts: &t.7,
+            blobs: &t.9,
+            corrected: &t.10,
         }
     }
 
@@ -587,12 +694,9 @@ impl<'a> TxTrees<'a> {
             self.items
                 .insert(key, encode(&item.key, item).map_err(abort)?)?;
             self.by_date.insert(&date_key(item)[..], key)?;
-            self.by_seq.insert(&item.seq.to_be_bytes(), key)?;
+            self.by_seq
+                .insert(&item.seq.to_be_bytes(), seq_value(item))?;
             self.by_category.insert(category_key(item), key)?;
-            for (index, hash) in indexed(&item.near) {
-                self.near
-                    .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
-            }
             if let Some(k) = &item.link_alias {
                 self.aliases.insert(k.as_bytes(), key)?;
             }
@@ -627,14 +731,8 @@ impl<'a> TxTrees<'a> {
                 self.by_category.insert(category_key(item), key)?;
             }
             if item.near != old.near {
-                for (index, hash) in old.near.iter().enumerate() {
-                    self.near
-                        .remove(band_key(index, *hash, old.seq, &old.key))?;
-                }
-                for (index, hash) in indexed(&item.near) {
-                    self.near
-                        .insert(band_key(index, *hash, item.seq, &item.key), &[])?;
-                }
+                self.by_seq
+                    .insert(&item.seq.to_be_bytes(), seq_value(item))?;
             }
         }
         Ok(())
@@ -730,22 +828,18 @@ impl Backend for SledStore {
 
     /// The newest `per_key` entries of each key's bucket: a few key reads, never a scan,
     /// however many look-alikes the store holds.
+    /// Answered from memory ([`super::near_mem`]): no read of the disk.
     fn near_hits(&self, keys: &[u64], per_key: usize) -> Result<Vec<NearHit>, StoreError> {
-        let mut hits = Vec::new();
-        for (index, hash) in indexed(keys) {
-            let mut prefix = Vec::with_capacity(9);
-            prefix.push(index as u8);
-            prefix.extend_from_slice(&hash.to_be_bytes());
-            for entry in self.near.scan_prefix(&prefix).keys().take(per_key) {
-                let entry = entry?;
-                hits.push(NearHit {
-                    key: String::from_utf8_lossy(&entry[17..]).into_owned(),
-                    seq: !be_u64(&entry[9..17]),
-                    index,
-                });
-            }
-        }
-        Ok(hits)
+        self.near.with(|ix| ix.hits(keys, per_key))
+    }
+
+    fn near_hits_many(
+        &self,
+        sigs: &[Vec<u64>],
+        per_key: usize,
+    ) -> Result<Vec<Vec<NearHit>>, StoreError> {
+        self.near
+            .with(|ix| sigs.iter().map(|s| ix.hits(s, per_key)).collect())
     }
 
     /// Commits one response: `batch` and, when given, the feed's new state, in one transaction
@@ -753,6 +847,8 @@ impl Backend for SledStore {
     /// state and the blobs in the last (see the module docs).
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
+        // Nothing is written while the index is being built from what is written.
+        self.near.with(|_| ())?;
         let mut batch = batch;
         self.assign_seqs(&mut batch.new, batch.keep_seq)?;
         let feed_state = match feed {
@@ -907,7 +1003,7 @@ impl Backend for SledStore {
             .by_seq
             .range(from.to_be_bytes()..)
             .take(limit)
-            .map(|r| r.map(|(_, v)| v))
+            .map(|r| r.map(|(_, v)| seq_value_key(&v).into()))
             .collect::<Result<Vec<_>, _>>()?;
         self.load_all(keys)
     }
@@ -924,7 +1020,7 @@ impl Backend for SledStore {
         let keys = iter
             .rev()
             .take(limit)
-            .map(|r| r.map(|(_, v)| v))
+            .map(|r| r.map(|(_, v)| seq_value_key(&v).into()))
             .collect::<Result<Vec<_>, _>>()?;
         self.load_all(keys)
     }
@@ -984,6 +1080,7 @@ impl Backend for SledStore {
         max_items: Option<usize>,
     ) -> Result<PruneStats, StoreError> {
         let _guard = self.lock_ingest()?;
+        self.near.with(|_| ())?;
         let cutoff = now - chrono::Duration::from_std(retention).unwrap_or(chrono::Duration::MAX);
         let doomed = super::doomed_by_retention(self, now, retention, max_items)?;
         let mut stats = PruneStats::default();
@@ -995,7 +1092,6 @@ impl Backend for SledStore {
                     by_date,
                     by_seq,
                     by_category,
-                    near,
                     aliases,
                     copies,
                     _feeds,
@@ -1009,9 +1105,6 @@ impl Backend for SledStore {
                         by_date.remove(&date_key(item)[..])?;
                         by_seq.remove(&item.seq.to_be_bytes())?;
                         by_category.remove(category_key(item))?;
-                        for (band, hash) in item.near.iter().enumerate() {
-                            near.remove(band_key(band, *hash, item.seq, &item.key))?;
-                        }
                         tombs.insert(item.key.as_bytes(), &stamp)?;
                         if let Some(k) = &item.link_alias {
                             aliases.remove(k.as_bytes())?;
@@ -1033,6 +1126,11 @@ impl Backend for SledStore {
             r.map_err(|e| match e {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Sled(e),
+            })?;
+            self.near.with(|ix| {
+                for item in chunk {
+                    ix.remove(item.seq, &item.near);
+                }
             })?;
             stats.items += chunk.len();
             self.generation
@@ -1132,7 +1230,7 @@ impl Backend for SledStore {
             ("by_date", self.by_date.len()),
             ("by_seq", self.by_seq.len()),
             ("by_category", self.by_category.len()),
-            ("near", self.near.len()),
+            ("near", self.near.with(|ix| ix.entries()).unwrap_or(0)),
             ("aliases", self.aliases.len()),
             ("copies", self.copies.len()),
             ("tombstones", self.tombstones.len()),
@@ -1337,7 +1435,8 @@ mod tests {
                 k.extend_from_slice(b"a");
                 old.insert(k, &[]).unwrap();
             }
-            s.near.clear().unwrap();
+            // Before schema 6, `by_seq` held the key alone.
+            s.by_seq.insert(seq.to_be_bytes(), "a").unwrap();
             s.db.open_tree("meta")
                 .unwrap()
                 .insert("schema", &2u64.to_be_bytes())
@@ -1346,11 +1445,20 @@ mod tests {
         }
         let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
         assert_eq!(crate::dedup::index::candidates(&s, &a.near).unwrap(), ["a"]);
-        assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"near"));
+        for gone in ["near", NEAR_TREE] {
+            assert!(!s
+                .db
+                .tree_names()
+                .iter()
+                .any(|n| n.as_ref() == gone.as_bytes()));
+        }
         // Schema 3 → 4 added the exact-core key to the index and to the record (so that
         // removing the item removes it too); a decorated copy finds the item by it alone.
         assert_eq!(s.get("a").unwrap().unwrap().near, a.near);
-        assert_eq!(s.near.len(), a.near.iter().filter(|h| **h != 0).count());
+        assert_eq!(
+            s.near.with(|ix| ix.entries()).unwrap(),
+            a.near.iter().filter(|h| **h != 0).count()
+        );
         let twin = crate::dedup::near::signature("【今日热讯】成都市开展基层矛盾纠纷调解专项行动");
         let core_only: Vec<u64> = (0..twin.len())
             .map(|i| {
@@ -1372,6 +1480,138 @@ mod tests {
                 .unwrap()
                 .unwrap();
         assert_eq!(be_u64(&schema), SCHEMA_VERSION);
+    }
+
+    /// Stories with look-alike titles (they share band buckets), some edited, some pruned.
+    fn look_alikes(n: u32) -> Vec<StoredItem> {
+        (0..n)
+            .map(|i| {
+                stored(
+                    &format!("k{i}"),
+                    &format!("Story number {i} about the markets today"),
+                    1 + i % 28,
+                    Category::Finance,
+                )
+            })
+            .collect()
+    }
+
+    fn all_hits(s: &SledStore, items: &[StoredItem]) -> Vec<Vec<(String, u64, usize)>> {
+        items
+            .iter()
+            .map(|i| {
+                s.near_hits(&i.near, 8)
+                    .unwrap()
+                    .into_iter()
+                    .map(|h| (h.key, h.seq, h.index))
+                    .collect()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_near_index_rebuilt_at_open_answers_as_the_one_kept_while_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = look_alikes(40);
+        let before = {
+            let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
+            s.commit(
+                Batch {
+                    new: items.clone(),
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap();
+            // An edit that changes an item's keys keeps its place (its sequence number).
+            let old = s.get("k3").unwrap().unwrap();
+            let mut edited = old.clone();
+            edited.item.title = "A wholly different headline on another subject".into();
+            edited.near = crate::dedup::near::signature(&edited.item.title);
+            s.commit(
+                Batch {
+                    updated: vec![(edited.clone(), old)],
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap();
+            let hits = all_hits(&s, &items);
+            assert!(
+                hits[5].len() > 8,
+                "look-alikes share buckets: {:?}",
+                hits[5]
+            );
+            assert_eq!(s.near_hits(&edited.near, 8).unwrap()[0].key, "k3");
+            s.flush().unwrap();
+            hits
+        };
+        let s = open_when_free_sled(dir.path());
+        assert_eq!(all_hits(&s, &items), before);
+    }
+
+    fn open_when_free_sled(dir: &Path) -> SledStore {
+        SledStore::open(dir, 8 << 20, crate::dedup::index::reindex).unwrap()
+    }
+
+    #[test]
+    fn a_schema_5_store_moves_its_near_index_into_memory_and_the_move_is_restartable() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = look_alikes(30);
+        let expected = {
+            let s = open_when_free_sled(dir.path());
+            s.commit(
+                Batch {
+                    new: items.clone(),
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap();
+            let hits = all_hits(&s, &items);
+            // Rewrite it as schema 5 had it: plain keys in `by_seq`, the index on disk.
+            let tree = s.db.open_tree(NEAR_TREE).unwrap();
+            for entry in s.by_seq.iter() {
+                let (k, v) = entry.unwrap();
+                let near = seq_value_near(&v);
+                let key = String::from_utf8(seq_value_key(&v).to_vec()).unwrap();
+                for (i, h) in indexed(&near) {
+                    tree.insert(band_key(i, *h, be_u64(&k), &key), &[]).unwrap();
+                }
+                s.by_seq.insert(k, key.as_bytes()).unwrap();
+            }
+            // Half-migrated, as a crash would leave it: some values carry their keys already.
+            let (k, _) = s.by_seq.first().unwrap().unwrap();
+            let first = s
+                .load_all(vec![s.by_seq.get(&k).unwrap().unwrap()])
+                .unwrap();
+            s.by_seq.insert(k, seq_value(&first[0])).unwrap();
+            s.db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &5u64.to_be_bytes())
+                .unwrap();
+            s.flush().unwrap();
+            hits
+        };
+        let s = open_when_free_sled(dir.path());
+        assert_eq!(all_hits(&s, &items), expected);
+        assert!(!s
+            .db
+            .tree_names()
+            .iter()
+            .any(|n| n.as_ref() == NEAR_TREE.as_bytes()));
+        let keyed = s
+            .by_seq
+            .iter()
+            .values()
+            .filter(|v| v.as_ref().unwrap().contains(&NEAR_MARK))
+            .count();
+        assert_eq!(keyed, items.len());
+        assert_eq!(
+            s.page_by_seq(None, 100).unwrap().len(),
+            items.len(),
+            "paging reads the keys out of the new values"
+        );
     }
 
     #[test]

@@ -38,6 +38,7 @@
 //! correction wins over re-classification. The store knows keys and labels, not why.
 
 pub mod embedded;
+pub mod near_mem;
 pub mod pg;
 
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
