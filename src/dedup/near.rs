@@ -297,9 +297,15 @@ pub fn same_story_folded(
     if fa.chars == fb.chars {
         return true;
     }
+    // The stretch below is narrowed from the longest common one, never widened: when that is
+    // already too short, nothing else needs working out (most candidates end here).
+    let common = longest_common(&fa.chars, &fb.chars);
+    if common.0 < MIN_SHARED_CHARS {
+        return false;
+    }
     let cuts_a = learned_cuts(learner, fa, a.1);
     let cuts_b = learned_cuts(learner, fb, b.1);
-    let Some((start_a, start_b, len)) = aligned_common(fa, fb, &cuts_a, &cuts_b) else {
+    let Some((start_a, start_b, len)) = aligned_common(fa, fb, common, &cuts_a, &cuts_b) else {
         return false;
     };
     let (end_a, end_b) = (start_a + len, start_b + len);
@@ -403,10 +409,10 @@ pub fn packaging_cuts(learner: &Learner, f: &Folded, src: Option<&str>) -> Vec<u
 fn aligned_common(
     fa: &Folded,
     fb: &Folded,
+    (len, end_a, end_b): (usize, usize, usize),
     cuts_a: &[usize],
     cuts_b: &[usize],
 ) -> Option<(usize, usize, usize)> {
-    let (len, end_a, end_b) = longest_common(&fa.chars, &fb.chars);
     if len == 0 {
         return None;
     }
