@@ -1118,13 +1118,13 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
         .unwrap()
     {
         let key: String = row.get(0);
-        let mut v: serde_json::Value = serde_json::from_slice(row.get(1)).unwrap();
-        let near = v["near"].as_array_mut().unwrap();
-        assert_eq!(near.len(), dedup::near::INDEX_KEYS);
-        near.truncate(dedup::near::BANDS);
+        let mut item = feedsift::store::record::decode_item(&key, row.get(1)).unwrap();
+        assert_eq!(item.near.len(), dedup::near::INDEX_KEYS);
+        item.near.truncate(dedup::near::BANDS);
+        // Schema 1 wrote JSON records; they are still read.
         c.execute(
             "UPDATE feedsift_items SET record = $2 WHERE key = $1",
-            &[&key, &serde_json::to_vec(&v).unwrap()],
+            &[&key, &serde_json::to_vec(&item).unwrap()],
         )
         .unwrap();
     }

@@ -29,8 +29,8 @@
 
 use super::near_mem::{NearIndex, Shared};
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, Correction, IngestGuard, NearHit,
-    PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
+    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -93,13 +93,15 @@ fn build_near_index(by_seq: &sled::Tree) -> Result<NearIndex, StoreError> {
     Ok(index)
 }
 
-/// Schema 5 → 6: every `by_seq` value gains its item's index keys ([`seq_value`]), then the
-/// on-disk index tree is dropped. Restartable: a value already carrying them is skipped, and
+/// Schema 5 → 6: every `by_seq` value gains its item's index keys ([`seq_value`]) and every
+/// item record is rewritten in the binary encoding ([`super::record`]), then the on-disk index
+/// tree is dropped. Restartable: a value already carrying them is skipped, and
 /// the schema number changes before the tree is dropped.
 fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let by_seq = db.open_tree("by_seq")?;
-    let (mut batch, mut pending, mut done) = (sled::Batch::default(), 0, 0u64);
+    let (mut batch, mut records, mut pending, mut done) =
+        (sled::Batch::default(), sled::Batch::default(), 0, 0u64);
     for entry in by_seq.iter() {
         let (k, v) = entry?;
         if v.contains(&NEAR_MARK) {
@@ -109,15 +111,21 @@ fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let Some(record) = items.get(v.as_ref())? else {
             continue;
         };
-        let item: StoredItem = decode(&key, &record)?;
+        let item = decode_item(&key, &record)?;
+        if record.first() != Some(&super::record::BINARY_V1) {
+            records.insert(v.as_ref(), encode_item(&item)?);
+        }
         batch.insert(k, seq_value(&item));
         pending += 1;
         if pending == 10_000 {
+            // Records first: a `by_seq` value with its keys marks its item done.
+            items.apply_batch(std::mem::take(&mut records))?;
             by_seq.apply_batch(std::mem::take(&mut batch))?;
             done += pending;
             pending = 0;
         }
     }
+    items.apply_batch(records)?;
     by_seq.apply_batch(batch)?;
     db.flush()?;
     meta.insert("schema", &6u64.to_be_bytes())?;
@@ -271,7 +279,7 @@ fn reindex_all(
     for entry in items.iter() {
         let (k, v) = entry?;
         let key = String::from_utf8_lossy(&k).into_owned();
-        let mut item: StoredItem = decode(&key, &v)?;
+        let mut item = decode_item(&key, &v)?;
         let Some(keys) = reindex(&item) else {
             continue;
         };
@@ -286,7 +294,7 @@ fn reindex_all(
             }
         }
         item.near = keys;
-        records.insert(k, encode(&key, &item)?);
+        records.insert(k, encode_item(&item)?);
         pending += 1;
         if pending == 10_000 {
             near.apply_batch(std::mem::take(&mut entries))?;
@@ -691,8 +699,7 @@ impl<'a> TxTrees<'a> {
     fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
         for item in new {
             let key = item.key.as_bytes();
-            self.items
-                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            self.items.insert(key, encode_item(item).map_err(abort)?)?;
             self.by_date.insert(&date_key(item)[..], key)?;
             self.by_seq
                 .insert(&item.seq.to_be_bytes(), seq_value(item))?;
@@ -722,8 +729,7 @@ impl<'a> TxTrees<'a> {
                 }
                 None => item,
             };
-            self.items
-                .insert(key, encode(&item.key, item).map_err(abort)?)?;
+            self.items.insert(key, encode_item(item).map_err(abort)?)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
                 self.by_date.remove(&date_key(old)[..])?;
                 self.by_category.remove(category_key(old))?;
@@ -772,7 +778,7 @@ impl Backend for SledStore {
         let Some(v) = self.items.get(key.as_bytes())? else {
             return Ok(None);
         };
-        let mut item: StoredItem = decode(key, &v)?;
+        let mut item = decode_item(key, &v)?;
         let has_copies = self
             .with_copies
             .read()
@@ -902,7 +908,7 @@ impl Backend for SledStore {
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
         let item = super::corrected_at(old.clone(), label, at);
-        let bytes = encode(&item.key, &item)?;
+        let bytes = encode_item(&item)?;
         let r = (
             &self.items,
             &self.by_category,

@@ -40,6 +40,9 @@
 pub mod embedded;
 pub mod near_mem;
 pub mod pg;
+pub mod record;
+
+pub(crate) use record::{decode_item, encode_item, title_and_core};
 
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -317,32 +320,6 @@ pub struct TitleOf {
     pub core: String,
     /// The feed that carried it first (`source.feed_id`).
     pub feed_id: String,
-}
-
-/// Just the [`TitleOf`] fields of an item record: near-duplicate verification reads many
-/// candidates and needs nothing else, so the rest of the record is skipped, not decoded.
-pub(crate) fn title_and_core(key: &str, bytes: &[u8]) -> Result<TitleOf, StoreError> {
-    #[derive(serde::Deserialize)]
-    struct Only {
-        item: OnlyTitle,
-        #[serde(default)]
-        core: String,
-        source: OnlySource,
-    }
-    #[derive(serde::Deserialize)]
-    struct OnlyTitle {
-        title: String,
-    }
-    #[derive(serde::Deserialize)]
-    struct OnlySource {
-        feed_id: String,
-    }
-    let o: Only = decode(key, bytes)?;
-    Ok(TitleOf {
-        title: o.item.title,
-        core: o.core,
-        feed_id: o.source.feed_id,
-    })
 }
 
 /// What retention removes, oldest first: items first seen before `now - retention`, then the

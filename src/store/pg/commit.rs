@@ -11,7 +11,7 @@
 use super::pool::{pg, Conn};
 use super::{category_code, near_rows, DELETE_NEAR_ROWS};
 use crate::model::{Category, FeedState, StoredItem};
-use crate::store::{copy_id, encode, page_key, relabelled, Batch, StoreError};
+use crate::store::{copy_id, encode, encode_item, page_key, relabelled, Batch, StoreError};
 
 /// The columns of a commit's new items, as arrays for `unnest`.
 #[derive(Default)]
@@ -43,7 +43,7 @@ impl NewRows {
             n.cats.push(category_code(item.class.category));
             n.feeds.push(item.source.feed_id.clone());
             n.firsts.push(item.first_seen.timestamp_micros());
-            n.records.push(encode(&item.key, item)?);
+            n.records.push(encode_item(item)?);
             for (index, hash) in item.near.iter().enumerate().filter(|(_, h)| **h != 0) {
                 n.near_band.push(index as i16);
                 n.near_hash.push(*hash as i64);
@@ -97,7 +97,7 @@ impl Prepared {
         let updated = batch
             .updated
             .into_iter()
-            .map(|(n, o)| encode(&n.key, &n).map(|b| (n, b, o)))
+            .map(|(n, o)| encode_item(&n).map(|b| (n, b, o)))
             .collect::<Result<_, _>>()?;
         let mut copies = CopyRows::default();
         for (story, copy) in batch.also_at {
@@ -253,7 +253,7 @@ impl Prepared {
             let (item, record) = match corrected.get(&item.key) {
                 Some(label) => {
                     kept = relabelled(item.clone(), *label);
-                    kept_record = encode(&kept.key, &kept)?;
+                    kept_record = encode_item(&kept)?;
                     (&kept, &kept_record)
                 }
                 None => (item, record),

@@ -9,8 +9,7 @@
 
 use super::pool::{pg, Conn};
 use super::DELETE_NEAR_ROWS;
-use crate::model::StoredItem;
-use crate::store::{decode, encode, Reindex, StoreError};
+use crate::store::{decode_item, encode_item, Reindex, StoreError};
 
 /// The schema this build reads and writes: the number of [`MIGRATIONS`].
 pub const PG_SCHEMA_VERSION: u64 = MIGRATIONS.len() as u64;
@@ -123,7 +122,7 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
         let (mut gone, mut added) = (NearRows::default(), NearRows::default());
         for row in &rows {
             let key: String = row.get(0);
-            let mut item: StoredItem = decode(&key, row.get(2))?;
+            let mut item = decode_item(&key, row.get(2))?;
             let Some(full) = reindex(&item) else {
                 continue;
             };
@@ -139,7 +138,7 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
                 }
             }
             item.near = full;
-            records.push(encode(&key, &item)?);
+            records.push(encode_item(&item)?);
             keys.push(key);
         }
         done += keys.len();

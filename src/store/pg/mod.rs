@@ -36,8 +36,8 @@ mod pool;
 pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, encode, title_and_core, Backend, Batch, Claim, Correction, IngestGuard, NearHit,
-    PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
+    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -109,7 +109,7 @@ fn item_from_row_at(row: &postgres::Row, at: usize) -> Result<StoredItem, StoreE
     let key: String = row.get(at);
     let record: Vec<u8> = row.get(at + 1);
     let copies: Option<Vec<Vec<u8>>> = row.get(at + 2);
-    let mut item: StoredItem = decode(&key, &record)?;
+    let mut item = decode_item(&key, &record)?;
     // The number is drawn when the row is inserted; the record was encoded before.
     item.seq = row.get::<_, i64>(at + 3) as u64;
     for c in copies.unwrap_or_default() {
@@ -548,7 +548,7 @@ impl Backend for PgStore {
                 let item = super::corrected_at(old.clone(), label, at);
                 tx.execute(
                     "UPDATE feedsift_items SET record = $2, category = $3 WHERE key = $1",
-                    &[&item.key, &encode(&item.key, &item)?, &category_code(label)],
+                    &[&item.key, &encode_item(&item)?, &category_code(label)],
                 )
                 .map_err(pg("correct: item"))?;
                 tx.execute(
