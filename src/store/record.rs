@@ -10,8 +10,8 @@
 //! - **Exact.** Every field round-trips, times to the nanosecond (a property test checks it
 //!   against the JSON encoding on random items).
 //! - **No JSON on the hot path.** [`postcard`](https://docs.rs/postcard) (a maintained serde
-//!   format: varints, no field names): the record of a typical farm item is 45% smaller than its
-//!   JSON and decodes several times faster.
+//!   format: varints, no field names): a farm item's record is 40% smaller than its JSON and
+//!   decodes in a third of the time (`docs/STORAGE.md`).
 //! - **The fields verification reads come first**, so [`title_and_core`] decodes a prefix and
 //!   stops.
 //!
