@@ -165,11 +165,11 @@ pub fn select(
     // lifestyle items.
     let candidates: Box<dyn Iterator<Item = Result<StoredItem, StoreError>>> =
         match output.filter.categories.as_slice() {
-            [] => Box::new(store.newest_first_before(before)),
+            [] => Box::new(store.newest_first_paged(None, before, limit)),
             cats => Box::new(newest_first_merged(
                 cats.iter()
                     .map(|c| {
-                        Box::new(store.newest_first_in_before(*c, before))
+                        Box::new(store.newest_first_paged(Some(*c), before, limit))
                             as Box<dyn Iterator<Item = _>>
                     })
                     .collect(),

@@ -604,6 +604,9 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// The largest page [`Pages`] reads at once.
+const MAX_PAGE: usize = 1024;
+
 /// A lazy iterator over pages of items: reads a small page first (most callers want a few
 /// dozen), then larger ones.
 struct Pages<F> {
@@ -625,7 +628,7 @@ where
                 Ok(page) => {
                     self.done = page.len() < self.next_size;
                     self.buf.extend(page);
-                    self.next_size = (self.next_size * 4).min(1024);
+                    self.next_size = (self.next_size * 4).min(MAX_PAGE);
                 }
                 Err(e) => {
                     self.done = true;
@@ -795,11 +798,25 @@ impl Store {
         self.by_date(Some(category), before)
     }
 
+    /// Items newest first — of one category, or all — strictly older than `before`, reading
+    /// `first_page` items first (what the caller expects to need: a filtered feed of 100 items
+    /// reads 100, not a small page and then a large one).
+    pub fn newest_first_paged(
+        &self,
+        category: Option<Category>,
+        before: Option<[u8; 16]>,
+        first_page: usize,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let mut it = self.by_date(category, before);
+        it.next_size = first_page.clamp(1, MAX_PAGE);
+        it
+    }
+
     fn by_date(
         &self,
         category: Option<Category>,
         mut before: Option<[u8; 16]>,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+    ) -> Pages<impl FnMut(usize) -> Result<Vec<StoredItem>, StoreError> + '_> {
         pages(move |n| {
             let page = self.backend.page_by_date(category, before, n)?;
             if let Some(last) = page.last() {
