@@ -601,6 +601,9 @@ impl SledStore {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
+        if !touches_index(batch) {
+            return Ok(());
+        }
         self.near.with(|ix| {
             for item in &batch.new {
                 ix.insert(item.seq, &item.key, &item.near);
@@ -613,6 +616,11 @@ impl SledStore {
             }
         })
     }
+}
+
+/// Whether committing `batch` changes the near-duplicate index (new stories, edits).
+fn touches_index(batch: &Batch) -> bool {
+    !batch.new.is_empty() || !batch.updated.is_empty()
 }
 
 /// Entries (new stories, updates, copies) written per sled transaction. sled keeps every
@@ -853,8 +861,11 @@ impl Backend for SledStore {
     /// state and the blobs in the last (see the module docs).
     fn commit(&self, batch: Batch, feed: Option<(&str, &FeedState)>) -> Result<(), StoreError> {
         let writes_items = !batch.is_empty();
-        // Nothing is written while the index is being built from what is written.
-        self.near.with(|_| ())?;
+        // No item is written while the index is being built from the items written; a commit of
+        // feed states, copies and blobs alone (every 304 of a warm poll) does not wait for it.
+        if touches_index(&batch) {
+            self.near.with(|_| ())?;
+        }
         let mut batch = batch;
         self.assign_seqs(&mut batch.new, batch.keep_seq)?;
         let feed_state = match feed {
@@ -1618,6 +1629,48 @@ mod tests {
             items.len(),
             "paging reads the keys out of the new values"
         );
+    }
+
+    #[test]
+    fn a_commit_without_items_does_not_wait_for_the_index_to_be_built() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = open_when_free_sled(dir.path());
+        // An index whose build finishes only when told to.
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        s.near = Shared::build_in_background(move || {
+            wait.recv().ok();
+            Ok(NearIndex::default())
+        });
+        let state = FeedState {
+            etag: Some("\"v2\"".into()),
+            ..FeedState::default()
+        };
+        // A 304's commit: the feed state alone.
+        let (done, committed) = std::sync::mpsc::channel();
+        let writer = s.clone();
+        let st = state.clone();
+        std::thread::spawn(move || {
+            done.send(writer.commit(Batch::default(), Some(("f", &st))))
+                .ok();
+        });
+        committed
+            .recv_timeout(Duration::from_secs(30))
+            .expect("a feed-state commit waited for the index")
+            .unwrap();
+        assert_eq!(s.feed_state("f").unwrap(), state);
+        assert!(!s.near.is_ready());
+        // A commit with a story waits for the build, then indexes the story.
+        release.send(()).unwrap();
+        let item = look_alikes(1).pop().unwrap();
+        s.commit(
+            Batch {
+                new: vec![item.clone()],
+                ..Batch::default()
+            },
+            None,
+        )
+        .unwrap();
+        assert_eq!(s.near_hits(&item.near, 8).unwrap()[0].key, item.key);
     }
 
     #[test]
