@@ -87,9 +87,10 @@ fn build_near_index(by_seq: &sled::Tree) -> Result<NearIndex, StoreError> {
         let near = seq_value_near(&v);
         if !near.is_empty() {
             let key = String::from_utf8_lossy(seq_value_key(&v));
-            index.insert(be_u64(&k), &key, &near);
+            index.bulk(be_u64(&k), &key, &near);
         }
     }
+    index.finish_bulk();
     Ok(index)
 }
 
