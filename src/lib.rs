@@ -22,7 +22,9 @@
 //! - [`dedup`] — which entries are new stories, edits or copies (exact keys, decorated-title
 //!   near-duplicates); one store batch per response.
 //! - [`store`] — items, indexes, feed state and polling leases behind one trait: sled (embedded,
-//!   the default) or PostgreSQL (several instances); one transaction per response; retention.
+//!   the default) or PostgreSQL (several instances); one transaction per response; retention;
+//!   item records in a versioned binary encoding ([`store::record`]); sled's near-duplicate
+//!   index in memory ([`store::near_mem`]).
 //! - [`categorize`] — the trained model's label, confidence and runner-up, and the regions named.
 //! - [`publish`] — stored items to RSS 2.0, Atom and JSON Feed, through an output's filter.
 //! - [`server`] — the HTTP face (axum): feeds (render cache, RFC 5005 pages, conditional GET),

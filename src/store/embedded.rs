@@ -102,8 +102,8 @@ fn build_near_index(by_seq: &sled::Tree) -> Result<NearIndex, StoreError> {
 fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let by_seq = db.open_tree("by_seq")?;
-    let (mut batch, mut records, mut pending, mut done) =
-        (sled::Batch::default(), sled::Batch::default(), 0, 0u64);
+    // Records first: a `by_seq` value with its keys marks its item done.
+    let mut chunks = Chunks::new(&items, &by_seq);
     for entry in by_seq.iter() {
         let (k, v) = entry?;
         if v.contains(&NEAR_MARK) {
@@ -115,30 +115,69 @@ fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         };
         let item = decode_item(&key, &record)?;
         if record.first() != Some(&super::record::BINARY_V1) {
-            records.insert(v.as_ref(), encode_item(&item)?);
+            chunks.first.insert(v.as_ref(), encode_item(&item)?);
         }
-        batch.insert(k, seq_value(&item));
-        pending += 1;
-        if pending == 10_000 {
-            // Records first: a `by_seq` value with its keys marks its item done.
-            items.apply_batch(std::mem::take(&mut records))?;
-            by_seq.apply_batch(std::mem::take(&mut batch))?;
-            done += pending;
-            pending = 0;
+        chunks.second.insert(k, seq_value(&item));
+        chunks.item_done()?;
+    }
+    chunks.finish(db, meta, 6, "near-duplicate index kept in memory")?;
+    db.drop_tree(NEAR_TREE)?;
+    Ok(())
+}
+
+/// A migration's writes to two trees, applied every 10,000 items, `first`'s before `second`'s
+/// (so that what `second` holds can mark an item done, and a restart redoes at most a chunk).
+struct Chunks<'a> {
+    trees: (&'a sled::Tree, &'a sled::Tree),
+    first: sled::Batch,
+    second: sled::Batch,
+    pending: u64,
+    done: u64,
+}
+
+impl<'a> Chunks<'a> {
+    fn new(first: &'a sled::Tree, second: &'a sled::Tree) -> Chunks<'a> {
+        Chunks {
+            trees: (first, second),
+            first: sled::Batch::default(),
+            second: sled::Batch::default(),
+            pending: 0,
+            done: 0,
         }
     }
-    items.apply_batch(records)?;
-    by_seq.apply_batch(batch)?;
-    db.flush()?;
-    meta.insert("schema", &6u64.to_be_bytes())?;
-    db.flush()?;
-    db.drop_tree(NEAR_TREE)?;
-    tracing::info!(
-        items = done + pending,
-        schema = 6,
-        "store migrated (near-duplicate index kept in memory)"
-    );
-    Ok(())
+
+    /// One more item's writes are in the batches.
+    fn item_done(&mut self) -> Result<(), StoreError> {
+        self.pending += 1;
+        if self.pending == 10_000 {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self) -> Result<(), StoreError> {
+        self.trees.0.apply_batch(std::mem::take(&mut self.first))?;
+        self.trees.1.apply_batch(std::mem::take(&mut self.second))?;
+        self.done += self.pending;
+        self.pending = 0;
+        Ok(())
+    }
+
+    /// Writes the rest, then records schema `to` once everything is on disk.
+    fn finish(
+        mut self,
+        db: &sled::Db,
+        meta: &sled::Tree,
+        to: u64,
+        what: &str,
+    ) -> Result<(), StoreError> {
+        self.write()?;
+        db.flush()?;
+        meta.insert("schema", &to.to_be_bytes())?;
+        db.flush()?;
+        tracing::info!(items = self.done, schema = to, "store migrated ({what})");
+        Ok(())
+    }
 }
 
 /// A handle on the sled database. Cheap to clone; all clones share one database.
@@ -276,8 +315,8 @@ fn reindex_all(
 ) -> Result<(), StoreError> {
     let items = db.open_tree("items")?;
     let near = db.open_tree(NEAR_TREE)?;
-    let (mut records, mut entries, mut pending, mut done) =
-        (sled::Batch::default(), sled::Batch::default(), 0, 0u64);
+    // Index entries before records: a completed record marks its item done.
+    let mut chunks = Chunks::new(&near, &items);
     for entry in items.iter() {
         let (k, v) = entry?;
         let key = String::from_utf8_lossy(&k).into_owned();
@@ -287,35 +326,21 @@ fn reindex_all(
         };
         for (i, hash) in item.near.iter().enumerate() {
             if keys.get(i) != Some(hash) {
-                entries.remove(band_key(i, *hash, item.seq, &item.key));
+                chunks.first.remove(band_key(i, *hash, item.seq, &item.key));
             }
         }
         for (i, hash) in indexed(&keys) {
             if item.near.get(i) != Some(hash) {
-                entries.insert(band_key(i, *hash, item.seq, &item.key), &[]);
+                chunks
+                    .first
+                    .insert(band_key(i, *hash, item.seq, &item.key), &[]);
             }
         }
         item.near = keys;
-        records.insert(k, encode_item(&item)?);
-        pending += 1;
-        if pending == 10_000 {
-            near.apply_batch(std::mem::take(&mut entries))?;
-            items.apply_batch(std::mem::take(&mut records))?;
-            done += pending;
-            pending = 0;
-        }
+        chunks.second.insert(k, encode_item(&item)?);
+        chunks.item_done()?;
     }
-    near.apply_batch(entries)?;
-    items.apply_batch(records)?;
-    db.flush()?;
-    meta.insert("schema", &to.to_be_bytes())?;
-    db.flush()?;
-    tracing::info!(
-        items = done + pending,
-        schema = to,
-        "store migrated (index keys completed)"
-    );
-    Ok(())
+    chunks.finish(db, meta, to, "index keys completed")
 }
 
 /// `copies` key: story key ‖ 0 ‖ hash of the copy's feed and link. A prefix scan lists a
