@@ -1561,15 +1561,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let items = look_alikes(40);
         let before = {
-            let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
-            s.commit(
-                Batch {
-                    new: items.clone(),
-                    ..Batch::default()
-                },
-                None,
-            )
-            .unwrap();
+            let s = holding(dir.path(), &items);
             // An edit that changes an item's keys keeps its place (its sequence number).
             let old = s.get("k3").unwrap().unwrap();
             let mut edited = old.clone();
@@ -1601,20 +1593,26 @@ mod tests {
         SledStore::open(dir, 8 << 20, crate::dedup::index::reindex).unwrap()
     }
 
+    /// A store in `dir` holding `items`, committed as one response.
+    fn holding(dir: &Path, items: &[StoredItem]) -> SledStore {
+        let s = open_when_free_sled(dir);
+        s.commit(
+            Batch {
+                new: items.to_vec(),
+                ..Batch::default()
+            },
+            None,
+        )
+        .unwrap();
+        s
+    }
+
     #[test]
     fn a_schema_5_store_moves_its_near_index_into_memory_and_the_move_is_restartable() {
         let dir = tempfile::tempdir().unwrap();
         let items = look_alikes(30);
         let expected = {
-            let s = open_when_free_sled(dir.path());
-            s.commit(
-                Batch {
-                    new: items.clone(),
-                    ..Batch::default()
-                },
-                None,
-            )
-            .unwrap();
+            let s = holding(dir.path(), &items);
             let hits = all_hits(&s, &items);
             // Rewrite it as schema 5 had it: plain keys in `by_seq`, the index on disk.
             let tree = s.db.open_tree(NEAR_TREE).unwrap();
