@@ -76,13 +76,9 @@ const WORDS: &[&str] = &[
     "coast",
 ];
 
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
+#[path = "common/args.rs"]
+mod args;
+use args::arg;
 
 /// xorshift64*: a deterministic word picker without a dependency.
 fn next(state: &mut u64) -> u64 {

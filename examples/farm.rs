@@ -203,13 +203,9 @@ async fn change(State(farm): State<Arc<Farm>>, Query(q): Query<HashMap<String, S
     format!("{{\"changed\": {changed}}}\n")
 }
 
-fn arg(args: &[String], name: &str, default: &str) -> String {
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .cloned()
-        .unwrap_or_else(|| default.to_string())
-}
+#[path = "common/args.rs"]
+mod args;
+use args::arg;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
