@@ -23,6 +23,7 @@ use super::{StoreError, TitleOf};
 use crate::model::{Category, Classification, Item, SourceRef, StoredItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// First byte of a binary record, version 1.
 pub const BINARY_V1: u8 = 1;
@@ -42,39 +43,51 @@ fn time_back(key: &str, (secs, nanos): Time) -> Result<DateTime<Utc>, StoreError
 }
 
 /// The record, field by field, in the order written: what [`title_and_core`] reads first.
+/// Borrowed from the item when written (no copy of its text), owned when read; the encoding
+/// is the same either way.
 #[derive(Serialize, Deserialize)]
-struct Record {
-    core: String,
-    source: SourceRef,
-    item: ItemRecord,
-    key: String,
+struct Record<'a> {
+    core: Cow<'a, str>,
+    source: Cow<'a, SourceRef>,
+    item: ItemRecord<'a>,
+    key: Cow<'a, str>,
     seq: u64,
     first_seen: Time,
     changed: Option<Time>,
-    digest: String,
-    clean_title: String,
+    digest: Cow<'a, str>,
+    clean_title: Cow<'a, str>,
     category: Category,
     confidence: f32,
     runner_up: Option<Category>,
-    regions: Vec<u64>,
-    link_alias: Option<String>,
-    near: Vec<u64>,
+    regions: Cow<'a, [u64]>,
+    link_alias: Option<Cow<'a, str>>,
+    near: Cow<'a, [u64]>,
 }
 
 /// [`Item`] with its times as [`Time`]s; `feed_id`, `guid` and `title` first.
 #[derive(Serialize, Deserialize)]
-struct ItemRecord {
-    feed_id: String,
-    guid: Option<String>,
-    title: String,
-    link: Option<String>,
-    summary: Option<String>,
-    content: Option<String>,
+struct ItemRecord<'a> {
+    feed_id: Cow<'a, str>,
+    guid: Option<Cow<'a, str>>,
+    title: Cow<'a, str>,
+    link: Option<Cow<'a, str>>,
+    summary: Option<Cow<'a, str>>,
+    content: Option<Cow<'a, str>>,
     published: Option<Time>,
     updated: Option<Time>,
-    authors: Vec<String>,
-    tags: Vec<String>,
-    language: Option<String>,
+    authors: Cow<'a, [String]>,
+    tags: Cow<'a, [String]>,
+    language: Option<Cow<'a, str>>,
+}
+
+/// A borrowed optional string, as the record holds it.
+fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
+    s.as_deref().map(Cow::Borrowed)
+}
+
+/// An owned optional string, as the item holds it.
+fn own(s: Option<Cow<'_, str>>) -> Option<String> {
+    s.map(Cow::into_owned)
 }
 
 /// What [`title_and_core`] decodes: the record's first fields.
@@ -92,33 +105,33 @@ struct Prefix {
 pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
     let i = &item.item;
     let record = Record {
-        core: item.core.clone(),
-        source: item.source.clone(),
+        core: Cow::Borrowed(&item.core),
+        source: Cow::Borrowed(&item.source),
         item: ItemRecord {
-            feed_id: i.feed_id.clone(),
-            guid: i.guid.clone(),
-            title: i.title.clone(),
-            link: i.link.clone(),
-            summary: i.summary.clone(),
-            content: i.content.clone(),
+            feed_id: Cow::Borrowed(&i.feed_id),
+            guid: opt(&i.guid),
+            title: Cow::Borrowed(&i.title),
+            link: opt(&i.link),
+            summary: opt(&i.summary),
+            content: opt(&i.content),
             published: i.published.as_ref().map(time_of),
             updated: i.updated.as_ref().map(time_of),
-            authors: i.authors.clone(),
-            tags: i.tags.clone(),
-            language: i.language.clone(),
+            authors: Cow::Borrowed(&i.authors),
+            tags: Cow::Borrowed(&i.tags),
+            language: opt(&i.language),
         },
-        key: item.key.clone(),
+        key: Cow::Borrowed(&item.key),
         seq: item.seq,
         first_seen: time_of(&item.first_seen),
         changed: item.changed.as_ref().map(time_of),
-        digest: item.digest.clone(),
-        clean_title: item.clean_title.clone(),
+        digest: Cow::Borrowed(&item.digest),
+        clean_title: Cow::Borrowed(&item.clean_title),
         category: item.class.category,
         confidence: item.class.confidence,
         runner_up: item.class.runner_up,
-        regions: item.class.regions.clone(),
-        link_alias: item.link_alias.clone(),
-        near: item.near.clone(),
+        regions: Cow::Borrowed(&item.class.regions),
+        link_alias: opt(&item.link_alias),
+        near: Cow::Borrowed(&item.near),
     };
     let out = vec![BINARY_V1];
     postcard::to_extend(&record, out).map_err(|e| StoreError::Corrupt {
@@ -134,37 +147,37 @@ pub fn decode_item(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
             let r: Record = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
             let i = r.item;
             let item = Item {
-                feed_id: i.feed_id,
-                guid: i.guid,
-                title: i.title,
-                link: i.link,
-                summary: i.summary,
-                content: i.content,
+                feed_id: i.feed_id.into_owned(),
+                guid: own(i.guid),
+                title: i.title.into_owned(),
+                link: own(i.link),
+                summary: own(i.summary),
+                content: own(i.content),
                 published: i.published.map(|t| time_back(key, t)).transpose()?,
                 updated: i.updated.map(|t| time_back(key, t)).transpose()?,
-                authors: i.authors,
-                tags: i.tags,
-                language: i.language,
+                authors: i.authors.into_owned(),
+                tags: i.tags.into_owned(),
+                language: own(i.language),
             };
             Ok(StoredItem {
-                key: r.key,
+                key: r.key.into_owned(),
                 seq: r.seq,
                 first_seen: time_back(key, r.first_seen)?,
                 changed: r.changed.map(|t| time_back(key, t)).transpose()?,
-                digest: r.digest,
-                source: r.source,
+                digest: r.digest.into_owned(),
+                source: r.source.into_owned(),
                 item,
-                clean_title: r.clean_title,
-                core: r.core,
+                clean_title: r.clean_title.into_owned(),
+                core: r.core.into_owned(),
                 class: Classification {
                     category: r.category,
                     confidence: r.confidence,
                     runner_up: r.runner_up,
-                    regions: r.regions,
+                    regions: r.regions.into_owned(),
                 },
                 also_at: Vec::new(),
-                link_alias: r.link_alias,
-                near: r.near,
+                link_alias: own(r.link_alias),
+                near: r.near.into_owned(),
             })
         }
         Some(b'{') => super::decode(key, bytes),
