@@ -153,7 +153,7 @@ pub async fn serve_http(
     tokio::pin!(shutdown);
     loop {
         let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = accept(&listener) => match accepted {
                 Ok(c) => c,
                 Err(e) => {
                     // Out of file descriptors and the like: pause rather than spin.
@@ -177,6 +177,22 @@ pub async fn serve_http(
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Accepts one connection, ready to serve: with `TCP_NODELAY` set, as `axum::serve` and nginx
+/// (`tcp_nodelay on`) do. Without it a response's last short segment waits behind Nagle's
+/// algorithm for the client's delayed ACK (RFC 1122, 4.2.3.2 and 4.2.3.4; 40 ms on Linux): a
+/// 1 MB page of `/api/items` took 41 ms instead of a few, and keep-alive clients saw it on
+/// every response.
+async fn accept(
+    listener: &tokio::net::TcpListener,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    let (stream, peer) = listener.accept().await?;
+    if let Err(e) = stream.set_nodelay(true) {
+        // Not fatal: the connection still works, only slower.
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
+    Ok((stream, peer))
 }
 
 /// Longest a request may take to answer before it gets a 503: a bound on what one client can
@@ -268,4 +284,19 @@ fn feed_states(store: &Store, ids: &[String]) -> Result<Vec<FeedState>, StoreErr
 /// what `/api/sources` and `/sources` show. Blocking.
 fn feed_health(store: &Store, ids: &[String]) -> Result<(Vec<FeedState>, Vec<u64>), StoreError> {
     Ok((feed_states(store, ids)?, store.items_of_feeds(ids)?))
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every accepted connection has Nagle's algorithm off (see [`super::accept`]).
+    #[tokio::test]
+    async fn accepted_connections_have_nodelay_set() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = tokio::net::TcpStream::connect(addr);
+        let (accepted, client) = tokio::join!(super::accept(&listener), client);
+        let (stream, peer) = accepted.unwrap();
+        assert_eq!(peer, client.unwrap().local_addr().unwrap());
+        assert!(stream.nodelay().unwrap(), "TCP_NODELAY is not set");
+    }
 }
