@@ -196,7 +196,7 @@ fn assert_index_hygiene(s: &Store, items: usize) {
         .map(|i| i.unwrap().near.iter().filter(|h| **h != 0).count())
         .sum();
     assert_eq!(sizes["near"], keys, "near-index entries: {sizes:?}");
-    for index in ["by_date", "by_seq", "by_category"] {
+    for index in ["by_date", "by_seq", "by_category", "keys"] {
         if let Some(n) = sizes.get(index) {
             assert_eq!(*n, items, "{index}: {sizes:?}");
         }

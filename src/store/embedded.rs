@@ -30,8 +30,8 @@
 
 use super::near_mem::{NearIndex, Shared};
 use super::{
-    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
-    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_item, encode_item_without_near, title_and_core, Backend,
+    Batch, Claim, Correction, IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -41,7 +41,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 6;
+pub const SCHEMA_VERSION: u64 = 7;
 
 /// The sled tree of the near-duplicate index of schemas 3 to 5 (newest entry first in key order;
 /// schema 2 kept oldest first in `near`). Schema 6 keeps the index in memory
@@ -80,19 +80,97 @@ fn seq_value_near(v: &[u8]) -> Vec<u64> {
     }
 }
 
-/// Builds the in-memory near-duplicate index from `by_seq` (schema 6).
-fn build_near_index(by_seq: &sled::Tree) -> Result<NearIndex, StoreError> {
+/// `keys` value (schema 7): the item's sequence number, then its index keys as big-endian
+/// `u64`s when it has any — what the in-memory near-duplicate index is built from at open, and
+/// what a read adds to the record (which no longer carries them).
+fn key_value(item: &StoredItem) -> Vec<u8> {
+    let mut v = Vec::with_capacity(8 + 8 * item.near.len());
+    v.extend_from_slice(&item.seq.to_be_bytes());
+    if item.near.iter().any(|h| *h != 0) {
+        for h in &item.near {
+            v.extend_from_slice(&h.to_be_bytes());
+        }
+    }
+    v
+}
+
+/// The sequence number and index keys of a `keys` value ([`key_value`]).
+fn key_value_parts(v: &[u8]) -> (u64, Vec<u64>) {
+    let (seq, near) = v.split_at(v.len().min(8));
+    (be_u64(seq), near.chunks_exact(8).map(be_u64).collect())
+}
+
+/// The sequence number an index entry's key ends with (`by_date`, `by_category`: schema 7
+/// keeps nothing in their values).
+fn seq_at_end(k: &[u8]) -> u64 {
+    be_u64(&k[k.len().saturating_sub(8)..])
+}
+
+/// Builds the in-memory near-duplicate index from `keys` (schema 7).
+fn build_near_index(keys: &sled::Tree) -> Result<NearIndex, StoreError> {
     let mut index = NearIndex::default();
-    for entry in by_seq.iter() {
+    for entry in keys.iter() {
         let (k, v) = entry?;
-        let near = seq_value_near(&v);
+        let (seq, near) = key_value_parts(&v);
         if !near.is_empty() {
-            let key = String::from_utf8_lossy(seq_value_key(&v));
-            index.bulk(be_u64(&k), &key, &near);
+            index.bulk(seq, &String::from_utf8_lossy(&k), &near);
         }
     }
     index.finish_bulk();
     Ok(index)
+}
+
+/// Schema 6 → 7: items keyed by sequence number. Every item's record moves from `items` (by
+/// key) to `records` (by sequence number) without its index keys, which go to `keys` with its
+/// sequence number ([`key_value`]); `by_date` and `by_category` lose their values (the
+/// sequence number ends their keys); then `items` and `by_seq` are dropped. Restartable: an
+/// item already in `keys` is done (its record was written first), rewriting an index value is
+/// idempotent, and the schema number changes before the old trees are dropped.
+fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let items = db.open_tree("items")?;
+    let by_seq = db.open_tree("by_seq")?;
+    let records = db.open_tree("records")?;
+    let keys = db.open_tree("keys")?;
+    let mut chunks = Chunks::new(&records, &keys);
+    for entry in by_seq.iter() {
+        let (k, v) = entry?;
+        let key = seq_value_key(&v);
+        if keys.contains_key(key)? {
+            continue;
+        }
+        let key_text = String::from_utf8_lossy(key);
+        let Some(record) = items.get(key)? else {
+            continue;
+        };
+        let mut item = decode_item(&key_text, &record)?;
+        item.seq = be_u64(&k);
+        item.near = seq_value_near(&v);
+        chunks.first.insert(&k, encode_item_without_near(&item)?);
+        chunks.second.insert(key, key_value(&item));
+        chunks.item_done()?;
+    }
+    for name in ["by_date", "by_category"] {
+        let tree = db.open_tree(name)?;
+        let mut batch = sled::Batch::default();
+        for entry in tree.iter() {
+            let (k, v) = entry?;
+            if !v.is_empty() {
+                batch.insert(k, &[]);
+            }
+        }
+        tree.apply_batch(batch)?;
+    }
+    chunks.finish(db, meta, 7, "items keyed by sequence number")?;
+    drop_v6_trees(db)
+}
+
+/// Drops the trees schema 7 no longer has (again, harmlessly, at every open: a migration
+/// stopped after its schema number was written leaves them behind).
+fn drop_v6_trees(db: &sled::Db) -> Result<(), StoreError> {
+    for name in ["items", "by_seq"] {
+        db.drop_tree(name)?;
+    }
+    Ok(())
 }
 
 /// Schema 5 → 6: every `by_seq` value gains its item's index keys ([`seq_value`]) and every
@@ -184,9 +262,11 @@ impl<'a> Chunks<'a> {
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
-    items: sled::Tree,
+    /// Sequence number → the item's record, without its index keys (schema 7).
+    records: sled::Tree,
+    /// Item key → sequence number and index keys ([`key_value`]).
+    keys: sled::Tree,
     by_date: sled::Tree,
-    by_seq: sled::Tree,
     by_category: sled::Tree,
     /// The near-duplicate index, in memory ([`super::near_mem`]).
     near: Shared,
@@ -221,7 +301,7 @@ pub struct SledStore {
 impl std::fmt::Debug for SledStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SledStore")
-            .field("items", &self.items.len())
+            .field("items", &self.records.len())
             .finish()
     }
 }
@@ -434,17 +514,24 @@ impl SledStore {
                 migrate_v3(&db, &meta, reindex)?;
                 migrate_v4(&db, &meta, reindex)?;
                 migrate_v5(&db, &meta)?;
+                migrate_v6(&db, &meta)?;
             }
             Some(v) if be_u64(&v) == 3 => {
                 migrate_v3(&db, &meta, reindex)?;
                 migrate_v4(&db, &meta, reindex)?;
                 migrate_v5(&db, &meta)?;
+                migrate_v6(&db, &meta)?;
             }
             Some(v) if be_u64(&v) == 4 => {
                 migrate_v4(&db, &meta, reindex)?;
                 migrate_v5(&db, &meta)?;
+                migrate_v6(&db, &meta)?;
             }
-            Some(v) if be_u64(&v) == 5 => migrate_v5(&db, &meta)?,
+            Some(v) if be_u64(&v) == 5 => {
+                migrate_v5(&db, &meta)?;
+                migrate_v6(&db, &meta)?;
+            }
+            Some(v) if be_u64(&v) == 6 => migrate_v6(&db, &meta)?,
             Some(v) => {
                 let found = be_u64(&v);
                 if found != SCHEMA_VERSION {
@@ -460,6 +547,7 @@ impl SledStore {
                         hint,
                     });
                 }
+                drop_v6_trees(&db)?;
             }
             None => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;
@@ -490,18 +578,18 @@ impl SledStore {
                 with_copies.insert(story.to_vec());
             }
         }
-        let by_seq = db.open_tree("by_seq")?;
-        let near = if by_seq.is_empty() {
+        let keys = db.open_tree("keys")?;
+        let near = if keys.is_empty() {
             Shared::ready(NearIndex::default())
         } else {
-            let tree = by_seq.clone();
+            let tree = keys.clone();
             Shared::build_in_background(move || build_near_index(&tree))
         };
         Ok(SledStore {
             with_copies: std::sync::Arc::new(std::sync::RwLock::new(with_copies)),
-            items: db.open_tree("items")?,
+            records: db.open_tree("records")?,
+            keys,
             by_date: db.open_tree("by_date")?,
-            by_seq,
             by_category: db.open_tree("by_category")?,
             near,
             aliases: db.open_tree("aliases")?,
@@ -541,9 +629,9 @@ impl SledStore {
         &sled::Tree,
     ) {
         (
-            &self.items,
+            &self.records,
             &self.by_date,
-            &self.by_seq,
+            &self.keys,
             &self.by_category,
             &self.aliases,
             &self.copies,
@@ -555,16 +643,69 @@ impl SledStore {
         )
     }
 
-    /// The items under `keys`, in that order; an index entry whose item is gone is skipped
-    /// (transactions make this impossible for writes, but a reader must not fail on it).
-    fn load_all(&self, keys: Vec<sled::IVec>) -> Result<Vec<StoredItem>, StoreError> {
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(item) = self.get(&String::from_utf8_lossy(&k))? {
-                out.push(item);
+    /// The items with sequence numbers `seqs`, in that order; an index entry whose item is
+    /// gone is skipped (transactions make this impossible for writes, but a reader must not
+    /// fail on it).
+    fn load_all(&self, seqs: Vec<u64>) -> Result<Vec<StoredItem>, StoreError> {
+        let mut out = Vec::with_capacity(seqs.len());
+        for seq in seqs {
+            if let Some(record) = self.records.get(seq.to_be_bytes())? {
+                out.push(self.complete(seq, &record)?);
             }
         }
         Ok(out)
+    }
+
+    /// The item whose record `record` is (sequence number `seq`): decoded, with its index
+    /// keys (from `keys`) and its copies.
+    fn complete(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
+        let mut item = decode_item("", record).map_err(|e| match e {
+            StoreError::Corrupt { message, .. } => StoreError::Corrupt {
+                key: format!("record {seq}"),
+                message,
+            },
+            e => e,
+        })?;
+        item.seq = seq;
+        if let Some(v) = self.keys.get(item.key.as_bytes())? {
+            item.near = key_value_parts(&v).1;
+        }
+        self.add_copies(&mut item)?;
+        Ok(item)
+    }
+
+    /// Adds the copies of `item` (`also_at`), when it has any.
+    fn add_copies(&self, item: &mut StoredItem) -> Result<(), StoreError> {
+        let key = item.key.as_str();
+        let has_copies = self
+            .with_copies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(key.as_bytes());
+        if !has_copies {
+            return Ok(());
+        }
+        let mut prefix = key.as_bytes().to_vec();
+        prefix.push(0);
+        for entry in self.copies.scan_prefix(prefix).values() {
+            let v = entry?;
+            item.also_at
+                .push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    key: format!("copy of {key}"),
+                    message: e.to_string(),
+                })?);
+        }
+        item.also_at.sort_by_key(|a| a.seen);
+        Ok(())
+    }
+
+    /// The sequence number and record of the item stored under `key`.
+    fn record_of(&self, key: &str) -> Result<Option<(Vec<u64>, sled::IVec)>, StoreError> {
+        let Some(v) = self.keys.get(key.as_bytes())? else {
+            return Ok(None);
+        };
+        let (seq, near) = key_value_parts(&v);
+        Ok(self.records.get(seq.to_be_bytes())?.map(|r| (near, r)))
     }
     /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
     /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
@@ -701,9 +842,9 @@ type Tt = sled::transaction::TransactionalTree;
 
 /// The trees of one transaction ([`SledStore::trees`]), by name.
 struct TxTrees<'a> {
-    items: &'a Tt,
+    records: &'a Tt,
     by_date: &'a Tt,
-    by_seq: &'a Tt,
+    keys: &'a Tt,
     by_category: &'a Tt,
     aliases: &'a Tt,
     copies: &'a Tt,
@@ -717,9 +858,9 @@ impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
     fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
-            items: &t.0,
+            records: &t.0,
             by_date: &t.1,
-            by_seq: &t.2,
+            keys: &t.2,
             by_category: &t.3,
             aliases: &t.4,
             copies: &t.5,
@@ -734,11 +875,11 @@ impl<'a> TxTrees<'a> {
     fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
         for item in new {
             let key = item.key.as_bytes();
-            self.items.insert(key, encode_item(item).map_err(abort)?)?;
-            self.by_date.insert(&date_key(item)[..], key)?;
-            self.by_seq
-                .insert(&item.seq.to_be_bytes(), seq_value(item))?;
-            self.by_category.insert(category_key(item), key)?;
+            let record = encode_item_without_near(item).map_err(abort)?;
+            self.records.insert(&item.seq.to_be_bytes(), record)?;
+            self.keys.insert(key, key_value(item))?;
+            self.by_date.insert(&date_key(item)[..], &[])?;
+            self.by_category.insert(category_key(item), &[])?;
             if let Some(k) = &item.link_alias {
                 self.aliases.insert(k.as_bytes(), key)?;
             }
@@ -764,16 +905,16 @@ impl<'a> TxTrees<'a> {
                 }
                 None => item,
             };
-            self.items.insert(key, encode_item(item).map_err(abort)?)?;
+            let record = encode_item_without_near(item).map_err(abort)?;
+            self.records.insert(&item.seq.to_be_bytes(), record)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
                 self.by_date.remove(&date_key(old)[..])?;
                 self.by_category.remove(category_key(old))?;
-                self.by_date.insert(&date_key(item)[..], key)?;
-                self.by_category.insert(category_key(item), key)?;
+                self.by_date.insert(&date_key(item)[..], &[])?;
+                self.by_category.insert(category_key(item), &[])?;
             }
             if item.near != old.near {
-                self.by_seq
-                    .insert(&item.seq.to_be_bytes(), seq_value(item))?;
+                self.keys.insert(key, key_value(item))?;
             }
         }
         Ok(())
@@ -784,7 +925,7 @@ impl<'a> TxTrees<'a> {
     fn record_copies(&self, also_at: &[(String, AlsoAt)]) -> Result<(), TxError> {
         for (key, copy) in also_at {
             let ck = copy_key(key, copy);
-            if self.copies.get(&ck)?.is_some() || self.items.get(key.as_bytes())?.is_none() {
+            if self.copies.get(&ck)?.is_some() || self.keys.get(key.as_bytes())?.is_none() {
                 continue;
             }
             if let Some(k) = &copy.key {
@@ -810,45 +951,25 @@ impl Backend for SledStore {
 
     /// The item stored under `key`, with its copies.
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        let Some(v) = self.items.get(key.as_bytes())? else {
+        let Some((near, record)) = self.record_of(key)? else {
             return Ok(None);
         };
-        let mut item = decode_item(key, &v)?;
-        let has_copies = self
-            .with_copies
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(key.as_bytes());
-        if !has_copies {
-            return Ok(Some(item));
-        }
-        let mut prefix = key.as_bytes().to_vec();
-        prefix.push(0);
-        for entry in self.copies.scan_prefix(prefix).values() {
-            let v = entry?;
-            item.also_at
-                .push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    key: format!("copy of {key}"),
-                    message: e.to_string(),
-                })?);
-        }
-        item.also_at.sort_by_key(|a| a.seen);
+        let mut item = decode_item(key, &record)?;
+        item.near = near;
+        self.add_copies(&mut item)?;
         Ok(Some(item))
     }
 
     fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError> {
-        match self.items.get(key.as_bytes())? {
-            Some(v) => title_and_core(key, &v).map(Some),
+        match self.record_of(key)? {
+            Some((_, record)) => title_and_core(key, &record).map(Some),
             None => Ok(None),
         }
     }
 
     /// Whether `key` names a stored item, directly or as an alias; reads no record.
     fn contains(&self, key: &str) -> Result<bool, StoreError> {
-        Ok(
-            self.items.contains_key(key.as_bytes())?
-                || self.aliases.contains_key(key.as_bytes())?,
-        )
+        Ok(self.keys.contains_key(key.as_bytes())? || self.aliases.contains_key(key.as_bytes())?)
     }
 
     /// The item `key` names, directly or as an alias of a merged near-duplicate.
@@ -946,18 +1067,18 @@ impl Backend for SledStore {
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
         let item = super::corrected_at(old.clone(), label, at);
-        let bytes = encode_item(&item)?;
+        let bytes = encode_item_without_near(&item)?;
         let r = (
-            &self.items,
+            &self.records,
             &self.by_category,
             &self.corrections,
             &self.corrected,
         )
-            .transaction(|(items, by_category, corrections, corrected)| {
+            .transaction(|(records, by_category, corrections, corrected)| {
                 let k = item.key.as_bytes();
-                items.insert(k, bytes.as_slice())?;
+                records.insert(&item.seq.to_be_bytes(), bytes.as_slice())?;
                 by_category.remove(category_key(&old))?;
-                by_category.insert(category_key(&item), k)?;
+                by_category.insert(category_key(&item), &[])?;
                 corrections.insert(&id.to_be_bytes(), record.as_slice())?;
                 corrected.insert(k, &[category_byte(label)])?;
                 Ok::<_, TxError>(())
@@ -1009,15 +1130,16 @@ impl Backend for SledStore {
         before: Option<[u8; 16]>,
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
-        let keys: Vec<sled::IVec> = match category {
+        let seqs: Vec<u64> = match category {
             None => {
                 let iter = match before {
                     Some(b) => self.by_date.range(..b),
                     None => self.by_date.iter(),
                 };
-                iter.rev()
+                iter.keys()
+                    .rev()
                     .take(limit)
-                    .map(|r| r.map(|(_, v)| v))
+                    .map(|r| r.map(|k| seq_at_end(&k)))
                     .collect::<Result<_, _>>()?
             }
             Some(category) => {
@@ -1029,13 +1151,14 @@ impl Backend for SledStore {
                 }
                 self.by_category
                     .range(vec![c]..end)
+                    .keys()
                     .rev()
                     .take(limit)
-                    .map(|r| r.map(|(_, v)| v))
+                    .map(|r| r.map(|k| seq_at_end(&k)))
                     .collect::<Result<_, _>>()?
             }
         };
-        self.load_all(keys)
+        self.load_all(seqs)
     }
 
     fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
@@ -1043,13 +1166,12 @@ impl Backend for SledStore {
             return Ok(Vec::new());
         }
         let from = after.map_or(0, |a| a + 1);
-        let keys = self
-            .by_seq
-            .range(from.to_be_bytes()..)
-            .take(limit)
-            .map(|r| r.map(|(_, v)| seq_value_key(&v).into()))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.load_all(keys)
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in self.records.range(from.to_be_bytes()..).take(limit) {
+            let (k, record) = entry?;
+            out.push(self.complete(be_u64(&k), &record)?);
+        }
+        Ok(out)
     }
 
     fn page_by_seq_desc(
@@ -1058,15 +1180,15 @@ impl Backend for SledStore {
         limit: usize,
     ) -> Result<Vec<StoredItem>, StoreError> {
         let iter = match before {
-            Some(b) => self.by_seq.range(..b.to_be_bytes()),
-            None => self.by_seq.iter(),
+            Some(b) => self.records.range(..b.to_be_bytes()),
+            None => self.records.iter(),
         };
-        let keys = iter
-            .rev()
-            .take(limit)
-            .map(|r| r.map(|(_, v)| seq_value_key(&v).into()))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.load_all(keys)
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for entry in iter.rev().take(limit) {
+            let (k, record) = entry?;
+            out.push(self.complete(be_u64(&k), &record)?);
+        }
+        Ok(out)
     }
 
     /// Number of stored items: the sum of the per-feed counts the commits and retention keep
@@ -1082,7 +1204,7 @@ impl Backend for SledStore {
 
     /// Whether the store holds no items.
     fn is_empty(&self) -> Result<bool, StoreError> {
-        Ok(self.items.is_empty())
+        Ok(self.records.is_empty())
     }
 
     /// Number of items first stored from `feed_id` (and not yet pruned).
@@ -1135,9 +1257,9 @@ impl Backend for SledStore {
         for chunk in doomed.chunks(256) {
             let r = self.trees().transaction(
                 |(
-                    items,
+                    records,
                     by_date,
-                    by_seq,
+                    keys,
                     by_category,
                     aliases,
                     copies,
@@ -1148,9 +1270,9 @@ impl Backend for SledStore {
                     _corrected,
                 )| {
                     for item in chunk {
-                        items.remove(item.key.as_bytes())?;
+                        records.remove(&item.seq.to_be_bytes())?;
+                        keys.remove(item.key.as_bytes())?;
                         by_date.remove(&date_key(item)[..])?;
-                        by_seq.remove(&item.seq.to_be_bytes())?;
                         by_category.remove(category_key(item))?;
                         tombs.insert(item.key.as_bytes(), &stamp)?;
                         if let Some(k) = &item.link_alias {
@@ -1273,9 +1395,9 @@ impl Backend for SledStore {
     /// Entries per tree, for `docs/STORAGE.md` figures and tests of index hygiene.
     fn tree_sizes(&self) -> Vec<(&'static str, usize)> {
         vec![
-            ("items", self.items.len()),
+            ("items", self.records.len()),
+            ("keys", self.keys.len()),
             ("by_date", self.by_date.len()),
-            ("by_seq", self.by_seq.len()),
             ("by_category", self.by_category.len()),
             ("near", self.near.with(|ix| ix.entries()).unwrap_or(0)),
             ("aliases", self.aliases.len()),
@@ -1473,7 +1595,11 @@ mod tests {
             let mut record = s.get("a").unwrap().unwrap();
             let seq = record.seq;
             record.near.truncate(crate::dedup::near::BANDS);
-            s.items.insert("a", encode("a", &record).unwrap()).unwrap();
+            as_schema_6(&s);
+            s.db.open_tree("items")
+                .unwrap()
+                .insert("a", encode("a", &record).unwrap())
+                .unwrap();
             let old = s.db.open_tree("near").unwrap();
             for (band, hash) in record.near.iter().enumerate() {
                 let mut k = vec![band as u8];
@@ -1483,7 +1609,10 @@ mod tests {
                 old.insert(k, &[]).unwrap();
             }
             // Before schema 6, `by_seq` held the key alone.
-            s.by_seq.insert(seq.to_be_bytes(), "a").unwrap();
+            s.db.open_tree("by_seq")
+                .unwrap()
+                .insert(seq.to_be_bytes(), "a")
+                .unwrap();
             s.db.open_tree("meta")
                 .unwrap()
                 .insert("schema", &2u64.to_be_bytes())
@@ -1492,7 +1621,7 @@ mod tests {
         }
         let s = SledStore::open(dir.path(), 8 << 20, crate::dedup::index::reindex).unwrap();
         assert_eq!(crate::dedup::index::candidates(&s, &a.near).unwrap(), ["a"]);
-        for gone in ["near", NEAR_TREE] {
+        for gone in ["near", NEAR_TREE, "items", "by_seq"] {
             assert!(!s
                 .db
                 .tree_names()
@@ -1615,22 +1744,23 @@ mod tests {
             let s = holding(dir.path(), &items);
             let hits = all_hits(&s, &items);
             // Rewrite it as schema 5 had it: plain keys in `by_seq`, the index on disk.
+            let first = s.page_by_seq(None, 1).unwrap();
+            as_schema_6(&s);
+            let by_seq = s.db.open_tree("by_seq").unwrap();
             let tree = s.db.open_tree(NEAR_TREE).unwrap();
-            for entry in s.by_seq.iter() {
+            for entry in by_seq.iter() {
                 let (k, v) = entry.unwrap();
                 let near = seq_value_near(&v);
                 let key = String::from_utf8(seq_value_key(&v).to_vec()).unwrap();
                 for (i, h) in indexed(&near) {
                     tree.insert(band_key(i, *h, be_u64(&k), &key), &[]).unwrap();
                 }
-                s.by_seq.insert(k, key.as_bytes()).unwrap();
+                by_seq.insert(k, key.as_bytes()).unwrap();
             }
             // Half-migrated, as a crash would leave it: some values carry their keys already.
-            let (k, _) = s.by_seq.first().unwrap().unwrap();
-            let first = s
-                .load_all(vec![s.by_seq.get(&k).unwrap().unwrap()])
+            by_seq
+                .insert(first[0].seq.to_be_bytes(), seq_value(&first[0]))
                 .unwrap();
-            s.by_seq.insert(k, seq_value(&first[0])).unwrap();
             s.db.open_tree("meta")
                 .unwrap()
                 .insert("schema", &5u64.to_be_bytes())
@@ -1645,18 +1775,83 @@ mod tests {
             .tree_names()
             .iter()
             .any(|n| n.as_ref() == NEAR_TREE.as_bytes()));
-        let keyed = s
-            .by_seq
-            .iter()
-            .values()
-            .filter(|v| v.as_ref().unwrap().contains(&NEAR_MARK))
-            .count();
-        assert_eq!(keyed, items.len());
+        assert_eq!(s.keys.len(), items.len());
+        let paged = s.page_by_seq(None, 100).unwrap();
+        assert_eq!(paged.len(), items.len());
+        for (read, written) in paged.iter().zip(&items) {
+            assert_eq!((&read.key, &read.near), (&written.key, &written.near));
+        }
+    }
+
+    /// Rewrites the items of `s` (schema 7) as schema 6 laid them out: records by key in
+    /// `items` (with their index keys), `by_seq` (sequence number → key and index keys), item
+    /// keys in the values of `by_date` and `by_category`; `records` and `keys` emptied.
+    fn as_schema_6(s: &SledStore) {
+        let items = s.db.open_tree("items").unwrap();
+        let by_seq = s.db.open_tree("by_seq").unwrap();
+        for item in s.page_by_seq(None, usize::MAX).unwrap() {
+            let key = item.key.as_bytes();
+            items.insert(key, encode_item(&item).unwrap()).unwrap();
+            by_seq
+                .insert(item.seq.to_be_bytes(), seq_value(&item))
+                .unwrap();
+            s.by_date.insert(&date_key(&item)[..], key).unwrap();
+            s.by_category.insert(category_key(&item), key).unwrap();
+        }
+        s.records.clear().unwrap();
+        s.keys.clear().unwrap();
+        s.db.open_tree("meta")
+            .unwrap()
+            .insert("schema", &6u64.to_be_bytes())
+            .unwrap();
+    }
+
+    #[test]
+    fn a_schema_6_store_is_rekeyed_by_sequence_number_and_the_move_is_restartable() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = look_alikes(30);
+        let (expected, newest) = {
+            let s = holding(dir.path(), &items);
+            let newest: Vec<StoredItem> = s.page_by_date(None, None, 100).unwrap();
+            let finance = s.page_by_date(Some(Category::Finance), None, 100).unwrap();
+            assert_eq!(finance, newest);
+            let hits = all_hits(&s, &items);
+            as_schema_6(&s);
+            // Half-migrated, as a crash would leave it: one item already moved.
+            let first = &newest[7];
+            s.records
+                .insert(
+                    first.seq.to_be_bytes(),
+                    encode_item_without_near(first).unwrap(),
+                )
+                .unwrap();
+            s.keys
+                .insert(first.key.as_bytes(), key_value(first))
+                .unwrap();
+            s.flush().unwrap();
+            (hits, newest)
+        };
+        let s = open_when_free_sled(dir.path());
+        assert_eq!(all_hits(&s, &items), expected);
+        assert_eq!(s.page_by_date(None, None, 100).unwrap(), newest);
         assert_eq!(
-            s.page_by_seq(None, 100).unwrap().len(),
-            items.len(),
-            "paging reads the keys out of the new values"
+            s.page_by_date(Some(Category::Finance), None, 100).unwrap(),
+            newest
         );
+        assert_eq!(
+            s.get("k3").unwrap().as_ref(),
+            newest.iter().find(|i| i.key == "k3")
+        );
+        for gone in ["items", "by_seq"] {
+            assert!(!s
+                .db
+                .tree_names()
+                .iter()
+                .any(|n| n.as_ref() == gone.as_bytes()));
+        }
+        assert!(s.by_date.iter().values().all(|v| v.unwrap().is_empty()));
+        let schema = s.db.open_tree("meta").unwrap().get("schema").unwrap();
+        assert_eq!(be_u64(&schema.unwrap()), 7);
     }
 
     #[test]
