@@ -21,9 +21,13 @@
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
 //!   validators were not advanced either. On power loss the OS may lose what it had not written.
 //! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
-//!   truly needs (item, time, sequence with its near-duplicate index keys, category, the feed's
-//!   count). The near-duplicate index itself lives in memory ([`super::near_mem`]), built from
-//!   `by_seq` at open on a thread of its own; only writes that change it wait for that.
+//!   truly needs (its record by sequence number, its key with its near-duplicate index keys,
+//!   time, category, the feed's count). The near-duplicate index itself lives in memory
+//!   ([`super::near_mem`]), built from `keys` at open on a thread of its own; only writes that
+//!   change it wait for that.
+//! - **Read in order:** records are keyed by sequence number (schema 7), so following the
+//!   store (`/api/items?after=`) is one range scan, and a newest-first page is a range scan of
+//!   an index whose keys end with the sequence number, then one read per item.
 //! - **Bounded:** [`Backend::prune`] removes items past the retention with every index entry, and
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
@@ -45,7 +49,7 @@ pub const SCHEMA_VERSION: u64 = 7;
 
 /// The sled tree of the near-duplicate index of schemas 3 to 5 (newest entry first in key order;
 /// schema 2 kept oldest first in `near`). Schema 6 keeps the index in memory
-/// ([`super::near_mem`]), built from `by_seq`, and drops this tree.
+/// ([`super::near_mem`]), built from `by_seq` (schema 7: from `keys`), and drops this tree.
 const NEAR_TREE: &str = "near_recent";
 
 /// Separates an item's key from its index keys in a `by_seq` value (schema 6). Keys are UTF-8,

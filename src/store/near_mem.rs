@@ -19,9 +19,9 @@
 //! - **Removal is exact**: an item leaves every bucket it was in, found by its sequence number,
 //!   so retention bounds the index as it bounds the store.
 //!
-//! Built by [`SledStore`](super::SledStore) at open from the `by_seq` tree (which carries each
-//! item's index keys since schema 6) on a thread of its own; lookups and changes wait for it
-//! ([`Shared`]), serving does not.
+//! Built by [`SledStore`](super::SledStore) at open from the `keys` tree (which carries each
+//! item's sequence number and index keys since schema 7) on a thread of its own; lookups and
+//! changes wait for it ([`Shared`]), serving does not.
 
 use super::{NearHit, StoreError};
 use rustc_hash::FxHashMap;
@@ -151,9 +151,9 @@ impl NearIndex {
         self.entries
     }
 
-    /// Adds an item while building the index in one go (the store's `by_seq` at open, in
-    /// sequence order): straight into the base, without the overlay's hash map. Lookups are
-    /// right only after [`NearIndex::finish_bulk`].
+    /// Adds an item while building the index in one go (the store's `keys` at open, in any
+    /// order): straight into the base, without the overlay's hash map. Lookups are right only
+    /// after [`NearIndex::finish_bulk`], which puts every bucket in sequence order.
     pub fn bulk(&mut self, seq: u64, key: &str, near: &[u64]) {
         if let Some(id) = self.new_slot(seq, key, near) {
             for (index, hash) in near.iter().enumerate().filter(|(_, h)| **h != 0) {
@@ -483,7 +483,7 @@ impl Shared {
         match &mut *state {
             State::Ready(index) => Ok(f(index)),
             State::Failed(e) => Err(StoreError::Corrupt {
-                key: "by_seq".into(),
+                key: "keys".into(),
                 message: format!("the near-duplicate index could not be built: {e}"),
             }),
             State::Loading => unreachable!("waited above"),
