@@ -34,8 +34,8 @@
 
 use super::near_mem::{NearIndex, Shared};
 use super::{
-    decode, decode_item, encode, encode_item, encode_item_without_near, title_and_core, Backend,
-    Batch, Claim, Correction, IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
+    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -85,8 +85,9 @@ fn seq_value_near(v: &[u8]) -> Vec<u64> {
 }
 
 /// `keys` value (schema 7): the item's sequence number, then its index keys as big-endian
-/// `u64`s when it has any — what the in-memory near-duplicate index is built from at open, and
-/// what a read adds to the record (which no longer carries them).
+/// `u64`s when it has any — what the in-memory near-duplicate index is built from at open,
+/// without reading a record. The record carries them too: reading them from here instead
+/// cost a second read per item, a fifth of a page of `/api/items` (measured).
 fn key_value(item: &StoredItem) -> Vec<u8> {
     let mut v = Vec::with_capacity(8 + 8 * item.near.len());
     v.extend_from_slice(&item.seq.to_be_bytes());
@@ -125,7 +126,7 @@ fn build_near_index(keys: &sled::Tree) -> Result<NearIndex, StoreError> {
 }
 
 /// Schema 6 → 7: items keyed by sequence number. Every item's record moves from `items` (by
-/// key) to `records` (by sequence number) without its index keys, which go to `keys` with its
+/// key) to `records` (by sequence number), and its index keys go to `keys` with its
 /// sequence number ([`key_value`]); `by_date` and `by_category` lose their values (the
 /// sequence number ends their keys); then `items` and `by_seq` are dropped. Restartable: an
 /// item already in `keys` is done (its record was written first), rewriting an index value is
@@ -149,7 +150,7 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let mut item = decode_item(&key_text, &record)?;
         item.seq = be_u64(&k);
         item.near = seq_value_near(&v);
-        chunks.first.insert(&k, encode_item_without_near(&item)?);
+        chunks.first.insert(&k, encode_item(&item)?);
         chunks.second.insert(key, key_value(&item));
         chunks.item_done()?;
     }
@@ -266,7 +267,7 @@ impl<'a> Chunks<'a> {
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
-    /// Sequence number → the item's record, without its index keys (schema 7).
+    /// Sequence number → the item's record (schema 7).
     records: sled::Tree,
     /// Item key → sequence number and index keys ([`key_value`]).
     keys: sled::Tree,
@@ -660,8 +661,7 @@ impl SledStore {
         Ok(out)
     }
 
-    /// The item whose record `record` is (sequence number `seq`): decoded, with its index
-    /// keys (from `keys`) and its copies.
+    /// The item whose record `record` is (sequence number `seq`): decoded, with its copies.
     fn complete(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
         let mut item = decode_item("", record).map_err(|e| match e {
             StoreError::Corrupt { message, .. } => StoreError::Corrupt {
@@ -671,9 +671,6 @@ impl SledStore {
             e => e,
         })?;
         item.seq = seq;
-        if let Some(v) = self.keys.get(item.key.as_bytes())? {
-            item.near = key_value_parts(&v).1;
-        }
         self.add_copies(&mut item)?;
         Ok(item)
     }
@@ -703,13 +700,13 @@ impl SledStore {
         Ok(())
     }
 
-    /// The sequence number and record of the item stored under `key`.
-    fn record_of(&self, key: &str) -> Result<Option<(Vec<u64>, sled::IVec)>, StoreError> {
+    /// The record of the item stored under `key`.
+    fn record_of(&self, key: &str) -> Result<Option<sled::IVec>, StoreError> {
         let Some(v) = self.keys.get(key.as_bytes())? else {
             return Ok(None);
         };
-        let (seq, near) = key_value_parts(&v);
-        Ok(self.records.get(seq.to_be_bytes())?.map(|r| (near, r)))
+        let (seq, _) = key_value_parts(&v);
+        Ok(self.records.get(seq.to_be_bytes())?)
     }
     /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
     /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
@@ -879,7 +876,7 @@ impl<'a> TxTrees<'a> {
     fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
         for item in new {
             let key = item.key.as_bytes();
-            let record = encode_item_without_near(item).map_err(abort)?;
+            let record = encode_item(item).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             self.keys.insert(key, key_value(item))?;
             self.by_date.insert(&date_key(item)[..], &[])?;
@@ -909,7 +906,7 @@ impl<'a> TxTrees<'a> {
                 }
                 None => item,
             };
-            let record = encode_item_without_near(item).map_err(abort)?;
+            let record = encode_item(item).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
                 self.by_date.remove(&date_key(old)[..])?;
@@ -955,18 +952,17 @@ impl Backend for SledStore {
 
     /// The item stored under `key`, with its copies.
     fn get(&self, key: &str) -> Result<Option<StoredItem>, StoreError> {
-        let Some((near, record)) = self.record_of(key)? else {
+        let Some(record) = self.record_of(key)? else {
             return Ok(None);
         };
         let mut item = decode_item(key, &record)?;
-        item.near = near;
         self.add_copies(&mut item)?;
         Ok(Some(item))
     }
 
     fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError> {
         match self.record_of(key)? {
-            Some((_, record)) => title_and_core(key, &record).map(Some),
+            Some(record) => title_and_core(key, &record).map(Some),
             None => Ok(None),
         }
     }
@@ -1071,7 +1067,7 @@ impl Backend for SledStore {
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
         let item = super::corrected_at(old.clone(), label, at);
-        let bytes = encode_item_without_near(&item)?;
+        let bytes = encode_item(&item)?;
         let r = (
             &self.records,
             &self.by_category,
@@ -1824,10 +1820,7 @@ mod tests {
             // Half-migrated, as a crash would leave it: one item already moved.
             let first = &newest[7];
             s.records
-                .insert(
-                    first.seq.to_be_bytes(),
-                    encode_item_without_near(first).unwrap(),
-                )
+                .insert(first.seq.to_be_bytes(), encode_item(first).unwrap())
                 .unwrap();
             s.keys
                 .insert(first.key.as_bytes(), key_value(first))

@@ -42,7 +42,7 @@ pub mod near_mem;
 pub mod pg;
 pub mod record;
 
-pub(crate) use record::{decode_item, encode_item, encode_item_without_near, title_and_core};
+pub(crate) use record::{decode_item, encode_item, title_and_core};
 
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};

@@ -103,16 +103,6 @@ struct Prefix {
 /// The record of `item` ([`BINARY_V1`], then the fields). Its copies (`also_at`) are not part
 /// of it: the store keeps them apart.
 pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
-    encode_with_near(item, &item.near)
-}
-
-/// [`encode_item`] with no near-duplicate index keys (an empty list, one byte), for a store
-/// that keeps them elsewhere (sled's `keys` tree, schema 7) and fills them in when it reads.
-pub fn encode_item_without_near(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
-    encode_with_near(item, &[])
-}
-
-fn encode_with_near(item: &StoredItem, near: &[u64]) -> Result<Vec<u8>, StoreError> {
     let i = &item.item;
     let record = Record {
         core: Cow::Borrowed(&item.core),
@@ -141,7 +131,7 @@ fn encode_with_near(item: &StoredItem, near: &[u64]) -> Result<Vec<u8>, StoreErr
         runner_up: item.class.runner_up,
         regions: Cow::Borrowed(&item.class.regions),
         link_alias: opt(&item.link_alias),
-        near: Cow::Borrowed(near),
+        near: Cow::Borrowed(&item.near),
     };
     let out = vec![BINARY_V1];
     postcard::to_extend(&record, out).map_err(|e| StoreError::Corrupt {
