@@ -157,10 +157,17 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     for name in ["by_date", "by_category"] {
         let tree = db.open_tree(name)?;
         let mut batch = sled::Batch::default();
+        let mut pending = 0;
         for entry in tree.iter() {
             let (k, v) = entry?;
             if !v.is_empty() {
                 batch.insert(k, &[]);
+                pending += 1;
+            }
+            // In chunks, as the records: one batch of a million entries is held whole.
+            if pending == 10_000 {
+                tree.apply_batch(std::mem::take(&mut batch))?;
+                pending = 0;
             }
         }
         tree.apply_batch(batch)?;
