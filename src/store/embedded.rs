@@ -156,21 +156,14 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     }
     for name in ["by_date", "by_category"] {
         let tree = db.open_tree(name)?;
-        let mut batch = sled::Batch::default();
-        let mut pending = 0;
+        let mut writes = ChunkedWrites::new(&tree);
         for entry in tree.iter() {
             let (k, v) = entry?;
             if !v.is_empty() {
-                batch.insert(k, &[]);
-                pending += 1;
-            }
-            // In chunks, as the records: one batch of a million entries is held whole.
-            if pending == 10_000 {
-                tree.apply_batch(std::mem::take(&mut batch))?;
-                pending = 0;
+                writes.insert(k, &[])?;
             }
         }
-        tree.apply_batch(batch)?;
+        writes.finish()?;
     }
     chunks.finish(db, meta, 7, "items keyed by sequence number")?;
     drop_v6_trees(db)
@@ -213,6 +206,39 @@ fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     chunks.finish(db, meta, 6, "near-duplicate index kept in memory")?;
     db.drop_tree(NEAR_TREE)?;
     Ok(())
+}
+
+/// A migration's writes to one tree, applied every 10,000 (one sled batch of a million entries
+/// is held whole in memory).
+struct ChunkedWrites<'a> {
+    tree: &'a sled::Tree,
+    batch: sled::Batch,
+    pending: u64,
+}
+
+impl<'a> ChunkedWrites<'a> {
+    fn new(tree: &'a sled::Tree) -> ChunkedWrites<'a> {
+        ChunkedWrites {
+            tree,
+            batch: sled::Batch::default(),
+            pending: 0,
+        }
+    }
+
+    fn insert(&mut self, key: impl Into<sled::IVec>, value: &[u8]) -> Result<(), StoreError> {
+        self.batch.insert(key, value);
+        self.pending += 1;
+        if self.pending == 10_000 {
+            self.tree.apply_batch(std::mem::take(&mut self.batch))?;
+            self.pending = 0;
+        }
+        Ok(())
+    }
+
+    /// Writes the rest.
+    fn finish(self) -> Result<(), StoreError> {
+        Ok(self.tree.apply_batch(self.batch)?)
+    }
 }
 
 /// A migration's writes to two trees, applied every 10,000 items, `first`'s before `second`'s
@@ -358,8 +384,7 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let old = db.open_tree("near")?;
     let new = db.open_tree(NEAR_TREE)?;
     new.clear()?;
-    let mut batch = sled::Batch::default();
-    let mut pending = 0;
+    let mut writes = ChunkedWrites::new(&new);
     for entry in old.iter().keys() {
         let k = entry?;
         if k.len() < 17 {
@@ -368,14 +393,9 @@ fn migrate_v2(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let mut nk = k.to_vec();
         let seq = be_u64(&k[9..17]);
         nk[9..17].copy_from_slice(&(!seq).to_be_bytes());
-        batch.insert(nk, &[]);
-        pending += 1;
-        if pending == 10_000 {
-            new.apply_batch(std::mem::take(&mut batch))?;
-            pending = 0;
-        }
+        writes.insert(nk, &[])?;
     }
-    new.apply_batch(batch)?;
+    writes.finish()?;
     db.flush()?;
     meta.insert("schema", &3u64.to_be_bytes())?;
     db.flush()?;
@@ -712,8 +732,8 @@ impl SledStore {
         let Some(v) = self.keys.get(key.as_bytes())? else {
             return Ok(None);
         };
-        let (seq, _) = key_value_parts(&v);
-        Ok(self.records.get(seq.to_be_bytes())?)
+        // The sequence number alone: the index keys are in the record too.
+        Ok(self.records.get(&v[..v.len().min(8)])?)
     }
     /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
     /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
@@ -1856,6 +1876,26 @@ mod tests {
         assert!(s.by_date.iter().values().all(|v| v.unwrap().is_empty()));
         let schema = s.db.open_tree("meta").unwrap().get("schema").unwrap();
         assert_eq!(be_u64(&schema.unwrap()), 7);
+    }
+
+    #[test]
+    fn a_damaged_record_is_an_error_naming_its_sequence_number_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let items = look_alikes(3);
+        let s = holding(dir.path(), &items);
+        let victim = s.get("k1").unwrap().unwrap();
+        s.records
+            .insert(
+                victim.seq.to_be_bytes(),
+                &[super::super::record::BINARY_V1, 0xFF][..],
+            )
+            .unwrap();
+        let e = s.page_by_seq(None, 10).unwrap_err().to_string();
+        assert!(e.contains(&format!("record {}", victim.seq)), "{e}");
+        let e = s.get("k1").unwrap_err().to_string();
+        assert!(e.contains("k1"), "{e}");
+        // The other items still read.
+        assert_eq!(s.get("k2").unwrap().unwrap().key, "k2");
     }
 
     #[test]
