@@ -146,6 +146,8 @@ fn commit_update_and_indexes(b: &dyn Backend) {
     assert_eq!(s.len().unwrap(), 2);
     let g1 = s.generation();
     assert_ne!(g0, g1, "items changed");
+    // Just read, the generation is known without I/O, and is the same number.
+    assert_eq!(s.generation_if_known(), Some(g1));
     s.commit(Batch::default(), Some(("f", &state))).unwrap();
     assert_eq!(s.generation(), g1, "a feed state alone changes no output");
     assert_eq!(s.feed_state("f").unwrap().etag.as_deref(), Some("\"1\""));
@@ -813,6 +815,7 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
         None
     );
     assert_eq!(s.generation(), g0, "nothing corrected, nothing changed");
+    assert_eq!(s.generation_if_known(), Some(g0));
     assert!(!changes.has_changed().unwrap());
 
     // Through the alias, as a copy's key would name it: the story is corrected.
@@ -829,6 +832,7 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
         (c.title.as_str(), c.summary.as_str()),
         ("巴西龟的饲养方法", "水温 & 光照")
     );
+    assert_ne!(s.generation_if_known(), Some(g0), "seen without I/O too");
     assert_ne!(s.generation(), g0, "cached outputs must be re-rendered");
     assert!(changes.has_changed().unwrap(), "followers are told");
     let got = s.get("a").unwrap().unwrap();

@@ -1074,6 +1074,10 @@ impl Backend for SledStore {
         self.generation.load(std::sync::atomic::Ordering::Acquire)
     }
 
+    fn generation_if_known(&self) -> Option<u64> {
+        Some(self.generation())
+    }
+
     /// One transaction: the correction, the label the item keeps, its record and its category
     /// index entry.
     fn correct(

@@ -475,7 +475,11 @@ pub trait Backend: Send + Sync + 'static {
             .map(|(_, b)| b))
     }
     /// A number that changes whenever stored items do, so rendered outputs can be cached.
+    /// May do I/O (PostgreSQL reads the shared counter when its copy is stale).
     fn generation(&self) -> u64;
+    /// [`Backend::generation`] when it is known without I/O, else `None`: what lets the server
+    /// answer a cached rendering on its async threads, with no hand-off to a blocking thread.
+    fn generation_if_known(&self) -> Option<u64>;
     /// Relabels the item `key` names (directly or through an alias) as `label`, at `at`, asked
     /// by `by`: records a [`Correction`] numbered after the last one, rewrites the item's
     /// label ([`relabelled`]) with its category index, moves the generation, and makes later

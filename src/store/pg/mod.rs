@@ -523,6 +523,15 @@ impl Backend for PgStore {
         cached.1.wrapping_add(local)
     }
 
+    /// Known while the copy of the shared counter is fresh (younger than [`GENERATION_TTL`]);
+    /// never blocks on the lock (a thread refreshing the copy holds it across its query).
+    fn generation_if_known(&self) -> Option<u64> {
+        let cached = self.cached_generation.try_lock().ok()?;
+        let fresh = cached.0.is_some_and(|t| t.elapsed() < GENERATION_TTL);
+        let local = self.local_generation.load(Ordering::Acquire);
+        fresh.then(|| cached.1.wrapping_add(local))
+    }
+
     fn correct(
         &self,
         key: &str,
