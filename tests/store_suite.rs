@@ -416,6 +416,14 @@ fn cursors_read_each_item_once(b: &dyn Backend) {
         .map(|r| r.unwrap().key)
         .collect();
     assert_eq!(mid, seen[15..]);
+    // Read in pages of any first size, the same items in the same order.
+    for first in [1, 2, 7, 1000] {
+        let paged: Vec<String> = t
+            .after_seq_paged(None, first)
+            .map(|r| r.unwrap().key)
+            .collect();
+        assert_eq!(paged, seen, "first page of {first}");
+    }
 }
 
 fn feed_state_and_reopen(b: &dyn Backend) {

@@ -139,7 +139,7 @@ pub(super) async fn api_items(
         let mut last = after;
         // Bounded work per request: a filter that matches little still answers promptly, with
         // a cursor that skips what was examined.
-        for item in store.after_seq(after).take(20_000) {
+        for item in store.after_seq_paged(after, limit).take(20_000) {
             let item = item?;
             last = Some(item.seq);
             if publish::matches(&filter, &item) {
@@ -157,8 +157,11 @@ pub(super) async fn api_items(
                 .collect(),
             next: last.map(|l| format!("c{l:x}")).unwrap_or_default(),
         };
-        // Serialised here, on the blocking thread, straight from the stored items.
-        serde_json::to_vec(&page).map_err(ApiError::Serialize)
+        // Serialised here, on the blocking thread, straight from the stored items, into a
+        // buffer sized for a typical item (about 1 KB of JSON) rather than grown by doubling.
+        let mut body = Vec::with_capacity(256 + 1024 * page.items.len());
+        serde_json::to_writer(&mut body, &page).map_err(ApiError::Serialize)?;
+        Ok(body)
     })
     .await?;
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())

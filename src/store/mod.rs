@@ -835,8 +835,28 @@ impl Store {
     /// item exactly once, across restarts and across instances.
     pub fn after_seq(
         &self,
-        mut after: Option<u64>,
+        after: Option<u64>,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        self.seq_pages(after)
+    }
+
+    /// [`Store::after_seq`], reading `first_page` items first: what the caller expects to
+    /// need (a page of 1,000 of `/api/items` reads 1,000, not 32 + 128 + 512 + 1,024 of which
+    /// 696 are thrown away).
+    pub fn after_seq_paged(
+        &self,
+        after: Option<u64>,
+        first_page: usize,
+    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+        let mut it = self.seq_pages(after);
+        it.next_size = first_page.clamp(1, MAX_PAGE);
+        it
+    }
+
+    fn seq_pages(
+        &self,
+        mut after: Option<u64>,
+    ) -> Pages<impl FnMut(usize) -> Result<Vec<StoredItem>, StoreError> + '_> {
         pages(move |n| {
             let page = self.backend.page_by_seq(after, n)?;
             if let Some(last) = page.last() {
