@@ -31,8 +31,10 @@ pub struct CachedFeed {
     /// Address of the config it was rendered under (a reload publishes a new one).
     config: usize,
     body: bytes::Bytes,
-    etag: HeaderValue,
-    last_modified: HeaderValue,
+    /// `None` only if the text were no valid header value (hex digits and an IMF-fixdate
+    /// always are); the header is then left out, as it always was.
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
 }
 
 impl CachedFeed {
@@ -46,9 +48,8 @@ impl CachedFeed {
         CachedFeed {
             generation,
             config,
-            // Hex digits, quotes, and the date's letters and digits: always a valid header.
-            etag: HeaderValue::from_str(&etag).expect("an ETag of hex digits"),
-            last_modified: HeaderValue::from_str(&last_modified).expect("an IMF-fixdate"),
+            etag: HeaderValue::from_str(&etag).ok(),
+            last_modified: HeaderValue::from_str(&last_modified).ok(),
             body: bytes::Bytes::from(body),
         }
     }
@@ -169,12 +170,17 @@ pub(super) async fn feed(
             if_modified_since: header_text(header::IF_MODIFIED_SINCE),
         },
         conditional::Validators {
-            etag: cached.etag.to_str().unwrap_or_default(),
-            last_modified: cached.last_modified.to_str().ok(),
+            etag: header_str(&cached.etag).unwrap_or_default(),
+            last_modified: header_str(&cached.last_modified),
         },
     );
     st.metrics.record_feed_request(not_modified);
     Ok(respond(&cached, format, not_modified))
+}
+
+/// A validator's text.
+fn header_str(v: &Option<HeaderValue>) -> Option<&str> {
+    v.as_ref().and_then(|v| v.to_str().ok())
 }
 
 /// The cached rendering of `key`, if it is of this store generation and configuration.
@@ -272,8 +278,12 @@ fn respond(cached: &CachedFeed, format: Format, not_modified: bool) -> Response 
         r
     };
     let h = resp.headers_mut();
-    h.insert(header::ETAG, cached.etag.clone());
-    h.insert(header::LAST_MODIFIED, cached.last_modified.clone());
+    if let Some(v) = &cached.etag {
+        h.insert(header::ETAG, v.clone());
+    }
+    if let Some(v) = &cached.last_modified {
+        h.insert(header::LAST_MODIFIED, v.clone());
+    }
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
