@@ -540,46 +540,37 @@ impl SledStore {
             }
         };
         let meta = db.open_tree("meta")?;
-        match meta.get("schema")? {
-            Some(v) if be_u64(&v) == 2 => {
-                migrate_v2(&db, &meta)?;
-                migrate_v3(&db, &meta, reindex)?;
-                migrate_v4(&db, &meta, reindex)?;
-                migrate_v5(&db, &meta)?;
-                migrate_v6(&db, &meta)?;
-            }
-            Some(v) if be_u64(&v) == 3 => {
-                migrate_v3(&db, &meta, reindex)?;
-                migrate_v4(&db, &meta, reindex)?;
-                migrate_v5(&db, &meta)?;
-                migrate_v6(&db, &meta)?;
-            }
-            Some(v) if be_u64(&v) == 4 => {
-                migrate_v4(&db, &meta, reindex)?;
-                migrate_v5(&db, &meta)?;
-                migrate_v6(&db, &meta)?;
-            }
-            Some(v) if be_u64(&v) == 5 => {
-                migrate_v5(&db, &meta)?;
-                migrate_v6(&db, &meta)?;
-            }
-            Some(v) if be_u64(&v) == 6 => migrate_v6(&db, &meta)?,
-            Some(v) => {
-                let found = be_u64(&v);
-                if found != SCHEMA_VERSION {
-                    let hint = if found > SCHEMA_VERSION {
-                        "it was written by a newer feedsift: upgrade feedsift"
-                    } else {
-                        "it was written by an older feedsift: start with a new data_dir (the feeds are re-polled)"
-                    };
-                    return Err(StoreError::Schema {
-                        path: dir.to_path_buf(),
-                        found,
-                        expected: SCHEMA_VERSION,
-                        hint,
-                    });
+        match meta.get("schema")?.map(|v| be_u64(&v)) {
+            // An older layout moves one schema at a time from where it is to this one; each
+            // step is restartable and writes its schema number when done.
+            Some(found @ 2..SCHEMA_VERSION) => {
+                if found <= 2 {
+                    migrate_v2(&db, &meta)?;
                 }
-                drop_v6_trees(&db)?;
+                if found <= 3 {
+                    migrate_v3(&db, &meta, reindex)?;
+                }
+                if found <= 4 {
+                    migrate_v4(&db, &meta, reindex)?;
+                }
+                if found <= 5 {
+                    migrate_v5(&db, &meta)?;
+                }
+                migrate_v6(&db, &meta)?;
+            }
+            Some(SCHEMA_VERSION) => drop_v6_trees(&db)?,
+            Some(found) => {
+                let hint = if found > SCHEMA_VERSION {
+                    "it was written by a newer feedsift: upgrade feedsift"
+                } else {
+                    "it was written by an older feedsift: start with a new data_dir (the feeds are re-polled)"
+                };
+                return Err(StoreError::Schema {
+                    path: dir.to_path_buf(),
+                    found,
+                    expected: SCHEMA_VERSION,
+                    hint,
+                });
             }
             None => {
                 meta.insert("schema", &SCHEMA_VERSION.to_be_bytes())?;

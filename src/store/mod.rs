@@ -644,6 +644,14 @@ where
     }
 }
 
+impl<F> Pages<F> {
+    /// Reads `n` items first (at most [`MAX_PAGE`]): what the caller expects to need.
+    fn first_page(mut self, n: usize) -> Self {
+        self.next_size = n.clamp(1, MAX_PAGE);
+        self
+    }
+}
+
 fn pages<F>(fetch: F) -> Pages<F>
 where
     F: FnMut(usize) -> Result<Vec<StoredItem>, StoreError>,
@@ -811,9 +819,7 @@ impl Store {
         before: Option<[u8; 16]>,
         first_page: usize,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        let mut it = self.by_date(category, before);
-        it.next_size = first_page.clamp(1, MAX_PAGE);
-        it
+        self.by_date(category, before).first_page(first_page)
     }
 
     fn by_date(
@@ -848,9 +854,7 @@ impl Store {
         after: Option<u64>,
         first_page: usize,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        let mut it = self.seq_pages(after);
-        it.next_size = first_page.clamp(1, MAX_PAGE);
-        it
+        self.seq_pages(after).first_page(first_page)
     }
 
     fn seq_pages(
