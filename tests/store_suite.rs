@@ -162,6 +162,15 @@ fn commit_update_and_indexes(b: &dyn Backend) {
     assert_eq!(s.items_of_feed("f").unwrap(), 2);
     let a_stored = s.get("a").unwrap().unwrap();
     assert_eq!(dedup::index::candidates(&*s, &a.near).unwrap(), ["a"]);
+    // What verification reads of a candidate (read twice: from the disk, then as kept).
+    for _ in 0..2 {
+        let t = s.title_of("a").unwrap().unwrap();
+        assert_eq!(
+            (t.title.as_str(), t.feed_id.as_str()),
+            ("巴西龟的饲养方法", "f")
+        );
+    }
+    assert!(s.title_of("nope").unwrap().is_none());
 
     // An edit that moves the date and the category: the indexes follow, none left stale.
     let mut edited = stored("a", "完全不同的另一个标题", 5, Category::Other);
@@ -184,6 +193,11 @@ fn commit_update_and_indexes(b: &dyn Backend) {
         ["完全不同的另一个标题"]
     );
     assert!(dedup::index::candidates(&*s, &a.near).unwrap().is_empty());
+    assert_eq!(
+        s.title_of("a").unwrap().unwrap().title,
+        "完全不同的另一个标题",
+        "an edit's title is what verification reads next"
+    );
     assert_eq!(s.len().unwrap(), 2, "an update is not a new item");
     assert_index_hygiene(&s, 2);
 }
@@ -327,6 +341,7 @@ fn prune_by_age_and_count(b: &dyn Backend) {
     let key1 = items[0].key.clone();
     let first = items[0].clone();
     s.commit(new_batch(items), None).unwrap();
+    assert!(s.title_of(&key1).unwrap().is_some());
     let now = Utc.with_ymd_and_hms(2024, 2, 10, 0, 0, 0).unwrap();
     // Age: first seen Feb 1..6; retention 6.5 days before Feb 10 removes Feb 1..3.
     let stats = s
@@ -336,6 +351,10 @@ fn prune_by_age_and_count(b: &dyn Backend) {
     assert_eq!(s.len().unwrap(), 3);
     assert_eq!(s.items_of_feed("f").unwrap(), 3);
     assert!(s.get(&key1).unwrap().is_none());
+    assert!(
+        s.title_of(&key1).unwrap().is_none(),
+        "a removed story's title is not read"
+    );
     assert!(!s.contains("alias1").unwrap(), "aliases go with their item");
     assert!(s.is_tombstoned(&key1).unwrap());
     assert!(dedup::index::candidates(&*s, &first.near)

@@ -28,6 +28,7 @@ pub mod eval;
 pub mod fold;
 pub mod index;
 pub mod learn;
+pub mod memo;
 pub mod near;
 pub mod title;
 
@@ -199,7 +200,7 @@ struct Candidates(
 /// A stored candidate's index core, verified form and first feed.
 struct Candidate {
     core: String,
-    verify: Folded,
+    verify: std::sync::Arc<Folded>,
     feed_id: String,
 }
 
@@ -230,7 +231,7 @@ impl Candidates {
                     };
                     std::rc::Rc::new(Candidate {
                         core,
-                        verify: near::verified_form(&t.title),
+                        verify: near::verified_form_shared(&t.title),
                         feed_id: t.feed_id,
                     })
                 });
@@ -265,7 +266,7 @@ fn find_with_core<L: Lookup + ?Sized>(
             if near::same_story_folded(
                 learner,
                 (
-                    &near::verified_form(&story.item.title),
+                    &near::verified_form_shared(&story.item.title),
                     Some(&story.source.feed_id),
                 ),
                 (verify, Some(&item.feed_id)),

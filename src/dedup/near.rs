@@ -26,11 +26,13 @@
 
 use super::fold::{self, Folded, Unit};
 use super::learn::{self, Learner};
+use super::memo::Memo;
 use super::title::{
     index_core, is_cjk_masthead, is_decoration, is_latin_masthead, label_free_core,
     strip_trailing_masthead, strip_wire_tag, Edge,
 };
 use crate::regions;
+use std::sync::{Arc, LazyLock};
 
 /// MinHash bands in a signature (one index key each).
 pub const BANDS: usize = 6;
@@ -282,6 +284,23 @@ pub fn same_story_with(
 /// story. Ingest folds each title once and passes this to [`same_story_folded`].
 pub fn verified_form(title: &str) -> Folded {
     Folded::new(strip_trailing_masthead(strip_wire_tag(title)))
+}
+
+/// How many titles' verified forms [`verified_form_shared`] keeps (about 0.8 KB each).
+const FORM_MEMO: usize = 8_192;
+
+/// How many segments' shapes [`has_edge_shape`] and [`has_weak_shape`] keep.
+const SHAPE_MEMO: usize = 4_096;
+
+static FORMS: LazyLock<Memo<Arc<Folded>>> = LazyLock::new(|| Memo::new(FORM_MEMO));
+static EDGE_SHAPES: LazyLock<Memo<bool>> = LazyLock::new(|| Memo::new(SHAPE_MEMO));
+static WEAK_SHAPES: LazyLock<Memo<bool>> = LazyLock::new(|| Memo::new(SHAPE_MEMO));
+
+/// [`verified_form`], shared: a stored story is proposed as a candidate for entry after entry
+/// (a template's look-alikes fill the same band buckets), and its title is folded once while it
+/// stays among the recently compared ([`Memo`]: the form depends on the title alone).
+pub fn verified_form_shared(title: &str) -> Arc<Folded> {
+    FORMS.get_or(title, |t| Arc::new(verified_form(t)))
 }
 
 /// [`same_story_with`] on titles already folded by [`verified_form`].
@@ -561,6 +580,11 @@ fn after_sentence_punctuation(f: &Folded, i: usize) -> bool {
 /// segments at one end (`北京：…` / `天津：…`); a number or place *inside* the story breaks the
 /// common stretch instead.
 fn has_edge_shape(raw: &str) -> bool {
+    EDGE_SHAPES.get_or(raw, edge_shape)
+}
+
+/// [`has_edge_shape`], worked out.
+fn edge_shape(raw: &str) -> bool {
     let f = Folded::new(raw);
     let cjk = f.chars.iter().filter(|c| fold::is_cjk(**c)).count();
     if cjk > 0 {
@@ -573,6 +597,11 @@ fn has_edge_shape(raw: &str) -> bool {
 /// The shape of a decoration, for a segment no vocabulary knows: short (at most eight CJK
 /// characters, or four words), no digit, no place name.
 fn has_weak_shape(raw: &str) -> bool {
+    WEAK_SHAPES.get_or(raw, weak_shape)
+}
+
+/// [`has_weak_shape`], worked out.
+fn weak_shape(raw: &str) -> bool {
     if raw.chars().any(char::is_numeric) {
         return false;
     }
@@ -593,25 +622,36 @@ fn is_note_shape(raw: &str) -> bool {
         && has_weak_shape(raw)
 }
 
-/// Length and end positions of the longest common substring.
+/// Length and end positions of the longest common substring: among the longest, the one that
+/// ends first in `a`, then in `b` (what a row-by-row dynamic programme finds first). Walked one
+/// diagonal at a time: no table, no allocation.
 fn longest_common(a: &[char], b: &[char]) -> (usize, usize, usize) {
-    let mut prev = vec![0usize; b.len() + 1];
-    let mut cur = vec![0usize; b.len() + 1];
     let (mut best, mut ea, mut eb) = (0, 0, 0);
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            cur[j] = if a[i - 1] == b[j - 1] {
-                prev[j - 1] + 1
-            } else {
-                0
-            };
-            if cur[j] > best {
-                best = cur[j];
-                ea = i;
-                eb = j;
-            }
+    let (n, m) = (a.len(), b.len());
+    // Diagonal `d` pairs a[i] with b[i + d - (n - 1)]; its cells are compared in order.
+    for d in 0..(n + m).saturating_sub(1) {
+        let (mut i, mut j) = if d < n {
+            (n - 1 - d, 0)
+        } else {
+            (0, d + 1 - n)
+        };
+        // A diagonal shorter than the best run can neither beat nor tie it.
+        if (n - i).min(m - j) < best {
+            continue;
         }
-        std::mem::swap(&mut prev, &mut cur);
+        let mut run = 0;
+        while i < n && j < m {
+            if a[i] == b[j] {
+                run += 1;
+                if run > best || (run == best && (i + 1, j + 1) < (ea, eb)) {
+                    (best, ea, eb) = (run, i + 1, j + 1);
+                }
+            } else {
+                run = 0;
+            }
+            i += 1;
+            j += 1;
+        }
     }
     (best, ea, eb)
 }
@@ -619,6 +659,41 @@ fn longest_common(a: &[char], b: &[char]) -> (usize, usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The row-by-row dynamic programme [`longest_common`] replaced: its oracle.
+    fn longest_common_table(a: &[char], b: &[char]) -> (usize, usize, usize) {
+        let mut prev = vec![0usize; b.len() + 1];
+        let mut cur = vec![0usize; b.len() + 1];
+        let (mut best, mut ea, mut eb) = (0, 0, 0);
+        for i in 1..=a.len() {
+            for j in 1..=b.len() {
+                cur[j] = if a[i - 1] == b[j - 1] {
+                    prev[j - 1] + 1
+                } else {
+                    0
+                };
+                if cur[j] > best {
+                    best = cur[j];
+                    ea = i;
+                    eb = j;
+                }
+            }
+            std::mem::swap(&mut prev, &mut cur);
+        }
+        (best, ea, eb)
+    }
+
+    proptest! {
+        // Small alphabets, so that long runs and ties are common.
+        #[test]
+        fn longest_common_is_the_tables(
+            a in proptest::collection::vec(proptest::sample::select(vec!['a', 'b', 'c', '中']), 0..40),
+            b in proptest::collection::vec(proptest::sample::select(vec!['a', 'b', 'c', '中']), 0..40),
+        ) {
+            prop_assert_eq!(longest_common(&a, &b), longest_common_table(&a, &b));
+        }
+    }
 
     #[test]
     fn same_story_table() {

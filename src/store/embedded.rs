@@ -33,6 +33,7 @@
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
 use super::near_mem::{NearIndex, Shared};
+use super::titles::Titles;
 use super::{
     decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
     IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
@@ -334,6 +335,9 @@ pub struct SledStore {
     /// open from the tree's keys, added to before a commit writes a copy, never shrunk (a
     /// stale key only costs the scan it saves).
     with_copies: std::sync::Arc<std::sync::RwLock<std::collections::HashSet<Vec<u8>>>>,
+    /// Titles of the stories written or read lately ([`super::titles`]): what near-duplicate
+    /// verification reads, without a read of the disk.
+    titles: std::sync::Arc<Titles>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -625,6 +629,7 @@ impl SledStore {
             corrected: db.open_tree("corrected")?,
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
+            titles: std::sync::Arc::default(),
             seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
                 db.open_tree("meta")?
                     .get("seq_floor")?
@@ -791,6 +796,13 @@ impl SledStore {
         if !touches_index(batch) {
             return Ok(());
         }
+        self.titles.wrote(
+            batch
+                .new
+                .iter()
+                .chain(batch.updated.iter().map(|(item, _)| item))
+                .map(|item| (item.key.as_str(), Some(title_of_item(item)))),
+        );
         self.near.with(|ix| {
             for item in &batch.new {
                 ix.insert(item.seq, &item.key, &item.near);
@@ -802,6 +814,15 @@ impl SledStore {
                 }
             }
         })
+    }
+}
+
+/// What [`Backend::title_of`] gives for `item`: what its record says ([`title_and_core`]).
+fn title_of_item(item: &StoredItem) -> TitleOf {
+    TitleOf {
+        title: item.item.title.clone(),
+        core: item.core.clone(),
+        feed_id: item.source.feed_id.clone(),
     }
 }
 
@@ -978,9 +999,18 @@ impl Backend for SledStore {
         Ok(Some(item))
     }
 
+    /// From [`Titles`] when the story was written or read lately, else from its record.
     fn title_of(&self, key: &str) -> Result<Option<TitleOf>, StoreError> {
+        if let Some(title) = self.titles.get(key) {
+            return Ok(Some(title));
+        }
+        let stamp = self.titles.stamp();
         match self.record_of(key)? {
-            Some(record) => title_and_core(key, &record).map(Some),
+            Some(record) => {
+                let title = title_and_core(key, &record)?;
+                self.titles.fill(key, &title, stamp);
+                Ok(Some(title))
+            }
             None => Ok(None),
         }
     }
@@ -1109,6 +1139,7 @@ impl Backend for SledStore {
             TransactionError::Abort(e) => e,
             TransactionError::Storage(e) => StoreError::Sled(e),
         })?;
+        self.titles.wrote([(item.key.as_str(), None)]);
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
         Ok(Some(correction))
@@ -1318,6 +1349,8 @@ impl Backend for SledStore {
                 TransactionError::Abort(e) => e,
                 TransactionError::Storage(e) => StoreError::Sled(e),
             })?;
+            self.titles
+                .wrote(chunk.iter().map(|item| (item.key.as_str(), None)));
             self.near.with(|ix| {
                 for item in chunk {
                     ix.remove(item.seq, &item.near);
