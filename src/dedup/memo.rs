@@ -10,7 +10,8 @@
 //!
 //! Why: verifying a near-duplicate compares the new title with each candidate's, and the farms
 //! that fill band buckets propose the same recent stories for entry after entry; folding their
-//! titles again for every comparison was a sixth of a cold poll's CPU (docs/PERFORMANCE.md).
+//! titles, and the segments beside the common story, again for every comparison was about a tenth
+//! of a cold poll's CPU (docs/PERFORMANCE.md, session 10).
 
 /// A bounded memo of a pure function of a string.
 pub struct Memo<V>(quick_cache::sync::Cache<String, V>);
