@@ -187,7 +187,9 @@ pub fn find_learned(
     };
     let verify = near::verified_form(&item.title);
     let seen = Candidates::default();
-    find_with_core(store, learner, &seen, item, key, sig, &core, &verify)
+    let link = link_key(item).filter(|lk| lk != key);
+    let link = link.as_deref();
+    find_with_core(store, learner, &seen, item, key, link, sig, &core, &verify)
 }
 
 /// Stored candidates already read and folded while deciding one response: templated titles
@@ -254,6 +256,7 @@ fn find_with_core<L: Lookup + ?Sized>(
     seen: &Candidates,
     item: &Item,
     key: &str,
+    link: Option<&str>,
     sig: &[u64],
     core: &str,
     verify: &Folded,
@@ -261,8 +264,8 @@ fn find_with_core<L: Lookup + ?Sized>(
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
     }
-    if let Some(lk) = link_key(item).filter(|lk| lk != key) {
-        if let Some(story) = store.resolve(&lk)? {
+    if let Some(lk) = link {
+        if let Some(story) = store.resolve(lk)? {
             if near::same_story_folded(
                 learner,
                 (
@@ -394,7 +397,17 @@ pub fn ingest_learning(
             None => (Vec::new(), String::new(), Folded::default()),
         };
         let class = if known { None } else { Some(classify(&item)) };
-        prepared.push((item, key, sig, core, verify, class));
+        prepared.push(Prepared {
+            digest: item.content_digest(),
+            link_key: link_key(&item).filter(|lk| *lk != key),
+            clean_title: title::clean(&item.title),
+            item,
+            key,
+            sig,
+            core,
+            verify,
+            class,
+        });
     }
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
     // outside the lock wait anyway), or decided first and re-checked under the lock against
@@ -436,16 +449,27 @@ pub fn ingest_learning(
     Ok(counts)
 }
 
-/// An entry ready for deciding: the item, its key, index keys, index core, verified form
-/// ([`near::verified_form`]) and (when probably new) its classification.
-type Prepared = (
-    Item,
-    String,
-    Vec<u64>,
-    String,
-    Folded,
-    Option<Classification>,
-);
+/// An entry ready for deciding: everything about it that depends on the entry alone, worked out
+/// before the ingest lock is taken.
+struct Prepared {
+    item: Item,
+    /// Its key ([`canonical_key`]).
+    key: String,
+    /// Its index keys (empty: no near-duplicate lookup).
+    sig: Vec<u64>,
+    /// Its index core (empty without index keys).
+    core: String,
+    /// Its verified form ([`near::verified_form`]).
+    verify: Folded,
+    /// Its classification, when it is probably new (its key is not stored).
+    class: Option<Classification>,
+    /// [`Item::content_digest`].
+    digest: String,
+    /// Its key by link alone ([`link_key`]), when that is another key than `key`.
+    link_key: Option<String>,
+    /// [`title::clean`] of its title.
+    clean_title: String,
+}
 
 /// Whether one of `batch`'s new stories may have been stored by another writer since the
 /// lookups `ahead` were made (at sequence number `snapshot`): its key or (unknown then) link
@@ -548,10 +572,10 @@ struct Prefetched<'a> {
 impl<'a> Prefetched<'a> {
     fn load(store: &'a Store, prepared: &[Prepared]) -> Result<Prefetched<'a>, StoreError> {
         let mut keys: Vec<String> = Vec::with_capacity(prepared.len() * 2);
-        for (item, key, ..) in prepared {
-            keys.push(key.clone());
-            if let Some(lk) = link_key(item) {
-                keys.push(lk);
+        for p in prepared {
+            keys.push(p.key.clone());
+            if let Some(lk) = &p.link_key {
+                keys.push(lk.clone());
             }
         }
         keys.sort();
@@ -561,7 +585,7 @@ impl<'a> Prefetched<'a> {
             .cloned()
             .zip(store.resolve_many(&keys)?)
             .collect();
-        let own: Vec<String> = prepared.iter().map(|p| p.1.clone()).collect();
+        let own: Vec<String> = prepared.iter().map(|p| p.key.clone()).collect();
         let tombstoned = own
             .iter()
             .zip(store.tombstoned_many(&own)?)
@@ -570,7 +594,7 @@ impl<'a> Prefetched<'a> {
             .collect();
         let mut sigs: Vec<Vec<u64>> = prepared
             .iter()
-            .map(|p| p.2.clone())
+            .map(|p| p.sig.clone())
             .filter(|s| !s.is_empty())
             .collect();
         sigs.sort();
@@ -639,13 +663,23 @@ fn decide<L: Lookup + ?Sized>(
     let mut own = Twins::default();
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
-    for (position, (item, key, sig, core, verify, class)) in prepared.iter().enumerate() {
+    for (position, entry) in prepared.iter().enumerate() {
+        let Prepared {
+            item,
+            key,
+            sig,
+            core,
+            verify,
+            class,
+            digest,
+            link_key: link,
+            clean_title,
+        } = entry;
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
         if !seen_keys.insert(key.as_str()) {
             counts.duplicate += 1;
             continue;
         }
-        let digest = item.content_digest();
         let copy = |story_key: &str| AlsoAt {
             source: source.clone(),
             link: item.link.clone(),
@@ -658,13 +692,14 @@ fn decide<L: Lookup + ?Sized>(
             counts.duplicate += 1;
             continue;
         }
-        match find_with_core(store, learner, &seen, item, key, sig, core, verify)? {
+        let link = link.as_deref();
+        match find_with_core(store, learner, &seen, item, key, link, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
-                if story.key == *key && story.digest != digest {
+                if story.key == *key && story.digest != *digest {
                     let mut edited = story.clone();
                     edited.changed = Some(now);
-                    edited.digest = digest;
-                    edited.clean_title = title::clean(&item.title);
+                    edited.digest = digest.clone();
+                    edited.clean_title = clean_title.clone();
                     edited.near = sig.clone();
                     edited.core = core.clone();
                     edited.class = classify(item);
@@ -691,21 +726,20 @@ fn decide<L: Lookup + ?Sized>(
             Found::Tombstoned => counts.duplicate += 1,
             Found::Nothing => {
                 let class = classify(item);
-                // Reachable by its link too (layer 2), when the key came from a GUID.
-                let link_alias = link_key(item).filter(|lk| lk != key);
                 batch.new.push(StoredItem {
                     key: key.clone(),
                     seq: 0,
                     first_seen: now,
                     changed: None,
-                    digest,
+                    digest: digest.clone(),
                     source: source.clone(),
-                    clean_title: title::clean(&item.title),
+                    clean_title: clean_title.clone(),
                     near: sig.clone(),
                     core: core.clone(),
                     class,
                     also_at: Vec::new(),
-                    link_alias,
+                    // Reachable by its link too (layer 2), when the key came from a GUID.
+                    link_alias: link.map(str::to_string),
                     item: item.clone(),
                 });
                 own.index.insert(position, sig);
@@ -740,7 +774,11 @@ impl Twins {
             return false;
         }
         self.index.candidates(sig).into_iter().any(|p| {
-            near::same_story_folded(learner, (&prepared[p].4, Some(feed)), (verify, Some(feed)))
+            near::same_story_folded(
+                learner,
+                (&prepared[p].verify, Some(feed)),
+                (verify, Some(feed)),
+            )
         })
     }
 }
