@@ -664,17 +664,14 @@ fn decide<L: Lookup + ?Sized>(
     // Borrowed, so that deciding again under the lock needs no copy of the response; only
     // what goes into the batch is cloned.
     for (position, entry) in prepared.iter().enumerate() {
-        let Prepared {
-            item,
-            key,
-            sig,
-            core,
-            verify,
-            class,
-            digest,
-            link_key: link,
-            clean_title,
-        } = entry;
+        let (item, key, sig, core, verify) = (
+            &entry.item,
+            &entry.key,
+            &entry.sig,
+            &entry.core,
+            &entry.verify,
+        );
+        let (class, digest, clean_title) = (&entry.class, &entry.digest, &entry.clean_title);
         let classify = |item: &Item| class.clone().unwrap_or_else(|| classify(item));
         if !seen_keys.insert(key.as_str()) {
             counts.duplicate += 1;
@@ -692,7 +689,7 @@ fn decide<L: Lookup + ?Sized>(
             counts.duplicate += 1;
             continue;
         }
-        let link = link.as_deref();
+        let link = entry.link_key.as_deref();
         match find_with_core(store, learner, &seen, item, key, link, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != *digest {
