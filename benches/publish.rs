@@ -1,5 +1,6 @@
 //! Publisher throughput: rendering one output page of 100 stored items in each format (what a
-//! render-cache miss costs), per core.
+//! render-cache miss costs), per core: with every item's text kept from an earlier page (`warm`:
+//! an ad-hoc query over items shown before) and with none (`cold`: items never rendered).
 //!
 //! `cargo bench --bench publish`. Numbers go to `docs/PERFORMANCE.md`.
 
@@ -45,7 +46,10 @@ fn bench(c: &mut Criterion) {
         Utc::now(),
     )
     .unwrap();
-    let page: Vec<_> = store.newest_first().map(Result::unwrap).collect();
+    let page: Vec<_> = store
+        .newest_first_paged(None, None, 100)
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(page.len(), 100);
     let config = feedsift::config::parse(
         "[[feed]]\nid = \"f\"\nurl = \"http://e.com/rss\"\n",
@@ -61,17 +65,29 @@ fn bench(c: &mut Criterion) {
         ("atom", Format::Atom),
         ("json", Format::Json),
     ] {
-        g.bench_function(name, |b| {
-            b.iter(|| {
-                render_page(
-                    format,
-                    &output,
-                    black_box(&page),
-                    &public,
-                    true,
-                    &PageLinks::default(),
-                )
-            })
+        let render = |page: &[std::sync::Arc<feedsift::model::StoredItem>]| {
+            render_page(
+                format,
+                &output,
+                black_box(page),
+                &public,
+                true,
+                &PageLinks::default(),
+            )
+        };
+        g.bench_function(format!("{name}/warm"), |b| b.iter(|| render(&page)));
+        // New `Arc`s of the same items: nothing kept applies (a kept text is for the very `Arc`
+        // it was rendered from).
+        g.bench_function(format!("{name}/cold"), |b| {
+            b.iter_batched(
+                || {
+                    page.iter()
+                        .map(|i| std::sync::Arc::new((**i).clone()))
+                        .collect::<Vec<_>>()
+                },
+                |fresh| render(&fresh),
+                criterion::BatchSize::SmallInput,
+            )
         });
     }
     g.finish();

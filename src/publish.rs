@@ -28,7 +28,26 @@ use serde_json::json;
 use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, LazyLock};
 use url::Url;
+
+pub mod fragments;
+use fragments::{Context, Piece};
+
+/// The end tag RSS items precede (the channel's; `rss` writes items last).
+const RSS_ITEMS_END: &str = "</channel>";
+/// The end tag Atom entries precede (the feed's; nothing else is written after entries here,
+/// as the feed has no extension elements of its own).
+const ATOM_ENTRIES_END: &str = "</feed>";
+/// The start tag of the element RSS items are in.
+const RSS_ITEMS_START: &str = "<channel>";
+/// The start of the element Atom entries are in.
+const ATOM_ENTRIES_START: &str = "<feed";
+/// A channel with nothing in it, to cut one item's text from a channel with only that item.
+static EMPTY_RSS: LazyLock<String> = LazyLock::new(|| rss::Channel::default().to_string());
+/// A feed with nothing in it (see [`EMPTY_RSS`]).
+static EMPTY_ATOM: LazyLock<String> =
+    LazyLock::new(|| atom_syndication::Feed::default().to_string());
 
 /// How many stored items a filtered output may examine to fill its limit. Bounds the cost of an
 /// output whose filter matches almost nothing.
@@ -158,12 +177,12 @@ pub fn select(
     extra: &Filter,
     limit: Option<usize>,
     before: Option<[u8; 16]>,
-) -> Result<Vec<StoredItem>, StoreError> {
+) -> Result<Vec<Arc<StoredItem>>, StoreError> {
     let limit = limit.unwrap_or(output.filter.limit);
     let mut out = Vec::with_capacity(limit.min(256));
     // A category filter reads the category index: a `finance` output never walks past the
     // lifestyle items.
-    let candidates: Box<dyn Iterator<Item = Result<StoredItem, StoreError>>> =
+    let candidates: Box<dyn Iterator<Item = Result<Arc<StoredItem>, StoreError>>> =
         match output.filter.categories.as_slice() {
             [] => Box::new(store.newest_first_paged(None, before, limit)),
             cats => Box::new(newest_first_merged(
@@ -437,8 +456,8 @@ pub fn parse_query(
 
 /// Merges several newest-first streams into one newest-first stream.
 fn newest_first_merged<'a>(
-    streams: Vec<Box<dyn Iterator<Item = Result<StoredItem, StoreError>> + 'a>>,
-) -> impl Iterator<Item = Result<StoredItem, StoreError>> + 'a {
+    streams: Vec<Box<dyn Iterator<Item = Result<Arc<StoredItem>, StoreError>> + 'a>>,
+) -> impl Iterator<Item = Result<Arc<StoredItem>, StoreError>> + 'a {
     let mut heads: Vec<_> = streams.into_iter().map(Iterator::peekable).collect();
     std::iter::from_fn(move || {
         let mut best: Option<(usize, (chrono::DateTime<chrono::Utc>, u64))> = None;
@@ -468,7 +487,7 @@ pub fn feed_url(public_url: &Url, output: &str, format: Format) -> String {
 pub fn render(
     format: Format,
     output: &OutputConfig,
-    items: &[StoredItem],
+    items: &[Arc<StoredItem>],
     public_url: &Url,
     clean_titles: bool,
 ) -> String {
@@ -520,7 +539,7 @@ pub fn parse_page_cursor(s: &str) -> Option<[u8; 16]> {
 pub fn render_page(
     format: Format,
     output: &OutputConfig,
-    items: &[StoredItem],
+    items: &[Arc<StoredItem>],
     public_url: &Url,
     clean_titles: bool,
     links: &PageLinks,
@@ -555,7 +574,7 @@ pub fn story_id(item: &StoredItem) -> String {
 }
 
 /// When the output last changed: the newest first-seen or change time among its items.
-pub fn last_change(items: &[StoredItem]) -> Option<DateTime<Utc>> {
+pub fn last_change(items: &[Arc<StoredItem>]) -> Option<DateTime<Utc>> {
     items
         .iter()
         .map(|i| i.changed.unwrap_or(i.first_seen).max(i.first_seen))
@@ -588,7 +607,7 @@ pub fn started() -> DateTime<Utc> {
 
 /// The date of a page of `items`: its latest change, or for a page with none
 /// [`PageLinks::empty_updated`], else [`started`]. Never the epoch.
-pub fn page_updated(items: &[StoredItem], links: &PageLinks) -> DateTime<Utc> {
+pub fn page_updated(items: &[Arc<StoredItem>], links: &PageLinks) -> DateTime<Utc> {
     last_change(items)
         .or(links.empty_updated)
         .unwrap_or_else(started)
@@ -680,7 +699,19 @@ fn summary_with_also_at(i: &StoredItem, summary: Option<&String>) -> Option<Stri
 }
 
 impl Render {
-    fn rss(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
+    fn rss(&self, output: &OutputConfig, items: &[Arc<StoredItem>], public_url: &Url) -> String {
+        let channel = self.rss_channel(output, items, public_url);
+        self.rss_in_pieces(&channel, output, items)
+            .unwrap_or_else(|| self.rss_whole(channel, output, items))
+    }
+
+    /// The channel of a page of `items`, without them.
+    fn rss_channel(
+        &self,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+        public_url: &Url,
+    ) -> rss::Channel {
         use rss::extension::atom::{AtomExtension, Link};
         let self_link = Link {
             href: feed_url(public_url, &output.name, Format::Rss),
@@ -688,59 +719,7 @@ impl Render {
             mime_type: Some("application/rss+xml".into()),
             ..Default::default()
         };
-        let rss_items = items
-            .iter()
-            .map(|i| {
-                let (description, content) = match (&i.item.summary, &i.item.content) {
-                    (Some(s), Some(c)) if s != c => (Some(s.clone()), Some(c.clone())),
-                    (Some(s), _) => (Some(s.clone()), None),
-                    (None, Some(c)) => (Some(c.clone()), None),
-                    (None, None) => (None, None),
-                };
-                let description = summary_with_also_at(i, description.as_ref());
-                let dc = rss::extension::dublincore::DublinCoreExtension {
-                    creators: author_names(i),
-                    ..Default::default()
-                };
-                let story = rss::extension::Extension {
-                    name: format!("{STORY_PREFIX}:story"),
-                    value: Some(story_id(i)),
-                    ..Default::default()
-                };
-                rss::Item {
-                    title: Some(title_of(i, self.clean_titles).into_owned()),
-                    link: i.item.link.clone(),
-                    description,
-                    content,
-                    guid: Some(rss::Guid {
-                        value: item_id(&output.name, i),
-                        permalink: false,
-                    }),
-                    pub_date: Some(i.sort_date().to_rfc2822()),
-                    categories: std::iter::once(rss::Category {
-                        name: i.class.category.as_str().into(),
-                        domain: Some("urn:feedsift:category".into()),
-                    })
-                    .chain(region_names(i).into_iter().map(|r| rss::Category {
-                        name: r,
-                        domain: Some("urn:feedsift:region".into()),
-                    }))
-                    .collect(),
-                    source: Some(rss::Source {
-                        url: i.source.url.clone(),
-                        title: Some(plain(&i.source.title).into_owned()),
-                    }),
-                    dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
-                    extensions: [(
-                        STORY_PREFIX.to_string(),
-                        [("story".to_string(), vec![story])].into(),
-                    )]
-                    .into(),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        let channel = rss::Channel {
+        rss::Channel {
             title: plain(&output.title).into_owned(),
             link: public_url.to_string(),
             description: output.description.clone(),
@@ -758,102 +737,143 @@ impl Render {
                     }))
                     .collect(),
             }),
-            items: rss_items,
             ..Default::default()
-        };
-        channel.to_string()
+        }
     }
 
-    fn atom(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
-        use atom_syndication::{Category, Content, Entry, Feed, Link, Person, Source, Text};
+    /// The page, from its items' kept texts ([`fragments`]); `None` if one could not be cut.
+    fn rss_in_pieces(
+        &self,
+        channel: &rss::Channel,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> Option<String> {
+        let context = Context::new(Format::Rss, &output.name, &output.title, self.clean_titles);
+        let parts = self.parts(&context, items, |i| {
+            let one = rss::Channel {
+                items: vec![self.rss_item(output, i)],
+                ..Default::default()
+            };
+            let one = one.to_string();
+            let (head, text) = fragments::cut(&EMPTY_RSS, RSS_ITEMS_START, RSS_ITEMS_END, &one)?;
+            Some(Piece {
+                text: text.to_string(),
+                namespaces: fragments::declared_namespaces(head),
+            })
+        })?;
+        // `rss` declares the namespaces its items use on the root element: so does the page.
+        let mut channel = channel.clone();
+        for p in &parts {
+            channel.namespaces.extend(p.namespaces.iter().cloned());
+        }
+        fragments::splice_before_last(&channel.to_string(), RSS_ITEMS_END, &parts)
+    }
+
+    /// The page rendered in one piece: the same bytes as [`Render::rss_in_pieces`], slower.
+    /// Not reached in service (every item's text is cut from a one-item channel).
+    fn rss_whole(
+        &self,
+        channel: rss::Channel,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> String {
+        rss::Channel {
+            items: items.iter().map(|i| self.rss_item(output, i)).collect(),
+            ..channel
+        }
+        .to_string()
+    }
+
+    /// The texts of `items` in `context`, each kept or made by `render` (see
+    /// [`fragments`]); `None` if one could not be made.
+    fn parts(
+        &self,
+        context: &Context,
+        items: &[Arc<StoredItem>],
+        render: impl Fn(&StoredItem) -> Option<Piece>,
+    ) -> Option<Vec<Arc<Piece>>> {
+        items
+            .iter()
+            .map(|i| fragments::FRAGMENTS.get_or_render(context, i, || render(i)))
+            .collect()
+    }
+
+    /// One RSS `<item>` of `i`.
+    fn rss_item(&self, output: &OutputConfig, i: &StoredItem) -> rss::Item {
+        let (description, content) = match (&i.item.summary, &i.item.content) {
+            (Some(s), Some(c)) if s != c => (Some(s.clone()), Some(c.clone())),
+            (Some(s), _) => (Some(s.clone()), None),
+            (None, Some(c)) => (Some(c.clone()), None),
+            (None, None) => (None, None),
+        };
+        let description = summary_with_also_at(i, description.as_ref());
+        let dc = rss::extension::dublincore::DublinCoreExtension {
+            creators: author_names(i),
+            ..Default::default()
+        };
+        let story = rss::extension::Extension {
+            name: format!("{STORY_PREFIX}:story"),
+            value: Some(story_id(i)),
+            ..Default::default()
+        };
+        rss::Item {
+            title: Some(title_of(i, self.clean_titles).into_owned()),
+            link: i.item.link.clone(),
+            description,
+            content,
+            guid: Some(rss::Guid {
+                value: item_id(&output.name, i),
+                permalink: false,
+            }),
+            pub_date: Some(i.sort_date().to_rfc2822()),
+            categories: std::iter::once(rss::Category {
+                name: i.class.category.as_str().into(),
+                domain: Some("urn:feedsift:category".into()),
+            })
+            .chain(region_names(i).into_iter().map(|r| rss::Category {
+                name: r,
+                domain: Some("urn:feedsift:region".into()),
+            }))
+            .collect(),
+            source: Some(rss::Source {
+                url: i.source.url.clone(),
+                title: Some(plain(&i.source.title).into_owned()),
+            }),
+            dublin_core_ext: (!dc.creators.is_empty()).then_some(dc),
+            extensions: [(
+                STORY_PREFIX.to_string(),
+                [("story".to_string(), vec![story])].into(),
+            )]
+            .into(),
+            ..Default::default()
+        }
+    }
+
+    fn atom(&self, output: &OutputConfig, items: &[Arc<StoredItem>], public_url: &Url) -> String {
+        let feed = self.atom_feed(output, items, public_url);
+        self.atom_in_pieces(&feed, output, items)
+            .unwrap_or_else(|| self.atom_whole(feed, output, items))
+    }
+
+    /// The feed of a page of `items`, without them.
+    fn atom_feed(
+        &self,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+        public_url: &Url,
+    ) -> atom_syndication::Feed {
+        use atom_syndication::{Feed, Link, Text};
         let link = |href: String, rel: &str, mime: Option<&str>| Link {
             href,
             rel: rel.into(),
             mime_type: mime.map(Into::into),
             ..Default::default()
         };
-        let html = |value: &String| Text {
-            value: value.clone(),
-            r#type: atom_syndication::TextType::Html,
-            ..Default::default()
-        };
         // RFC 4287 §4.2.15: a feed's `updated` is required; a page with no items is dated by the
         // store (see [`page_updated`]), never the epoch.
         let feed_updated = page_updated(items, &self.links);
-        let output_title = plain(&output.title);
-        let entries = items
-            .iter()
-            .map(|i| Entry {
-                title: Text::plain(title_of(i, self.clean_titles).into_owned()),
-                id: item_id(&output.name, i),
-                updated: updated_of(i).fixed_offset(),
-                published: Some(i.sort_date().fixed_offset()),
-                // RFC 4287 §4.1.1: the feed has no author, so every entry has one: the item's
-                // authors, else its source feed, else this output.
-                authors: entry_authors(i, &output_title)
-                    .into_iter()
-                    .map(|name| Person {
-                        name,
-                        ..Default::default()
-                    })
-                    .collect(),
-                extensions: [(
-                    STORY_PREFIX.to_string(),
-                    [(
-                        "story".to_string(),
-                        vec![atom_syndication::extension::Extension {
-                            name: format!("{STORY_PREFIX}:story"),
-                            value: Some(story_id(i)),
-                            ..Default::default()
-                        }],
-                    )]
-                    .into(),
-                )]
-                .into(),
-                // RFC 4287 §4.2.7.2: the story's other copies are `related` links.
-                links: i
-                    .item
-                    .link
-                    .iter()
-                    .map(|l| link(l.clone(), "alternate", Some("text/html")))
-                    .chain(
-                        i.also_at
-                            .iter()
-                            .filter_map(|a| a.link.clone())
-                            .map(|l| link(l, "related", Some("text/html"))),
-                    )
-                    .collect(),
-                categories: std::iter::once(Category {
-                    term: i.class.category.as_str().into(),
-                    scheme: Some("urn:feedsift:category".into()),
-                    label: None,
-                })
-                .chain(region_names(i).into_iter().map(|r| Category {
-                    term: r,
-                    scheme: Some("urn:feedsift:region".into()),
-                    label: None,
-                }))
-                .collect(),
-                summary: summary_with_also_at(i, i.item.summary.as_ref())
-                    .as_ref()
-                    .map(html),
-                content: i.item.content.as_ref().map(|c| Content {
-                    value: Some(c.clone()),
-                    content_type: Some("html".into()),
-                    ..Default::default()
-                }),
-                source: Some(Source {
-                    title: Text::plain(plain(&i.source.title).into_owned()),
-                    id: i.source.url.clone(),
-                    updated: i.first_seen.fixed_offset(),
-                    links: vec![link(i.source.url.clone(), "self", None)],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            })
-            .collect();
-        let feed = Feed {
-            title: Text::plain(output_title.clone().into_owned()),
+        Feed {
+            title: Text::plain(plain(&output.title).into_owned()),
             id: format!("urn:feedsift:output:{}", output.name),
             namespaces: [(STORY_PREFIX.to_string(), STORY_NS.to_string())].into(),
             updated: feed_updated.fixed_offset(),
@@ -878,59 +898,147 @@ impl Render {
                     .map(|(rel, href)| link(href, rel, Some("application/atom+xml"))),
             )
             .collect(),
-            entries,
             ..Default::default()
-        };
-        feed.to_string()
+        }
     }
 
-    fn json(&self, output: &OutputConfig, items: &[StoredItem], public_url: &Url) -> String {
-        let items: Vec<_> = items
-        .iter()
-        .map(|i| {
-            let mut obj = json!({
-                "id": item_id(&output.name, i),
-                "title": title_of(i, self.clean_titles),
-                "date_published": i.sort_date().to_rfc3339(),
-                "date_modified": updated_of(i).to_rfc3339(),
-                "tags": std::iter::once(i.class.category.as_str().to_string()).chain(region_names(i)).collect::<Vec<_>>(),
-                "_feedsift": {
-                    "story": story_id(i),
-                    "key": i.key,
-                    "category": i.class.category,
-                    "confidence": (f64::from(i.class.confidence) * 1000.0).round() / 1000.0,
-                    "runner_up": i.class.runner_up,
-                    "regions": i.class.regions.iter().filter_map(|c| crate::regions::by_code(*c)).map(|r| json!({"adcode": r.adcode, "name": r.name})).collect::<Vec<_>>(),
-                    "first_seen": i.first_seen.to_rfc3339(),
-                    "source": {"id": i.source.feed_id, "title": plain(&i.source.title), "feed_url": i.source.url},
-                    "original_title": plain(&i.item.title),
-                    "also_at": also_at_json(i),
-                },
-            });
-            let m = obj.as_object_mut().expect("object literal");
-            if let Some(l) = &i.item.link {
-                m.insert("url".into(), json!(l));
-            }
-            // JSON Feed 1.1 requires content_html or content_text; fall back to the title.
-            let html = i.item.content.as_ref().or(i.item.summary.as_ref());
-            match html {
-                Some(h) => m.insert("content_html".into(), json!(h)),
-                None => m.insert("content_text".into(), json!(title_of(i, self.clean_titles))),
+    /// The page, from its items' kept texts ([`fragments`]); `None` if one could not be cut.
+    fn atom_in_pieces(
+        &self,
+        feed: &atom_syndication::Feed,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> Option<String> {
+        let context = Context::new(Format::Atom, &output.name, &output.title, self.clean_titles);
+        let output_title = plain(&output.title);
+        let parts = self.parts(&context, items, |i| {
+            let one = atom_syndication::Feed {
+                entries: vec![self.atom_entry(output, &output_title, i)],
+                ..Default::default()
             };
-            if let (Some(s), Some(_)) = (&i.item.summary, &i.item.content) {
-                m.insert("summary".into(), json!(crate::text::html_to_text(s)));
-            }
-            let authors = author_names(i);
-            if !authors.is_empty() {
-                let a: Vec<_> = authors.iter().map(|n| json!({"name": n})).collect();
-                m.insert("authors".into(), json!(a));
-            }
-            if let Some(lang) = &i.item.language {
-                m.insert("language".into(), json!(lang));
-            }
-            obj
-        })
-        .collect();
+            let one = one.to_string();
+            let (_, text) =
+                fragments::cut(&EMPTY_ATOM, ATOM_ENTRIES_START, ATOM_ENTRIES_END, &one)?;
+            Some(Piece::text(text.to_string()))
+        });
+        fragments::splice_before_last(&feed.to_string(), ATOM_ENTRIES_END, &parts?)
+    }
+
+    /// The page rendered in one piece (see [`Render::rss_whole`]).
+    fn atom_whole(
+        &self,
+        feed: atom_syndication::Feed,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> String {
+        let output_title = plain(&output.title);
+        atom_syndication::Feed {
+            entries: items
+                .iter()
+                .map(|i| self.atom_entry(output, &output_title, i))
+                .collect(),
+            ..feed
+        }
+        .to_string()
+    }
+
+    /// One Atom `<entry>` of `i` (`output_title`: the output's title as plain text).
+    fn atom_entry(
+        &self,
+        output: &OutputConfig,
+        output_title: &str,
+        i: &StoredItem,
+    ) -> atom_syndication::Entry {
+        use atom_syndication::{Category, Content, Entry, Link, Person, Source, Text};
+        let link = |href: String, rel: &str, mime: Option<&str>| Link {
+            href,
+            rel: rel.into(),
+            mime_type: mime.map(Into::into),
+            ..Default::default()
+        };
+        let html = |value: &String| Text {
+            value: value.clone(),
+            r#type: atom_syndication::TextType::Html,
+            ..Default::default()
+        };
+        Entry {
+            title: Text::plain(title_of(i, self.clean_titles).into_owned()),
+            id: item_id(&output.name, i),
+            updated: updated_of(i).fixed_offset(),
+            published: Some(i.sort_date().fixed_offset()),
+            // RFC 4287 §4.1.1: the feed has no author, so every entry has one: the item's
+            // authors, else its source feed, else this output.
+            authors: entry_authors(i, output_title)
+                .into_iter()
+                .map(|name| Person {
+                    name,
+                    ..Default::default()
+                })
+                .collect(),
+            extensions: [(
+                STORY_PREFIX.to_string(),
+                [(
+                    "story".to_string(),
+                    vec![atom_syndication::extension::Extension {
+                        name: format!("{STORY_PREFIX}:story"),
+                        value: Some(story_id(i)),
+                        ..Default::default()
+                    }],
+                )]
+                .into(),
+            )]
+            .into(),
+            // RFC 4287 §4.2.7.2: the story's other copies are `related` links.
+            links: i
+                .item
+                .link
+                .iter()
+                .map(|l| link(l.clone(), "alternate", Some("text/html")))
+                .chain(
+                    i.also_at
+                        .iter()
+                        .filter_map(|a| a.link.clone())
+                        .map(|l| link(l, "related", Some("text/html"))),
+                )
+                .collect(),
+            categories: std::iter::once(Category {
+                term: i.class.category.as_str().into(),
+                scheme: Some("urn:feedsift:category".into()),
+                label: None,
+            })
+            .chain(region_names(i).into_iter().map(|r| Category {
+                term: r,
+                scheme: Some("urn:feedsift:region".into()),
+                label: None,
+            }))
+            .collect(),
+            summary: summary_with_also_at(i, i.item.summary.as_ref())
+                .as_ref()
+                .map(html),
+            content: i.item.content.as_ref().map(|c| Content {
+                value: Some(c.clone()),
+                content_type: Some("html".into()),
+                ..Default::default()
+            }),
+            source: Some(Source {
+                title: Text::plain(plain(&i.source.title).into_owned()),
+                id: i.source.url.clone(),
+                updated: i.first_seen.fixed_offset(),
+                links: vec![link(i.source.url.clone(), "self", None)],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn json(&self, output: &OutputConfig, items: &[Arc<StoredItem>], public_url: &Url) -> String {
+        let doc = self.json_doc(output, public_url);
+        self.json_in_pieces(&doc, output, items)
+            .unwrap_or_else(|| self.json_whole(doc, output, items))
+    }
+
+    /// The document of a page, with `items` empty.
+    fn json_doc(&self, output: &OutputConfig, public_url: &Url) -> serde_json::Value {
         let doc = json!({
             "version": "https://jsonfeed.org/version/1.1",
             "title": plain(&output.title),
@@ -940,7 +1048,7 @@ impl Render {
             "next_url": self.links.older,
             "hubs": self.links.hub.iter().map(|h| json!({"type": "WebSub", "url": h})).collect::<Vec<_>>(),
             "description": output.description,
-            "items": items,
+            "items": [],
         });
         let mut doc = doc;
         if let Some(m) = doc.as_object_mut() {
@@ -951,17 +1059,116 @@ impl Render {
                 m.remove("hubs");
             }
         }
+        doc
+    }
+
+    /// The page, from its items' kept texts ([`fragments`]); `None` if one could not be made.
+    fn json_in_pieces(
+        &self,
+        doc: &serde_json::Value,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> Option<String> {
+        let context = Context::new(Format::Json, &output.name, &output.title, self.clean_titles);
+        let parts = self.parts(&context, items, |i| {
+            // An item as it sits in the pretty-printed `items` array: indented two levels.
+            let text = serde_json::to_string_pretty(&self.json_item(output, i)).ok()?;
+            Some(Piece::text(text.replace('\n', "\n    ")))
+        });
+        splice_json_items(&serde_json::to_string_pretty(doc).ok()?, &parts?)
+    }
+
+    /// The page rendered in one piece (see [`Render::rss_whole`]).
+    fn json_whole(
+        &self,
+        mut doc: serde_json::Value,
+        output: &OutputConfig,
+        items: &[Arc<StoredItem>],
+    ) -> String {
+        if let Some(m) = doc.as_object_mut() {
+            let all = items.iter().map(|i| self.json_item(output, i)).collect();
+            m.insert("items".into(), serde_json::Value::Array(all));
+        }
         serde_json::to_string_pretty(&doc).expect("JSON values always serialise")
     }
+
+    /// One JSON Feed item of `i`.
+    fn json_item(&self, output: &OutputConfig, i: &StoredItem) -> serde_json::Value {
+        let mut obj = json!({
+            "id": item_id(&output.name, i),
+            "title": title_of(i, self.clean_titles),
+            "date_published": i.sort_date().to_rfc3339(),
+            "date_modified": updated_of(i).to_rfc3339(),
+            "tags": std::iter::once(i.class.category.as_str().to_string()).chain(region_names(i)).collect::<Vec<_>>(),
+            "_feedsift": {
+                "story": story_id(i),
+                "key": i.key,
+                "category": i.class.category,
+                "confidence": (f64::from(i.class.confidence) * 1000.0).round() / 1000.0,
+                "runner_up": i.class.runner_up,
+                "regions": i.class.regions.iter().filter_map(|c| crate::regions::by_code(*c)).map(|r| json!({"adcode": r.adcode, "name": r.name})).collect::<Vec<_>>(),
+                "first_seen": i.first_seen.to_rfc3339(),
+                "source": {"id": i.source.feed_id, "title": plain(&i.source.title), "feed_url": i.source.url},
+                "original_title": plain(&i.item.title),
+                "also_at": also_at_json(i),
+            },
+        });
+        let m = obj.as_object_mut().expect("object literal");
+        if let Some(l) = &i.item.link {
+            m.insert("url".into(), json!(l));
+        }
+        // JSON Feed 1.1 requires content_html or content_text; fall back to the title.
+        let html = i.item.content.as_ref().or(i.item.summary.as_ref());
+        match html {
+            Some(h) => m.insert("content_html".into(), json!(h)),
+            None => m.insert("content_text".into(), json!(title_of(i, self.clean_titles))),
+        };
+        if let (Some(s), Some(_)) = (&i.item.summary, &i.item.content) {
+            m.insert("summary".into(), json!(crate::text::html_to_text(s)));
+        }
+        let authors = author_names(i);
+        if !authors.is_empty() {
+            let a: Vec<_> = authors.iter().map(|n| json!({"name": n})).collect();
+            m.insert("authors".into(), json!(a));
+        }
+        if let Some(lang) = &i.item.language {
+            m.insert("language".into(), json!(lang));
+        }
+        obj
+    }
+}
+
+/// `document` (a pretty-printed JSON Feed whose `items` is `[]`) with `parts` (items, each
+/// pretty-printed and indented two levels) in its `items`; `None` if it has no `items` key at
+/// the top level. A raw line break in serde_json's output is always formatting (inside strings
+/// it is written `\n`), so the key is found by its line.
+fn splice_json_items(document: &str, parts: &[Arc<Piece>]) -> Option<String> {
+    const EMPTY: &str = "\n  \"items\": []";
+    if parts.is_empty() {
+        return Some(document.to_string());
+    }
+    let at = document.find(EMPTY)?;
+    let mut out = String::with_capacity(
+        document.len() + parts.iter().map(|p| p.text.len() + 6).sum::<usize>(),
+    );
+    out.push_str(&document[..at]);
+    out.push_str("\n  \"items\": [");
+    for (n, p) in parts.iter().enumerate() {
+        out.push_str(if n == 0 { "\n    " } else { ",\n    " });
+        out.push_str(&p.text);
+    }
+    out.push_str("\n  ]");
+    out.push_str(&document[at + EMPTY.len()..]);
+    Some(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Category, Classification, Item, SourceRef};
+    use crate::model::{AlsoAt, Category, Classification, Item, SourceRef};
     use chrono::TimeZone;
 
-    fn stored(title: &str, cat: Category, feed: &str) -> StoredItem {
+    pub(super) fn stored(title: &str, cat: Category, feed: &str) -> StoredItem {
         let item = Item {
             link: Some("https://e.com/a".into()),
             summary: Some("<p>s &amp; t</p>".into()),
@@ -1003,6 +1210,117 @@ mod tests {
             description: "d".into(),
             filter: Filter::default(),
         }
+    }
+
+    /// Items unlike each other in every part a rendering has: copies, authors, regions,
+    /// markup in titles, summary and content, no link, a language, a change.
+    fn varied() -> Vec<Arc<StoredItem>> {
+        let mut v = Vec::new();
+        let mut a = stored("每日焦点!成都<b>发布</b>", Category::RegionalPolitics, "a");
+        a.clean_title = "成都发布".into();
+        a.class.regions = vec![510_000_000_000, 510_100_000_000];
+        a.item.content = Some("<p>正文 &amp; <a href=\"https://e.com/x\">链接</a></p>".into());
+        a.also_at.push(AlsoAt {
+            source: SourceRef {
+                feed_id: "b".into(),
+                title: "B <i>site</i>".into(),
+                url: "https://b.com/feed".into(),
+            },
+            link: Some("https://b.com/1?x=1&y=2".into()),
+            title: "成都发布|环球快资讯".into(),
+            key: Some("other".into()),
+            seen: Utc.with_ymd_and_hms(2024, 1, 4, 0, 0, 0).unwrap(),
+        });
+        v.push(a);
+        let mut b = stored("Markets & \"quotes\" <today>", Category::Finance, "b");
+        b.key = "kb".into();
+        b.item.link = None;
+        b.item.authors = vec!["A".into(), "B & C".into(), String::new()];
+        b.item.summary = None;
+        b.item.language = None;
+        b.changed = Some(Utc.with_ymd_and_hms(2024, 1, 5, 0, 0, 0).unwrap());
+        v.push(b);
+        let mut c = stored("<b></b>", Category::Lifestyle, "c");
+        c.key = "kc".into();
+        c.item.authors.clear();
+        c.item.content = c.item.summary.clone();
+        c.source.title = String::new();
+        v.push(c);
+        for (n, i) in v.iter_mut().enumerate() {
+            i.seq = 100 + n as u64;
+        }
+        v.into_iter().map(Arc::new).collect()
+    }
+
+    #[test]
+    fn a_document_in_pieces_is_the_document_in_one_piece() {
+        let base = Url::parse("http://h/sub/").unwrap();
+        let links = PageLinks {
+            empty_updated: None,
+            hub: Some("https://hub.example/".into()),
+            older: Some("http://h/sub/feeds/money.rss?before=b00".into()),
+            current: Some("http://h/sub/feeds/money.rss".into()),
+        };
+        let items = varied();
+        for format in [Format::Rss, Format::Atom, Format::Json] {
+            for clean_titles in [true, false] {
+                for (links, items) in [
+                    (&links, &items[..]),
+                    (&PageLinks::default(), &items[..1]),
+                    (&PageLinks::default(), &[][..]),
+                ] {
+                    let r = Render {
+                        clean_titles,
+                        links: links.clone(),
+                    };
+                    let o = output();
+                    let (whole, in_pieces): (String, Option<String>) = match format {
+                        Format::Rss => {
+                            let c = r.rss_channel(&o, items, &base);
+                            (
+                                r.rss_whole(c.clone(), &o, items),
+                                r.rss_in_pieces(&c, &o, items),
+                            )
+                        }
+                        Format::Atom => {
+                            let f = r.atom_feed(&o, items, &base);
+                            (
+                                r.atom_whole(f.clone(), &o, items),
+                                r.atom_in_pieces(&f, &o, items),
+                            )
+                        }
+                        Format::Json => {
+                            let d = r.json_doc(&o, &base);
+                            (
+                                r.json_whole(d.clone(), &o, items),
+                                r.json_in_pieces(&d, &o, items),
+                            )
+                        }
+                    };
+                    let what = format!("{format}, clean {clean_titles}, {} items", items.len());
+                    // Rendered (texts kept), then from the kept texts.
+                    assert_eq!(in_pieces.as_deref(), Some(whole.as_str()), "{what}");
+                    let again = match format {
+                        Format::Rss => r.rss_in_pieces(&r.rss_channel(&o, items, &base), &o, items),
+                        Format::Atom => r.atom_in_pieces(&r.atom_feed(&o, items, &base), &o, items),
+                        Format::Json => r.json_in_pieces(&r.json_doc(&o, &base), &o, items),
+                    };
+                    assert_eq!(again.as_deref(), Some(whole.as_str()), "{what}, kept");
+                    // The public entry point is the same too.
+                    assert_eq!(
+                        render_page(format, &output(), items, &base, clean_titles, links),
+                        whole,
+                        "{what}"
+                    );
+                }
+            }
+        }
+        // An item edited in the store (a new `Arc`, same sequence number) is rendered anew.
+        let mut edited = (*items[0]).clone();
+        edited.item.title = "改过的标题".into();
+        edited.clean_title = "改过的标题".into();
+        let doc = render(Format::Rss, &output(), &[Arc::new(edited)], &base, true);
+        assert!(doc.contains("改过的标题"), "{doc}");
     }
 
     #[test]
@@ -1091,8 +1409,8 @@ mod tests {
     #[test]
     fn renders_parse_back_with_feed_rs() {
         let items = vec![
-            stored("One", Category::Finance, "a"),
-            stored("Two", Category::Other, "b"),
+            Arc::new(stored("One", Category::Finance, "a")),
+            Arc::new(stored("Two", Category::Other, "b")),
         ];
         let base = Url::parse("http://127.0.0.1:8080/").unwrap();
         for format in [Format::Rss, Format::Atom, Format::Json] {
@@ -1123,7 +1441,7 @@ mod tests {
 
     #[test]
     fn required_elements_of_each_format() {
-        let items = vec![stored("One", Category::Finance, "a")];
+        let items = vec![Arc::new(stored("One", Category::Finance, "a"))];
         let base = Url::parse("http://h.example/").unwrap();
         // RSS 2.0: channel title, link, description; atom:link rel=self (RSS Best Practices).
         let rss =
@@ -1187,7 +1505,7 @@ mod tests {
         nothing_but_markup.key = "k2".into();
         nothing_but_markup.item.authors.clear();
         let base = Url::parse("http://h/").unwrap();
-        let items = [it, nothing_but_markup];
+        let items = [Arc::new(it), Arc::new(nothing_but_markup)];
         for format in [Format::Rss, Format::Atom, Format::Json] {
             let doc = render(format, &output(), &items, &base, true);
             assert!(
@@ -1251,7 +1569,7 @@ mod tests {
             seen: Utc.with_ymd_and_hms(2024, 1, 4, 0, 0, 0).unwrap(),
         });
         let base = Url::parse("http://h/").unwrap();
-        let items = [it];
+        let items = [Arc::new(it)];
         for format in [Format::Rss, Format::Atom, Format::Json] {
             let doc = render(format, &output(), &items, &base, true);
             let parsed = feed_rs::parser::parse(doc.as_bytes()).unwrap();

@@ -927,6 +927,91 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
     assert_eq!(kept[1].title, "巴西龟的饲养方法");
 }
 
+/// Items read newest first are shared (`Arc`): the embedded store hands out the same one while
+/// the item is unchanged, which is what lets the generator reuse its rendering. Every change
+/// (an edit, a new copy, a correction, a removal) is seen at the next read, whether or not the
+/// item was read (and kept) before.
+fn shared_reads_are_never_stale(b: &dyn Backend) {
+    let s = b.open();
+    s.commit(
+        new_batch(vec![
+            stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle),
+            stored("b", "北向资金增持", 3, Category::Finance),
+        ]),
+        None,
+    )
+    .unwrap();
+    let read = |s: &Store| -> Vec<std::sync::Arc<StoredItem>> {
+        s.newest_first_paged(None, None, 10)
+            .map(|r| r.unwrap())
+            .collect()
+    };
+    let first = read(&s);
+    let again = read(&s);
+    assert_eq!(first, again);
+    if !b.shared() {
+        assert!(
+            first
+                .iter()
+                .zip(&again)
+                .all(|(x, y)| std::sync::Arc::ptr_eq(x, y)),
+            "unchanged items are the same Arc"
+        );
+    }
+    let a = |items: &[std::sync::Arc<StoredItem>]| {
+        items.iter().find(|i| i.key == "a").cloned().unwrap()
+    };
+
+    // An edit.
+    commit_edit(
+        &s,
+        (*a(&first)).clone(),
+        "巴西龟的饲养方法（更新）",
+        Category::Lifestyle,
+    );
+    let edited = read(&s);
+    assert_eq!(a(&edited).item.title, "巴西龟的饲养方法（更新）");
+    if !b.shared() {
+        let b_of = |items: &[std::sync::Arc<StoredItem>]| {
+            items.iter().find(|i| i.key == "b").cloned().unwrap()
+        };
+        assert!(
+            std::sync::Arc::ptr_eq(&b_of(&first), &b_of(&edited)),
+            "an item the edit did not touch is still shared"
+        );
+    }
+
+    // A copy: written to another tree, the item's own record unchanged.
+    let copy = AlsoAt {
+        source: source("g"),
+        link: Some("http://g/1".into()),
+        title: "每日焦点!巴西龟的饲养方法".into(),
+        key: None,
+        seen: Utc.with_ymd_and_hms(2024, 2, 2, 0, 0, 0).unwrap(),
+    };
+    s.commit(
+        Batch {
+            also_at: vec![("a".into(), copy.clone())],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+    assert_eq!(a(&read(&s)).also_at, vec![copy]);
+
+    // A correction.
+    let at = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap();
+    s.correct("a", Category::Finance, "test", at)
+        .unwrap()
+        .unwrap();
+    assert_eq!(a(&read(&s)).class.category, Category::Finance);
+
+    // A removal by retention.
+    let now = Utc.with_ymd_and_hms(2030, 1, 1, 0, 0, 0).unwrap();
+    s.prune(now, Duration::from_secs(86_400), None).unwrap();
+    assert!(read(&s).is_empty());
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod sled_backend {
@@ -965,6 +1050,7 @@ suite!(
     blobs_commit_and_reopen,
     learned_packaging_is_kept_in_the_store,
     corrections_relabel_at_once_and_win_over_updates,
+    shared_reads_are_never_stale,
 );
 
 // ---- PostgreSQL only: what several instances need of each other ----

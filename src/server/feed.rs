@@ -237,7 +237,7 @@ fn page_links(
     config: &Config,
     output: &OutputConfig,
     req: &FeedRequest,
-    items: &[StoredItem],
+    items: &[Arc<StoredItem>],
 ) -> publish::PageLinks {
     let base = publish::feed_url(&config.service.public_url, &output.name, req.format);
     let with = |extra: Option<String>| {

@@ -32,6 +32,7 @@
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
 
+use super::decoded::Decoded;
 use super::near_mem::{NearIndex, Shared};
 use super::titles::Titles;
 use super::{
@@ -42,7 +43,7 @@ use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
@@ -104,6 +105,19 @@ fn key_value(item: &StoredItem) -> Vec<u8> {
 fn key_value_parts(v: &[u8]) -> (u64, Vec<u64>) {
     let (seq, near) = v.split_at(v.len().min(8));
     (be_u64(seq), near.chunks_exact(8).map(be_u64).collect())
+}
+
+/// Adds copies read by [`SledStore::copy_records`] to `item` (`also_at`), oldest first.
+fn add_copy_records(item: &mut StoredItem, copies: &[sled::IVec]) -> Result<(), StoreError> {
+    for v in copies {
+        item.also_at
+            .push(serde_json::from_slice(v).map_err(|e| StoreError::Corrupt {
+                key: format!("copy of {}", item.key),
+                message: e.to_string(),
+            })?);
+    }
+    item.also_at.sort_by_key(|a| a.seen);
+    Ok(())
 }
 
 /// The sequence number an index entry's key ends with (`by_date`, `by_category`: schema 7
@@ -338,6 +352,8 @@ pub struct SledStore {
     /// Titles of the stories written or read lately ([`super::titles`]): what near-duplicate
     /// verification reads, without a read of the disk.
     titles: std::sync::Arc<Titles>,
+    /// Items decoded lately, shared with readers ([`super::decoded`]).
+    decoded: std::sync::Arc<Decoded>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -630,6 +646,7 @@ impl SledStore {
             ingest: std::sync::Arc::default(),
             generation: std::sync::Arc::default(),
             titles: std::sync::Arc::default(),
+            decoded: std::sync::Arc::default(),
             seq_floor: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
                 db.open_tree("meta")?
                     .get("seq_floor")?
@@ -673,12 +690,25 @@ impl SledStore {
 
     /// The items with sequence numbers `seqs`, in that order; an index entry whose item is
     /// gone is skipped (transactions make this impossible for writes, but a reader must not
-    /// fail on it).
-    fn load_all(&self, seqs: Vec<u64>) -> Result<Vec<StoredItem>, StoreError> {
+    /// fail on it). Shared: an item whose record and copies are as last read is the same `Arc`
+    /// as then ([`super::decoded`]).
+    fn load_shared(&self, seqs: Vec<u64>) -> Result<Vec<Arc<StoredItem>>, StoreError> {
+        // Before any read: an item found unchanged is marked with a generation no newer than
+        // the bytes it was compared with.
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
         let mut out = Vec::with_capacity(seqs.len());
         for seq in seqs {
-            if let Some(record) = self.records.get(seq.to_be_bytes())? {
-                out.push(self.complete(seq, &record)?);
+            if let Some(item) = self.decoded.current(seq, generation) {
+                out.push(item);
+            } else if let Some(record) = self.records.get(seq.to_be_bytes())? {
+                out.push(self.decoded.item(
+                    seq,
+                    generation,
+                    record,
+                    |key| self.copy_records(key),
+                    |record| self.decode_record(seq, record),
+                    add_copy_records,
+                )?);
             }
         }
         Ok(out)
@@ -686,6 +716,13 @@ impl SledStore {
 
     /// The item whose record `record` is (sequence number `seq`): decoded, with its copies.
     fn complete(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
+        let mut item = self.decode_record(seq, record)?;
+        self.add_copies(&mut item)?;
+        Ok(item)
+    }
+
+    /// The item whose record `record` is (sequence number `seq`), without its copies.
+    fn decode_record(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
         let mut item = decode_item("", record).map_err(|e| match e {
             StoreError::Corrupt { message, .. } => StoreError::Corrupt {
                 key: format!("record {seq}"),
@@ -694,33 +731,33 @@ impl SledStore {
             e => e,
         })?;
         item.seq = seq;
-        self.add_copies(&mut item)?;
         Ok(item)
     }
 
     /// Adds the copies of `item` (`also_at`), when it has any.
     fn add_copies(&self, item: &mut StoredItem) -> Result<(), StoreError> {
-        let key = item.key.as_str();
+        let copies = self.copy_records(&item.key)?;
+        add_copy_records(item, &copies)
+    }
+
+    /// The records of the copies of the story stored under `key` (none for most stories: no
+    /// scan then).
+    fn copy_records(&self, key: &str) -> Result<Vec<sled::IVec>, StoreError> {
         let has_copies = self
             .with_copies
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .contains(key.as_bytes());
         if !has_copies {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut prefix = key.as_bytes().to_vec();
         prefix.push(0);
-        for entry in self.copies.scan_prefix(prefix).values() {
-            let v = entry?;
-            item.also_at
-                .push(serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    key: format!("copy of {key}"),
-                    message: e.to_string(),
-                })?);
-        }
-        item.also_at.sort_by_key(|a| a.seen);
-        Ok(())
+        Ok(self
+            .copies
+            .scan_prefix(prefix)
+            .values()
+            .collect::<Result<_, _>>()?)
     }
 
     /// The record of the item stored under `key`.
@@ -1182,7 +1219,7 @@ impl Backend for SledStore {
         category: Option<Category>,
         before: Option<[u8; 16]>,
         limit: usize,
-    ) -> Result<Vec<StoredItem>, StoreError> {
+    ) -> Result<Vec<Arc<StoredItem>>, StoreError> {
         let seqs: Vec<u64> = match category {
             None => {
                 let iter = match before {
@@ -1211,7 +1248,7 @@ impl Backend for SledStore {
                     .collect::<Result<_, _>>()?
             }
         };
-        self.load_all(seqs)
+        self.load_shared(seqs)
     }
 
     fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
@@ -1867,7 +1904,7 @@ mod tests {
         let items = look_alikes(30);
         let (expected, newest) = {
             let s = holding(dir.path(), &items);
-            let newest: Vec<StoredItem> = s.page_by_date(None, None, 100).unwrap();
+            let newest: Vec<Arc<StoredItem>> = s.page_by_date(None, None, 100).unwrap();
             let finance = s.page_by_date(Some(Category::Finance), None, 100).unwrap();
             assert_eq!(finance, newest);
             let hits = all_hits(&s, &items);
@@ -1892,7 +1929,7 @@ mod tests {
         );
         assert_eq!(
             s.get("k3").unwrap().as_ref(),
-            newest.iter().find(|i| i.key == "k3")
+            newest.iter().find(|i| i.key == "k3").map(|v| &**v)
         );
         for gone in ["items", "by_seq"] {
             assert!(!s

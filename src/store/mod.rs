@@ -37,6 +37,7 @@
 //! update of the item a later commit writes, whatever label the update carries: the
 //! correction wins over re-classification. The store knows keys and labels, not why.
 
+pub mod decoded;
 pub mod embedded;
 pub mod near_mem;
 pub mod pg;
@@ -507,7 +508,7 @@ pub trait Backend: Send + Sync + 'static {
         category: Option<Category>,
         before: Option<[u8; 16]>,
         limit: usize,
-    ) -> Result<Vec<StoredItem>, StoreError>;
+    ) -> Result<Vec<Arc<StoredItem>>, StoreError>;
     /// Up to `limit` items in insertion order with a sequence number above `after`.
     fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError>;
     /// Up to `limit` items most recently stored first, with a sequence number below `before`.
@@ -614,18 +615,18 @@ const MAX_PAGE: usize = 1024;
 
 /// A lazy iterator over pages of items: reads a small page first (most callers want a few
 /// dozen), then larger ones.
-struct Pages<F> {
-    buf: VecDeque<StoredItem>,
+struct Pages<F, T = StoredItem> {
+    buf: VecDeque<T>,
     next_size: usize,
     fetch: F,
     done: bool,
 }
 
-impl<F> Iterator for Pages<F>
+impl<F, T> Iterator for Pages<F, T>
 where
-    F: FnMut(usize) -> Result<Vec<StoredItem>, StoreError>,
+    F: FnMut(usize) -> Result<Vec<T>, StoreError>,
 {
-    type Item = Result<StoredItem, StoreError>;
+    type Item = Result<T, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.buf.is_empty() && !self.done {
@@ -645,7 +646,7 @@ where
     }
 }
 
-impl<F> Pages<F> {
+impl<F, T> Pages<F, T> {
     /// Reads `n` items first (at most [`MAX_PAGE`]): what the caller expects to need.
     fn first_page(mut self, n: usize) -> Self {
         self.next_size = n.clamp(1, MAX_PAGE);
@@ -653,9 +654,19 @@ impl<F> Pages<F> {
     }
 }
 
-fn pages<F>(fetch: F) -> Pages<F>
+/// Pages of shared items ([`Store::newest_first_paged`]).
+type SharedPages<F> = Pages<F, Arc<StoredItem>>;
+
+/// Shared items as owned ones (a copy only of an item someone else holds too).
+fn owned(
+    items: impl Iterator<Item = Result<Arc<StoredItem>, StoreError>>,
+) -> impl Iterator<Item = Result<StoredItem, StoreError>> {
+    items.map(|r| r.map(Arc::unwrap_or_clone))
+}
+
+fn pages<F, T>(fetch: F) -> Pages<F, T>
 where
-    F: FnMut(usize) -> Result<Vec<StoredItem>, StoreError>,
+    F: FnMut(usize) -> Result<Vec<T>, StoreError>,
 {
     Pages {
         buf: VecDeque::new(),
@@ -791,7 +802,7 @@ impl Store {
         &self,
         before: Option<[u8; 16]>,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_date(None, before)
+        owned(self.by_date(None, before))
     }
 
     /// Items of one category, newest first.
@@ -799,7 +810,7 @@ impl Store {
         &self,
         category: Category,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_date(Some(category), None)
+        owned(self.by_date(Some(category), None))
     }
 
     /// Items of one category newest first, strictly older than `before` (a [`page_key`]).
@@ -808,18 +819,21 @@ impl Store {
         category: Category,
         before: Option<[u8; 16]>,
     ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.by_date(Some(category), before)
+        owned(self.by_date(Some(category), before))
     }
 
     /// Items newest first — of one category, or all — strictly older than `before`, reading
     /// `first_page` items first (what the caller expects to need: a filtered feed of 100 items
-    /// reads 100, not a small page and then a large one).
+    /// reads 100, not a small page and then a large one). Shared: an item unchanged since it
+    /// was last read may be the same `Arc` as then (the embedded backend's
+    /// [`decoded`](crate::store::decoded) cache), so the generator can reuse what it rendered
+    /// of it.
     pub fn newest_first_paged(
         &self,
         category: Option<Category>,
         before: Option<[u8; 16]>,
         first_page: usize,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
+    ) -> impl Iterator<Item = Result<Arc<StoredItem>, StoreError>> + '_ {
         self.by_date(category, before).first_page(first_page)
     }
 
@@ -827,7 +841,7 @@ impl Store {
         &self,
         category: Option<Category>,
         mut before: Option<[u8; 16]>,
-    ) -> Pages<impl FnMut(usize) -> Result<Vec<StoredItem>, StoreError> + '_> {
+    ) -> SharedPages<impl FnMut(usize) -> Result<Vec<Arc<StoredItem>>, StoreError> + '_> {
         pages(move |n| {
             let page = self.backend.page_by_date(category, before, n)?;
             if let Some(last) = page.last() {

@@ -43,7 +43,7 @@ use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use pool::{pg, Conn, Pool};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Advisory lock key held (per session) while an ingest decides and commits.
@@ -635,7 +635,7 @@ impl Backend for PgStore {
         category: Option<Category>,
         before: Option<[u8; 16]>,
         limit: usize,
-    ) -> Result<Vec<StoredItem>, StoreError> {
+    ) -> Result<Vec<Arc<StoredItem>>, StoreError> {
         let before = before.map_or(AFTER_EVERY_KEY.to_vec(), |b| b.to_vec());
         let limit = limit as i64;
         self.run("page_by_date", move |c| {
@@ -657,7 +657,7 @@ impl Backend for PgStore {
                 ),
             }
             .map_err(pg("page_by_date"))?;
-            items_from_rows(rows)
+            Ok(items_from_rows(rows)?.into_iter().map(Arc::new).collect())
         })
     }
 
