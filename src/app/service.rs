@@ -41,7 +41,7 @@ impl Service {
         &self,
         poll_now: tokio::sync::mpsc::UnboundedSender<String>,
     ) -> crate::server::AppState {
-        crate::server::AppState {
+        crate::server::AppState::new(crate::server::Shared {
             config: self.reloader.subscribe(),
             reloader: std::sync::Arc::clone(&self.reloader),
             store: self.store.clone(),
@@ -51,7 +51,7 @@ impl Service {
             poll_now,
             sessions: Default::default(),
             clock: self.pipeline.clock().clone(),
-        }
+        })
     }
 
     /// Opens the store and builds the pipeline.
