@@ -42,6 +42,9 @@ pub struct PollCounts {
     pub elapsed: Duration,
 }
 
+/// Requests of one route by status: (requests, total microseconds).
+type ByStatus = BTreeMap<u16, (u64, u64)>;
+
 /// The service's counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -60,8 +63,8 @@ pub struct Metrics {
     http_requests: AtomicU64,
     http_not_modified: AtomicU64,
     render_hits: AtomicU64,
-    /// (route, status) → (requests, total microseconds).
-    http: Mutex<BTreeMap<(String, u16), (u64, u64)>>,
+    /// route → status → (requests, total microseconds).
+    http: Mutex<BTreeMap<String, ByStatus>>,
     render_misses: AtomicU64,
     corrections: AtomicU64,
     /// Fetches by outcome: `ok`, `not_modified`, or an error kind.
@@ -149,7 +152,12 @@ impl Metrics {
     /// Counts one HTTP request by route pattern and status, with its duration.
     pub fn record_http(&self, route: &str, status: u16, took: Duration) {
         if let Ok(mut m) = self.http.lock() {
-            let e = m.entry((route.to_string(), status)).or_default();
+            // Looked up by `&str`: a route seen before costs no allocation.
+            let by_status = match m.get_mut(route) {
+                Some(by_status) => by_status,
+                None => m.entry(route.to_string()).or_default(),
+            };
+            let e = by_status.entry(status).or_default();
             e.0 += 1;
             e.1 += took.as_micros() as u64;
         }
@@ -354,14 +362,18 @@ impl Metrics {
             return;
         };
         let _ = writeln!(s, "# HELP feedsift_http_requests_total HTTP requests served, by route and status.\n# TYPE feedsift_http_requests_total counter");
-        for ((route, status), (n, _)) in http.iter() {
+        let each = || {
+            http.iter()
+                .flat_map(|(route, by_status)| by_status.iter().map(move |(s, v)| (route, s, v)))
+        };
+        for (route, status, (n, _)) in each() {
             let _ = writeln!(
                 s,
                 "feedsift_http_requests_total{{route=\"{route}\",status=\"{status}\"}} {n}"
             );
         }
         let _ = writeln!(s, "# HELP feedsift_http_request_seconds_total Time spent serving HTTP requests, by route and status.\n# TYPE feedsift_http_request_seconds_total counter");
-        for ((route, status), (_, us)) in http.iter() {
+        for (route, status, (_, us)) in each() {
             let _ = writeln!(
                 s,
                 "feedsift_http_request_seconds_total{{route=\"{route}\",status=\"{status}\"}} {:.6}",

@@ -240,13 +240,15 @@ async fn count_request(
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // A shared string, not a copy: this runs for every request.
     let route = req
         .extensions()
         .get::<axum::extract::MatchedPath>()
-        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
+        .cloned();
     let started = std::time::Instant::now();
     let resp = next.run(req).await;
-    metrics.record_http(&route, resp.status().as_u16(), started.elapsed());
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    metrics.record_http(route, resp.status().as_u16(), started.elapsed());
     resp
 }
 
