@@ -112,6 +112,18 @@ fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
     }
 }
 
+/// Stores `a` (lifestyle, day 1) and `b` (finance, day 3).
+fn commit_two_stories(s: &Store) {
+    s.commit(
+        new_batch(vec![
+            stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle),
+            stored("b", "北向资金增持", 3, Category::Finance),
+        ]),
+        None,
+    )
+    .unwrap();
+}
+
 fn other() -> Classification {
     Classification {
         category: Category::Other,
@@ -933,14 +945,7 @@ fn corrections_relabel_at_once_and_win_over_updates(b: &dyn Backend) {
 /// item was read (and kept) before.
 fn shared_reads_are_never_stale(b: &dyn Backend) {
     let s = b.open();
-    s.commit(
-        new_batch(vec![
-            stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle),
-            stored("b", "北向资金增持", 3, Category::Finance),
-        ]),
-        None,
-    )
-    .unwrap();
+    commit_two_stories(&s);
     let read = |s: &Store| -> Vec<std::sync::Arc<StoredItem>> {
         s.newest_first_paged(None, None, 10)
             .map(|r| r.unwrap())
@@ -1384,14 +1389,7 @@ fn migrate_carries_corrections_both_ways() {
     let at = Utc.with_ymd_and_hms(2024, 3, 1, 12, 0, 0).unwrap();
     {
         let s = Store::open(&dir.path().join("a"), 8 << 20).unwrap();
-        s.commit(
-            new_batch(vec![
-                stored("a", "巴西龟的饲养方法", 1, Category::Lifestyle),
-                stored("b", "北向资金增持", 3, Category::Finance),
-            ]),
-            None,
-        )
-        .unwrap();
+        commit_two_stories(&s);
         s.correct("a", Category::Finance, "test", at)
             .unwrap()
             .unwrap();
