@@ -14,7 +14,8 @@
 //! - **The same bytes** as rendering the whole document at once: the page is the document's
 //!   head and tail with these texts between them (tested against the one-piece rendering of
 //!   every format).
-//! - **Bounded** by the bytes of text held (quick_cache, weighted).
+//! - **Bounded** by the bytes held: each text with the text of the item it keeps alive
+//!   (quick_cache, weighted).
 //!
 //! Why: a filtered query that misses the page cache (`?max_age=` unique per request) used to
 //! build and write every item of the page again; that was two fifths of its CPU
@@ -25,7 +26,7 @@ use crate::model::StoredItem;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, LazyLock};
 
-/// How many bytes of rendered items are kept.
+/// How many bytes of rendered items are kept, with the items they were rendered from.
 pub const FRAGMENT_BYTES: u64 = 8 << 20;
 
 /// What an item's rendering depends on besides the item.
@@ -93,7 +94,20 @@ struct ByLength;
 
 impl quick_cache::Weighter<Key, Arc<Entry>> for ByLength {
     fn weight(&self, _key: &Key, e: &Arc<Entry>) -> u64 {
-        e.piece.text.len() as u64 + 128
+        // The text, and the item the entry keeps alive (counted even while the store's cache
+        // holds it too: the bound is an upper one).
+        let i = &e.item.item;
+        let item = [
+            Some(&i.title),
+            i.link.as_ref(),
+            i.summary.as_ref(),
+            i.content.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .map(String::len)
+        .sum::<usize>();
+        (e.piece.text.len() + item) as u64 + 512
     }
 }
 
