@@ -17,6 +17,10 @@
 //! - **Bounded** by the bytes held: each text with the text of the item it keeps alive
 //!   (quick_cache, weighted).
 //!
+//! Only items someone else holds too are kept (the generator checks): an item only its page
+//! holds, as PostgreSQL reads them afresh every time, could never be found again, and making
+//! one item's text on its own costs more than rendering it with the rest of its page.
+//!
 //! Why: a filtered query that misses the page cache (`?max_age=` unique per request) used to
 //! build and write every item of the page again; that was two fifths of its CPU
 //! (docs/PERFORMANCE.md, "Session 11").
