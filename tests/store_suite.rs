@@ -112,6 +112,29 @@ fn stored(key: &str, title: &str, day: u32, cat: Category) -> StoredItem {
     }
 }
 
+/// Feed `g`'s decorated copy of story `a`, under its own key `key` when it has one.
+fn decorated_copy_of_a(key: Option<&str>) -> AlsoAt {
+    AlsoAt {
+        source: source("g"),
+        link: Some("http://g/1".into()),
+        title: "每日焦点!巴西龟的饲养方法".into(),
+        key: key.map(Into::into),
+        seen: Utc.with_ymd_and_hms(2024, 2, 2, 0, 0, 0).unwrap(),
+    }
+}
+
+/// Records `copy` as a copy of the stored story `story`.
+fn commit_copy(s: &Store, story: &str, copy: &AlsoAt) {
+    s.commit(
+        Batch {
+            also_at: vec![(story.into(), copy.clone())],
+            ..Default::default()
+        },
+        None,
+    )
+    .unwrap();
+}
+
 /// Stores `a` (lifestyle, day 1) and `b` (finance, day 3).
 fn commit_two_stories(s: &Store) {
     s.commit(
@@ -276,22 +299,9 @@ fn also_at_and_aliases(b: &dyn Backend) {
         None,
     )
     .unwrap();
-    let copy = AlsoAt {
-        source: source("g"),
-        link: Some("http://g/1".into()),
-        title: "每日焦点!巴西龟的饲养方法".into(),
-        key: Some("g-key".into()),
-        seen: Utc.with_ymd_and_hms(2024, 2, 2, 0, 0, 0).unwrap(),
-    };
+    let copy = decorated_copy_of_a(Some("g-key"));
     for _ in 0..2 {
-        s.commit(
-            Batch {
-                also_at: vec![("a".into(), copy.clone())],
-                ..Default::default()
-            },
-            None,
-        )
-        .unwrap();
+        commit_copy(&s, "a", &copy);
     }
     let a = s.get("a").unwrap().unwrap();
     assert_eq!(
@@ -313,14 +323,7 @@ fn also_at_and_aliases(b: &dyn Backend) {
     let via = s.resolve("home").unwrap().unwrap().key;
     assert!(via == "x" || via == "y", "{via}");
     // A copy of a story that is not stored (pruned meanwhile) is not recorded.
-    s.commit(
-        Batch {
-            also_at: vec![("gone".into(), copy.clone())],
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    commit_copy(&s, "gone", &copy);
     assert!(s.get("gone").unwrap().is_none());
     // Copies are found again after a restart (sled keeps which stories have copies in memory,
     // rebuilt at open), and stories without copies still read without any.
@@ -987,21 +990,8 @@ fn shared_reads_are_never_stale(b: &dyn Backend) {
     }
 
     // A copy: written to another tree, the item's own record unchanged.
-    let copy = AlsoAt {
-        source: source("g"),
-        link: Some("http://g/1".into()),
-        title: "每日焦点!巴西龟的饲养方法".into(),
-        key: None,
-        seen: Utc.with_ymd_and_hms(2024, 2, 2, 0, 0, 0).unwrap(),
-    };
-    s.commit(
-        Batch {
-            also_at: vec![("a".into(), copy.clone())],
-            ..Default::default()
-        },
-        None,
-    )
-    .unwrap();
+    let copy = decorated_copy_of_a(None);
+    commit_copy(&s, "a", &copy);
     assert_eq!(a(&read(&s)).also_at, vec![copy]);
 
     // A correction.
