@@ -502,7 +502,9 @@ pub trait Backend: Send + Sync + 'static {
     /// relabelled, are not touched). A number already stored is left as it is.
     fn put_corrections(&self, corrections: &[Correction]) -> Result<(), StoreError>;
     /// Up to `limit` items newest first (by [`page_key`]), strictly older than `before`,
-    /// optionally of one category only.
+    /// optionally of one category only. Shared: a backend may give the same `Arc` for an item
+    /// unchanged since it last gave it (the embedded one does, [`decoded`]); never one that
+    /// changed since.
     fn page_by_date(
         &self,
         category: Option<Category>,
