@@ -754,7 +754,9 @@ impl Render {
                 items: vec![self.rss_item(output, i)],
                 ..Default::default()
             };
-            let one = one.to_string();
+            // Written into a buffer of about the right size, not grown by doubling.
+            let one = one.write_to(Vec::with_capacity(text_size(i))).ok()?;
+            let one = String::from_utf8(one).ok()?;
             let (head, text) = fragments::cut(&EMPTY_RSS, RSS_ITEMS_START, RSS_ITEMS_END, &one)?;
             Some(Piece {
                 text: text.to_string(),
@@ -777,11 +779,17 @@ impl Render {
         output: &OutputConfig,
         items: &[Arc<StoredItem>],
     ) -> String {
-        rss::Channel {
+        let size = page_size(items);
+        let channel = rss::Channel {
             items: items.iter().map(|i| self.rss_item(output, i)).collect(),
             ..channel
-        }
-        .to_string()
+        };
+        // As `to_string` would (which gives "" if writing fails), into a buffer of about the
+        // right size.
+        let bytes = channel
+            .write_to(Vec::with_capacity(size))
+            .unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 
     /// The texts of `items` in `context`, each kept or made by `render` (see
@@ -925,7 +933,8 @@ impl Render {
                 entries: vec![self.atom_entry(output, &output_title, i)],
                 ..Default::default()
             };
-            let one = one.to_string();
+            let one = one.write_to(Vec::with_capacity(text_size(i))).ok()?;
+            let one = String::from_utf8(one).ok()?;
             let (_, text) =
                 fragments::cut(&EMPTY_ATOM, ATOM_ENTRIES_START, ATOM_ENTRIES_END, &one)?;
             Some(Piece::text(text.to_string()))
@@ -941,14 +950,18 @@ impl Render {
         items: &[Arc<StoredItem>],
     ) -> String {
         let output_title = plain(&output.title);
-        atom_syndication::Feed {
+        let feed = atom_syndication::Feed {
             entries: items
                 .iter()
                 .map(|i| self.atom_entry(output, &output_title, i))
                 .collect(),
             ..feed
-        }
-        .to_string()
+        };
+        // See `rss_whole`.
+        let bytes = feed
+            .write_to(Vec::with_capacity(page_size(items)))
+            .unwrap_or_default();
+        String::from_utf8(bytes).unwrap_or_default()
     }
 
     /// One Atom `<entry>` of `i` (`output_title`: the output's title as plain text).
@@ -1145,6 +1158,27 @@ impl Render {
         }
         obj
     }
+}
+
+/// About how many bytes an item's text takes in a document: its own texts, escaped now and
+/// then, and the elements around them.
+fn text_size(i: &StoredItem) -> usize {
+    let texts = [
+        Some(&i.item.title),
+        i.item.link.as_ref(),
+        i.item.summary.as_ref(),
+        i.item.content.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(String::len)
+    .sum::<usize>();
+    texts + texts / 8 + 1024
+}
+
+/// About how many bytes a page of `items` takes ([`text_size`] each, and the page's head).
+fn page_size(items: &[Arc<StoredItem>]) -> usize {
+    items.iter().map(|i| text_size(i)).sum::<usize>() + 2048
 }
 
 /// `document` (a pretty-printed JSON Feed whose `items` is `[]`) with `parts` (items, each
