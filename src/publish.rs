@@ -1161,7 +1161,8 @@ impl Render {
 }
 
 /// About how many bytes an item's text takes in a document: its own texts, escaped now and
-/// then, and the elements around them.
+/// then, and the elements around them (also what a kept text's item is weighed at,
+/// [`fragments`]).
 fn text_size(i: &StoredItem) -> usize {
     let texts = [
         Some(&i.item.title),

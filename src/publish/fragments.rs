@@ -100,18 +100,7 @@ impl quick_cache::Weighter<Key, Arc<Entry>> for ByLength {
     fn weight(&self, _key: &Key, e: &Arc<Entry>) -> u64 {
         // The text, and the item the entry keeps alive (counted even while the store's cache
         // holds it too: the bound is an upper one).
-        let i = &e.item.item;
-        let item = [
-            Some(&i.title),
-            i.link.as_ref(),
-            i.summary.as_ref(),
-            i.content.as_ref(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(String::len)
-        .sum::<usize>();
-        (e.piece.text.len() + item) as u64 + 512
+        (e.piece.text.len() + super::text_size(&e.item)) as u64
     }
 }
 
