@@ -94,6 +94,20 @@ async fn items(app: &Router) -> Vec<Value> {
     v["items"].as_array().unwrap().clone()
 }
 
+/// The `_feedsift.category` of the item titled `title` in the JSON Feed `doc`.
+fn category_in(doc: &str, title: &str) -> String {
+    let doc: Value = serde_json::from_str(doc).unwrap();
+    doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["title"] == title)
+        .unwrap_or_else(|| panic!("no item titled {title} in {doc}"))["_feedsift"]["category"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 async fn item_titled(app: &Router, title: &str) -> Value {
     items(app)
         .await
@@ -109,6 +123,12 @@ async fn relabelling_through_the_api_refuses_what_it_must_and_applies_at_once() 
     assert_eq!(item["category"], "finance", "the model's label: {item}");
     let id = item["id"].as_str().unwrap().to_string();
     let path = format!("/api/items/{id}/label");
+    let (_, before) = get(&s.app, "/feeds/merged.json?max_age=1000000h", None).await;
+    assert_eq!(
+        category_in(&before, MARKETS),
+        "finance",
+        "rendered once (and its text kept) before the correction"
+    );
     let (_, before) = get(&s.app, "/feeds/finance.json", None).await;
     assert!(before.contains(MARKETS), "in the finance output first");
 
@@ -181,6 +201,10 @@ async fn relabelling_through_the_api_refuses_what_it_must_and_applies_at_once() 
     );
     let (_, life) = get(&s.app, "/feeds/merged.json?category=lifestyle", None).await;
     assert!(life.contains(MARKETS));
+    // A query no page was rendered for (the page cache misses) is built from the items' kept
+    // texts: the corrected item's is made anew.
+    let (_, merged) = get(&s.app, "/feeds/merged.json?max_age=1000001h", None).await;
+    assert_eq!(category_in(&merged, MARKETS), "lifestyle");
 
     // The bare key names the item too; a second correction is listed first.
     let key = id.strip_prefix("urn:feedsift:").unwrap();
