@@ -13,6 +13,7 @@ use chrono::{TimeZone, Utc};
 use feedsift::dedup::{self, DedupSettings};
 use feedsift::model::{AlsoAt, Category, Classification, FeedState, Item, SourceRef, StoredItem};
 use feedsift::store::{Batch, Claim, Store, StoreError};
+use std::ops::ControlFlow;
 use std::time::Duration;
 
 /// Opens the backend under test, and opens it again as a restarted process (sled) or another
@@ -450,14 +451,42 @@ fn cursors_read_each_item_once(b: &dyn Backend) {
         .map(|r| r.unwrap().key)
         .collect();
     assert_eq!(mid, seen[15..]);
-    // Read in pages of any first size, the same items in the same order.
+    // Lent one by one, in pages of any first size, up to any number: the same items, whole,
+    // in the same order. One story has a copy and the next has none: the buffer the items are
+    // decoded into carries nothing over from one to the next.
+    commit_copy(&t, "c1-2", &decorated_copy_of_a(None));
+    let all: Vec<StoredItem> = t.after_seq(None).map(|r| r.unwrap()).collect();
+    assert_eq!(all.iter().filter(|i| !i.also_at.is_empty()).count(), 1);
     for first in [1, 2, 7, 1000] {
-        let paged: Vec<String> = t
-            .after_seq_paged(None, first)
-            .map(|r| r.unwrap().key)
-            .collect();
-        assert_eq!(paged, seen, "first page of {first}");
+        for max in [1, 3, 35, 100] {
+            let mut lent = Vec::new();
+            t.visit_after_seq(None, first, max, |i| {
+                lent.push(i.clone());
+                ControlFlow::Continue(())
+            })
+            .unwrap();
+            assert_eq!(lent, all[..max.min(35)], "first page {first}, max {max}");
+        }
     }
+    // Stopped by the reader: the item it stopped on is the last one lent.
+    let mut lent = Vec::new();
+    t.visit_after_seq(Some(all[4].seq), 2, 100, |i| {
+        lent.push(i.key.clone());
+        if lent.len() == 6 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(lent, seen[5..11]);
+    let mut none = 0;
+    t.visit_after_seq(Some(u64::MAX), 10, 10, |_| {
+        none += 1;
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(none, 0);
 }
 
 fn feed_state_and_reopen(b: &dyn Backend) {

@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// `GET /api/outputs`: every output, its filter and its URLs.
@@ -128,39 +129,43 @@ pub(super) async fn api_items(
     };
     let limit = limit.unwrap_or(100).min(MAX_LIMIT);
     let clean_titles = st.config().clean_titles;
-    /// One page of `/api/items`.
-    #[derive(serde::Serialize)]
-    struct Page<'a> {
-        items: Vec<publish::ApiItem<'a>>,
-        next: String,
-    }
     let body = blocking(&st.store, move |store| {
-        let mut items = Vec::new();
-        let mut last = after;
+        // `{"items":[...],"next":"c…"}`, each item written as soon as it is read (the store
+        // lends it and reuses its buffers for the next), on the blocking thread, into a buffer
+        // sized for a typical item (about 1 KB of JSON) rather than grown by doubling.
+        let mut body = Vec::with_capacity(256 + 1024 * limit);
+        body.extend_from_slice(br#"{"items":["#);
+        let (mut written, mut last, mut failed) = (0, after, None);
         // Bounded work per request: a filter that matches little still answers promptly, with
         // a cursor that skips what was examined.
-        for item in store.after_seq_paged(after, limit).take(20_000) {
-            let item = item?;
+        store.visit_after_seq(after, limit, 20_000, |item| {
             last = Some(item.seq);
-            if publish::matches(&filter, &item) {
-                items.push(item);
-                if items.len() >= limit {
-                    break;
-                }
+            if !publish::matches(&filter, item) {
+                return ControlFlow::Continue(());
             }
+            if written > 0 {
+                body.push(b',');
+            }
+            if let Err(e) = serde_json::to_writer(&mut body, &publish::api_item(item, clean_titles))
+            {
+                failed = Some(e);
+                return ControlFlow::Break(());
+            }
+            written += 1;
+            if written < limit {
+                ControlFlow::Continue(())
+            } else {
+                ControlFlow::Break(())
+            }
+        })?;
+        if let Some(e) = failed {
+            return Err(ApiError::Serialize(e));
         }
         // Before any item exists the cursor is empty: "from the beginning".
-        let page = Page {
-            items: items
-                .iter()
-                .map(|i| publish::api_item(i, clean_titles))
-                .collect(),
-            next: last.map(|l| format!("c{l:x}")).unwrap_or_default(),
-        };
-        // Serialised here, on the blocking thread, straight from the stored items, into a
-        // buffer sized for a typical item (about 1 KB of JSON) rather than grown by doubling.
-        let mut body = Vec::with_capacity(256 + 1024 * page.items.len());
-        serde_json::to_writer(&mut body, &page).map_err(ApiError::Serialize)?;
+        let next = last.map(|l| format!("c{l:x}")).unwrap_or_default();
+        body.extend_from_slice(br#"],"next":"#);
+        serde_json::to_writer(&mut body, &next).map_err(ApiError::Serialize)?;
+        body.push(b'}');
         Ok(body)
     })
     .await?;

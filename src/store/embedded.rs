@@ -42,6 +42,7 @@ use super::{
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use sled::transaction::{ConflictableTransactionError, TransactionError, Transactional};
+use std::ops::ControlFlow;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -118,6 +119,17 @@ fn add_copy_records(item: &mut StoredItem, copies: &[sled::IVec]) -> Result<(), 
     }
     item.also_at.sort_by_key(|a| a.seen);
     Ok(())
+}
+
+/// A damaged record's error, naming it by its sequence number.
+fn record_error(seq: u64, e: StoreError) -> StoreError {
+    match e {
+        StoreError::Corrupt { message, .. } => StoreError::Corrupt {
+            key: format!("record {seq}"),
+            message,
+        },
+        e => e,
+    }
 }
 
 /// The sequence number an index entry's key ends with (`by_date`, `by_category`: schema 7
@@ -723,15 +735,21 @@ impl SledStore {
 
     /// The item whose record `record` is (sequence number `seq`), without its copies.
     fn decode_record(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
-        let mut item = decode_item("", record).map_err(|e| match e {
-            StoreError::Corrupt { message, .. } => StoreError::Corrupt {
-                key: format!("record {seq}"),
-                message,
-            },
-            e => e,
-        })?;
+        let mut item = decode_item("", record).map_err(|e| record_error(seq, e))?;
         item.seq = seq;
         Ok(item)
+    }
+
+    /// [`SledStore::decode_record`] into `item`, reusing its buffers.
+    fn decode_record_into(
+        &self,
+        seq: u64,
+        record: &[u8],
+        item: &mut StoredItem,
+    ) -> Result<(), StoreError> {
+        super::record::decode_item_into("", record, item).map_err(|e| record_error(seq, e))?;
+        item.seq = seq;
+        Ok(())
     }
 
     /// Adds the copies of `item` (`also_at`), when it has any.
@@ -1262,6 +1280,37 @@ impl Backend for SledStore {
             out.push(self.complete(be_u64(&k), &record)?);
         }
         Ok(out)
+    }
+
+    /// Decodes every item into one buffer ([`super::record::decode_item_into`]), lent to `each`.
+    fn visit_by_seq(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        each: &mut dyn FnMut(&StoredItem) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        if after == Some(u64::MAX) {
+            return Ok(0);
+        }
+        let from = after.map_or(0, |a| a + 1);
+        let (mut buf, mut lent) = (None::<StoredItem>, 0);
+        for entry in self.records.range(from.to_be_bytes()..).take(limit) {
+            let (k, record) = entry?;
+            let seq = be_u64(&k);
+            let item = match &mut buf {
+                Some(item) => {
+                    self.decode_record_into(seq, &record, item)?;
+                    item
+                }
+                None => buf.insert(self.decode_record(seq, &record)?),
+            };
+            self.add_copies(item)?;
+            lent += 1;
+            if each(item).is_break() {
+                break;
+            }
+        }
+        Ok(lent)
     }
 
     fn page_by_seq_desc(

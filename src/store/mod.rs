@@ -49,6 +49,7 @@ pub(crate) use record::{decode_item, encode_item, title_and_core};
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
 use std::collections::VecDeque;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -513,6 +514,25 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<Vec<Arc<StoredItem>>, StoreError>;
     /// Up to `limit` items in insertion order with a sequence number above `after`.
     fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError>;
+    /// What [`Backend::page_by_seq`] gives, lent to `each` one item at a time until it
+    /// breaks; returns how many items it was lent (the one it broke on included). Nothing
+    /// is kept, so a backend may decode every item into the same buffer (the embedded one
+    /// does): a reader going through many items allocates almost nothing per item.
+    fn visit_by_seq(
+        &self,
+        after: Option<u64>,
+        limit: usize,
+        each: &mut dyn FnMut(&StoredItem) -> ControlFlow<()>,
+    ) -> Result<usize, StoreError> {
+        let mut lent = 0;
+        for item in self.page_by_seq(after, limit)? {
+            lent += 1;
+            if each(&item).is_break() {
+                break;
+            }
+        }
+        Ok(lent)
+    }
     /// Up to `limit` items most recently stored first, with a sequence number below `before`.
     fn page_by_seq_desc(
         &self,
@@ -863,15 +883,35 @@ impl Store {
         self.seq_pages(after)
     }
 
-    /// [`Store::after_seq`], reading `first_page` items first: what the caller expects to
-    /// need (a page of 1,000 of `/api/items` reads 1,000, not 32 + 128 + 512 + 1,024 of which
-    /// 696 are thrown away).
-    pub fn after_seq_paged(
+    /// [`Store::after_seq`] lent to `each` one item at a time, at most `max` items, until
+    /// `each` breaks ([`Backend::visit_by_seq`]: no item outlives its call, so none is
+    /// built for the caller to keep). Reads `first_page` items first, what the caller expects
+    /// to need (a page of 1,000 of `/api/items` reads 1,000, not 32 + 128 + 512 + 1,024 of
+    /// which 696 are thrown away), then larger pages.
+    pub fn visit_after_seq(
         &self,
-        after: Option<u64>,
+        mut after: Option<u64>,
         first_page: usize,
-    ) -> impl Iterator<Item = Result<StoredItem, StoreError>> + '_ {
-        self.seq_pages(after).first_page(first_page)
+        max: usize,
+        mut each: impl FnMut(&StoredItem) -> ControlFlow<()>,
+    ) -> Result<(), StoreError> {
+        let (mut size, mut left) = (first_page.clamp(1, MAX_PAGE), max);
+        while left > 0 {
+            let want = size.min(left);
+            let mut stopped = false;
+            let lent = self.backend.visit_by_seq(after, want, &mut |item| {
+                after = Some(item.seq);
+                let flow = each(item);
+                stopped = flow.is_break();
+                flow
+            })?;
+            if stopped || lent < want {
+                break;
+            }
+            left -= lent;
+            size = (size * 4).min(MAX_PAGE);
+        }
+        Ok(())
     }
 
     fn seq_pages(

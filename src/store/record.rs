@@ -1,7 +1,8 @@
 //! How an item's record is written: a version byte, then a compact binary encoding.
 //!
 //! Takes: a [`StoredItem`]. Gives: its record bytes ([`encode_item`]), the item back from them
-//! ([`decode_item`]), and just what near-duplicate verification reads ([`title_and_core`]).
+//! ([`decode_item`], or [`decode_item_into`] an item whose buffers are reused), and just what
+//! near-duplicate verification reads ([`title_and_core`]).
 //!
 //! Guarantees:
 //! - **Versioned.** A record starts with [`BINARY_V1`]; a record written before the binary
@@ -43,9 +44,8 @@ fn time_back(key: &str, (secs, nanos): Time) -> Result<DateTime<Utc>, StoreError
 }
 
 /// The record, field by field, in the order written: what [`title_and_core`] reads first.
-/// Borrowed from the item when written (no copy of its text), owned when read; the encoding
-/// is the same either way.
-#[derive(Serialize, Deserialize)]
+/// Borrowed from the item when written (no copy of its text); read as a [`View`].
+#[derive(Serialize)]
 struct Record<'a> {
     core: Cow<'a, str>,
     source: Cow<'a, SourceRef>,
@@ -65,7 +65,7 @@ struct Record<'a> {
 }
 
 /// [`Item`] with its times as [`Time`]s; `feed_id`, `guid` and `title` first.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 struct ItemRecord<'a> {
     feed_id: Cow<'a, str>,
     guid: Option<Cow<'a, str>>,
@@ -83,11 +83,6 @@ struct ItemRecord<'a> {
 /// A borrowed optional string, as the record holds it.
 fn opt(s: &Option<String>) -> Option<Cow<'_, str>> {
     s.as_deref().map(Cow::Borrowed)
-}
-
-/// An owned optional string, as the item holds it.
-fn own(s: Option<Cow<'_, str>>) -> Option<String> {
-    s.map(Cow::into_owned)
 }
 
 /// What [`title_and_core`] decodes: the record's first fields.
@@ -142,45 +137,25 @@ pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
 
 /// The item a record holds, binary or (written before it) JSON.
 pub fn decode_item(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
+    let mut item = blank();
+    decode_item_into(key, bytes, &mut item)?;
+    Ok(item)
+}
+
+/// [`decode_item`] into an item already there, reusing its strings' buffers: a reader that
+/// goes through many records one at a time (paging) allocates almost nothing per record.
+/// Every field is overwritten; the copies (`also_at`), which the record does not hold, are
+/// emptied.
+pub fn decode_item_into(key: &str, bytes: &[u8], out: &mut StoredItem) -> Result<(), StoreError> {
     match bytes.first() {
         Some(&BINARY_V1) => {
-            let r: Record = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
-            let i = r.item;
-            let item = Item {
-                feed_id: i.feed_id.into_owned(),
-                guid: own(i.guid),
-                title: i.title.into_owned(),
-                link: own(i.link),
-                summary: own(i.summary),
-                content: own(i.content),
-                published: i.published.map(|t| time_back(key, t)).transpose()?,
-                updated: i.updated.map(|t| time_back(key, t)).transpose()?,
-                authors: i.authors.into_owned(),
-                tags: i.tags.into_owned(),
-                language: own(i.language),
-            };
-            Ok(StoredItem {
-                key: r.key.into_owned(),
-                seq: r.seq,
-                first_seen: time_back(key, r.first_seen)?,
-                changed: r.changed.map(|t| time_back(key, t)).transpose()?,
-                digest: r.digest.into_owned(),
-                source: r.source.into_owned(),
-                item,
-                clean_title: r.clean_title.into_owned(),
-                core: r.core.into_owned(),
-                class: Classification {
-                    category: r.category,
-                    confidence: r.confidence,
-                    runner_up: r.runner_up,
-                    regions: r.regions.into_owned(),
-                },
-                also_at: Vec::new(),
-                link_alias: own(r.link_alias),
-                near: r.near.into_owned(),
-            })
+            let r: View = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
+            r.write_into(key, out)
         }
-        Some(b'{') => super::decode(key, bytes),
+        Some(b'{') => {
+            *out = super::decode(key, bytes)?;
+            Ok(())
+        }
         Some(b) => Err(StoreError::Corrupt {
             key: key.to_string(),
             message: format!("unknown record format {b:#04x}"),
@@ -189,6 +164,149 @@ pub fn decode_item(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
             key: key.to_string(),
             message: "empty record".into(),
         }),
+    }
+}
+
+/// [`Record`] as read: its text borrowed from the record's bytes, field for field in the
+/// order written (postcard is positional, so the two must not drift apart: the round-trip
+/// property test below holds them together).
+#[derive(Deserialize)]
+struct View<'a> {
+    core: &'a str,
+    #[serde(borrow)]
+    source: SourceView<'a>,
+    #[serde(borrow)]
+    item: ItemView<'a>,
+    key: &'a str,
+    seq: u64,
+    first_seen: Time,
+    changed: Option<Time>,
+    digest: &'a str,
+    clean_title: &'a str,
+    category: Category,
+    confidence: f32,
+    runner_up: Option<Category>,
+    regions: Vec<u64>,
+    link_alias: Option<&'a str>,
+    near: Vec<u64>,
+}
+
+/// [`SourceRef`] as read.
+#[derive(Deserialize)]
+struct SourceView<'a> {
+    feed_id: &'a str,
+    title: &'a str,
+    url: &'a str,
+}
+
+/// [`ItemRecord`] as read.
+#[derive(Deserialize)]
+struct ItemView<'a> {
+    feed_id: &'a str,
+    guid: Option<&'a str>,
+    title: &'a str,
+    link: Option<&'a str>,
+    summary: Option<&'a str>,
+    content: Option<&'a str>,
+    published: Option<Time>,
+    updated: Option<Time>,
+    #[serde(borrow)]
+    authors: Vec<&'a str>,
+    #[serde(borrow)]
+    tags: Vec<&'a str>,
+    language: Option<&'a str>,
+}
+
+impl View<'_> {
+    /// Overwrites every field of `out` with this record's.
+    fn write_into(self, key: &str, out: &mut StoredItem) -> Result<(), StoreError> {
+        let time = |t: Option<Time>| t.map(|t| time_back(key, t)).transpose();
+        let (i, o) = (self.item, &mut out.item);
+        set(&mut o.feed_id, i.feed_id);
+        set_opt(&mut o.guid, i.guid);
+        set(&mut o.title, i.title);
+        set_opt(&mut o.link, i.link);
+        set_opt(&mut o.summary, i.summary);
+        set_opt(&mut o.content, i.content);
+        o.published = time(i.published)?;
+        o.updated = time(i.updated)?;
+        set_all(&mut o.authors, &i.authors);
+        set_all(&mut o.tags, &i.tags);
+        set_opt(&mut o.language, i.language);
+        set(&mut out.key, self.key);
+        out.seq = self.seq;
+        out.first_seen = time_back(key, self.first_seen)?;
+        out.changed = time(self.changed)?;
+        set(&mut out.digest, self.digest);
+        set(&mut out.source.feed_id, self.source.feed_id);
+        set(&mut out.source.title, self.source.title);
+        set(&mut out.source.url, self.source.url);
+        set(&mut out.clean_title, self.clean_title);
+        set(&mut out.core, self.core);
+        out.class = Classification {
+            category: self.category,
+            confidence: self.confidence,
+            runner_up: self.runner_up,
+            regions: self.regions,
+        };
+        out.also_at.clear();
+        set_opt(&mut out.link_alias, self.link_alias);
+        out.near = self.near;
+        Ok(())
+    }
+}
+
+/// An item with every field empty, for [`decode_item_into`] to fill.
+fn blank() -> StoredItem {
+    StoredItem {
+        key: String::new(),
+        seq: 0,
+        first_seen: DateTime::UNIX_EPOCH,
+        changed: None,
+        digest: String::new(),
+        source: SourceRef {
+            feed_id: String::new(),
+            title: String::new(),
+            url: String::new(),
+        },
+        item: Item::titled("", ""),
+        clean_title: String::new(),
+        core: String::new(),
+        class: Classification {
+            category: Category::Other,
+            confidence: 0.0,
+            runner_up: None,
+            regions: Vec::new(),
+        },
+        also_at: Vec::new(),
+        link_alias: None,
+        near: Vec::new(),
+    }
+}
+
+/// `s` becomes `v`, in the buffer `s` already has when it is large enough.
+fn set(s: &mut String, v: &str) {
+    s.clear();
+    s.push_str(v);
+}
+
+/// [`set`] for an optional string.
+fn set_opt(s: &mut Option<String>, v: Option<&str>) {
+    match (s.as_mut(), v) {
+        (Some(s), Some(v)) => set(s, v),
+        (None, Some(v)) => *s = Some(v.to_string()),
+        (_, None) => *s = None,
+    }
+}
+
+/// [`set`] for a list of strings.
+fn set_all(dst: &mut Vec<String>, src: &[&str]) {
+    dst.truncate(src.len());
+    for (i, v) in src.iter().enumerate() {
+        match dst.get_mut(i) {
+            Some(d) => set(d, v),
+            None => dst.push((*v).to_string()),
+        }
     }
 }
 
@@ -289,12 +407,23 @@ mod tests {
 
     proptest! {
         #[test]
-        fn binary_records_round_trip_as_json_records_do(item in stored()) {
+        fn binary_records_round_trip_as_json_records_do(item in stored(), before in stored()) {
             let bytes = encode_item(&item).unwrap();
             prop_assert_eq!(bytes[0], BINARY_V1);
             prop_assert_eq!(&decode_item(&item.key, &bytes).unwrap(), &item);
             let json = super::super::encode(&item.key, &item).unwrap();
             prop_assert_eq!(&decode_item(&item.key, &json).unwrap(), &item);
+            // Into an item that held another record (and copies): nothing of it is left.
+            let mut reused = before;
+            reused.also_at.push(crate::model::AlsoAt {
+                source: reused.source.clone(),
+                link: None,
+                title: "copy".into(),
+                key: None,
+                seen: item.first_seen,
+            });
+            decode_item_into(&item.key, &bytes, &mut reused).unwrap();
+            prop_assert_eq!(&reused, &item);
             let want = TitleOf {
                 title: item.item.title.clone(),
                 core: item.core.clone(),
