@@ -36,12 +36,14 @@ pub fn rank_candidates(hits: impl IntoIterator<Item = NearHit>) -> Vec<String> {
     )
 }
 
-/// [`rank_candidates`] over hits of any key: `(key, newness, key position)`.
-fn rank<K: PartialEq>(hits: impl IntoIterator<Item = (K, u64, usize)>) -> Vec<K> {
+/// [`rank_candidates`] over hits of any key: `(key, newness, key position)`. A hit is told
+/// from another by its newness alone (a stored story's sequence number, a response entry's
+/// position: one per key), so the keys themselves are never compared.
+fn rank<K>(hits: impl IntoIterator<Item = (K, u64, usize)>) -> Vec<K> {
     let mut found: Vec<(K, usize, usize, u64)> = Vec::new();
     for (key, seq, index) in hits {
         let exact = usize::from(index >= near::CORE_KEY);
-        match found.iter_mut().find(|(x, ..)| *x == key) {
+        match found.iter_mut().find(|f| f.3 == seq) {
             Some(f) => {
                 f.1 += exact;
                 f.2 += 1;
@@ -195,5 +197,63 @@ impl Store {
     /// ([`PgStore::connect`](crate::store::PgStore::connect)).
     pub fn connect_postgres(url: &str) -> Result<Store, StoreError> {
         Store::open_postgres(url, reindex)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(key: &str, seq: u64, index: usize) -> NearHit {
+        NearHit {
+            key: key.into(),
+            seq,
+            index,
+        }
+    }
+
+    #[test]
+    fn ranking_puts_the_exact_core_first_then_shared_keys_then_the_newest() {
+        let core = near::CORE_KEY;
+        let cases: &[(&str, Vec<NearHit>, &[&str])] = &[
+            ("nothing", vec![], &[]),
+            (
+                "more shared keys first, each story once",
+                vec![
+                    hit("a", 1, 0),
+                    hit("b", 2, 0),
+                    hit("a", 1, 1),
+                    hit("a", 1, 2),
+                ],
+                &["a", "b"],
+            ),
+            (
+                "equal counts: the newest first",
+                vec![hit("old", 3, 0), hit("new", 9, 1)],
+                &["new", "old"],
+            ),
+            (
+                "an exact-core hit beats any number of band hits",
+                vec![
+                    hit("bands", 5, 0),
+                    hit("bands", 5, 1),
+                    hit("bands", 5, 2),
+                    hit("core", 2, core),
+                ],
+                &["core", "bands"],
+            ),
+        ];
+        for (what, hits, want) in cases {
+            assert_eq!(rank_candidates(hits.clone()), *want, "{what}");
+        }
+        // At most MAX_CANDIDATES, the newest kept among equals.
+        let many: Vec<NearHit> = (0..40).map(|i| hit(&format!("k{i}"), i, 0)).collect();
+        let kept = rank_candidates(many);
+        assert_eq!(kept.len(), MAX_CANDIDATES);
+        assert_eq!(kept[0], "k39");
+        assert_eq!(
+            kept[MAX_CANDIDATES - 1],
+            format!("k{}", 40 - MAX_CANDIDATES)
+        );
     }
 }
