@@ -294,7 +294,7 @@ fn is_inert_text(s: &str) -> bool {
 thread_local! {
     /// ammonia's default policy, built once per thread: building it makes a dozen hash sets
     /// of tags and attributes, 2.6% of all CPU of a cold poll when it was built per call. Only
-    /// the base relative URLs are rewritten against changes from one call to the next.
+    /// the base that relative URLs are rewritten against changes from one call to the next.
     static SANITIZER: RefCell<ammonia::Builder<'static>> = RefCell::new(ammonia::Builder::default());
 }
 

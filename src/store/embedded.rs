@@ -752,6 +752,15 @@ impl SledStore {
         Ok(())
     }
 
+    /// The records with a sequence number above `after`, in order (none above `u64::MAX`).
+    fn records_after(&self, after: Option<u64>) -> sled::Iter {
+        match after {
+            None => self.records.iter(),
+            Some(u64::MAX) => self.records.range(..0u64.to_be_bytes()),
+            Some(a) => self.records.range((a + 1).to_be_bytes()..),
+        }
+    }
+
     /// Adds the copies of `item` (`also_at`), when it has any.
     fn add_copies(&self, item: &mut StoredItem) -> Result<(), StoreError> {
         let copies = self.copy_records(&item.key)?;
@@ -1270,12 +1279,8 @@ impl Backend for SledStore {
     }
 
     fn page_by_seq(&self, after: Option<u64>, limit: usize) -> Result<Vec<StoredItem>, StoreError> {
-        if after == Some(u64::MAX) {
-            return Ok(Vec::new());
-        }
-        let from = after.map_or(0, |a| a + 1);
         let mut out = Vec::with_capacity(limit.min(1024));
-        for entry in self.records.range(from.to_be_bytes()..).take(limit) {
+        for entry in self.records_after(after).take(limit) {
             let (k, record) = entry?;
             out.push(self.complete(be_u64(&k), &record)?);
         }
@@ -1289,12 +1294,8 @@ impl Backend for SledStore {
         limit: usize,
         each: &mut dyn FnMut(&StoredItem) -> ControlFlow<()>,
     ) -> Result<usize, StoreError> {
-        if after == Some(u64::MAX) {
-            return Ok(0);
-        }
-        let from = after.map_or(0, |a| a + 1);
         let (mut buf, mut lent) = (None::<StoredItem>, 0);
-        for entry in self.records.range(from.to_be_bytes()..).take(limit) {
+        for entry in self.records_after(after).take(limit) {
             let (k, record) = entry?;
             let seq = be_u64(&k);
             let item = match &mut buf {
