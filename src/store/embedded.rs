@@ -36,8 +36,8 @@ use super::decoded::Decoded;
 use super::near_mem::{NearIndex, Shared};
 use super::titles::Titles;
 use super::{
-    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
-    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_compact, encode_item, title_and_core, Backend, Batch,
+    Claim, Correction, IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -48,7 +48,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The on-disk layout version this build reads and writes.
-pub const SCHEMA_VERSION: u64 = 7;
+pub const SCHEMA_VERSION: u64 = 8;
 
 /// The sled tree of the near-duplicate index of schemas 3 to 5 (newest entry first in key order;
 /// schema 2 kept oldest first in `near`). Schema 6 keeps the index in memory
@@ -87,25 +87,17 @@ fn seq_value_near(v: &[u8]) -> Vec<u64> {
     }
 }
 
-/// `keys` value (schema 7): the item's sequence number, then its index keys as big-endian
-/// `u64`s when it has any — what the in-memory near-duplicate index is built from at open,
-/// without reading a record. The record carries them too: reading them from here instead
-/// cost a second read per item, a fifth of a page of `/api/items` (measured).
-fn key_value(item: &StoredItem) -> Vec<u8> {
-    let mut v = Vec::with_capacity(8 + 8 * item.near.len());
-    v.extend_from_slice(&item.seq.to_be_bytes());
-    if item.near.iter().any(|h| *h != 0) {
-        for h in &item.near {
-            v.extend_from_slice(&h.to_be_bytes());
-        }
-    }
-    v
+/// `keys` value (schema 8): the item's sequence number. (Schema 7 also kept the item's index
+/// keys here, for building the near-duplicate index without reading records; schema 8 builds
+/// it from the compact records, whose index keys come first, and keeps them once.)
+fn key_value(item: &StoredItem) -> [u8; 8] {
+    item.seq.to_be_bytes()
 }
 
-/// The sequence number and index keys of a `keys` value ([`key_value`]).
-fn key_value_parts(v: &[u8]) -> (u64, Vec<u64>) {
-    let (seq, near) = v.split_at(v.len().min(8));
-    (be_u64(seq), near.chunks_exact(8).map(be_u64).collect())
+/// The sequence number of a `keys` value ([`key_value`]; schema 7's index keys after it are
+/// ignored).
+fn key_value_seq(v: &[u8]) -> u64 {
+    be_u64(&v[..v.len().min(8)])
 }
 
 /// Adds copies read by [`SledStore::copy_records`] to `item` (`also_at`), oldest first.
@@ -138,14 +130,18 @@ fn seq_at_end(k: &[u8]) -> u64 {
     be_u64(&k[k.len().saturating_sub(8)..])
 }
 
-/// Builds the in-memory near-duplicate index from `keys` (schema 7).
-fn build_near_index(keys: &sled::Tree) -> Result<NearIndex, StoreError> {
+/// Builds the in-memory near-duplicate index from `records` (schema 8): each compact record's
+/// first two fields ([`super::record::key_and_near`]).
+fn build_near_index(records: &sled::Tree) -> Result<NearIndex, StoreError> {
     let mut index = NearIndex::default();
-    for entry in keys.iter() {
+    let (mut key, mut near) = (String::new(), Vec::new());
+    for entry in records.iter() {
         let (k, v) = entry?;
-        let (seq, near) = key_value_parts(&v);
-        if !near.is_empty() {
-            index.bulk(seq, &String::from_utf8_lossy(&k), &near);
+        let seq = be_u64(&k);
+        super::record::key_and_near("", &v, &mut key, &mut near)
+            .map_err(|e| record_error(seq, e))?;
+        if near.iter().any(|h| *h != 0) {
+            index.bulk(seq, &key, &near);
         }
     }
     index.finish_bulk();
@@ -177,8 +173,8 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let mut item = decode_item(&key_text, &record)?;
         item.seq = be_u64(&k);
         item.near = seq_value_near(&v);
-        chunks.first.insert(&k, encode_item(&item)?);
-        chunks.second.insert(key, key_value(&item));
+        chunks.first.insert(&k, encode_compact(&item)?);
+        chunks.second.insert(key, &key_value(&item)[..]);
         chunks.item_done()?;
     }
     for name in ["by_date", "by_category"] {
@@ -194,6 +190,31 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     }
     chunks.finish(db, meta, 7, "items keyed by sequence number")?;
     drop_v6_trees(db)
+}
+
+/// Schema 7 → 8: compact records ([`super::record::BINARY_V2`]), which carry the index keys the
+/// near-duplicate index is built from, so `keys` values keep only the sequence number. Every
+/// older record is rewritten compact, then its `keys` value trimmed. Restartable: a compact
+/// record is done (a `keys` value still holding index keys is read by its first eight bytes
+/// alone), and the schema number changes last.
+fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
+    let records = db.open_tree("records")?;
+    let keys = db.open_tree("keys")?;
+    let mut chunks = Chunks::new(&records, &keys);
+    for entry in records.iter() {
+        let (k, v) = entry?;
+        if v.first() == Some(&super::record::BINARY_V2) {
+            continue;
+        }
+        let seq = be_u64(&k);
+        let item = decode_item("", &v).map_err(|e| record_error(seq, e))?;
+        chunks.first.insert(&k, encode_compact(&item)?);
+        chunks
+            .second
+            .insert(item.key.as_bytes(), &key_value(&item)[..]);
+        chunks.item_done()?;
+    }
+    chunks.finish(db, meta, 8, "compact records")
 }
 
 /// Drops the trees schema 7 no longer has (again, harmlessly, at every open: a migration
@@ -588,7 +609,10 @@ impl SledStore {
                 if found <= 5 {
                     migrate_v5(&db, &meta)?;
                 }
-                migrate_v6(&db, &meta)?;
+                if found <= 6 {
+                    migrate_v6(&db, &meta)?;
+                }
+                migrate_v7(&db, &meta)?;
             }
             Some(SCHEMA_VERSION) => drop_v6_trees(&db)?,
             Some(found) => {
@@ -633,17 +657,17 @@ impl SledStore {
                 with_copies.insert(story.to_vec());
             }
         }
-        let keys = db.open_tree("keys")?;
-        let near = if keys.is_empty() {
+        let records = db.open_tree("records")?;
+        let near = if records.is_empty() {
             Shared::ready(NearIndex::default())
         } else {
-            let tree = keys.clone();
+            let tree = records.clone();
             Shared::build_in_background(move || build_near_index(&tree))
         };
         Ok(SledStore {
             with_copies: std::sync::Arc::new(std::sync::RwLock::new(with_copies)),
-            records: db.open_tree("records")?,
-            keys,
+            records,
+            keys: db.open_tree("keys")?,
             by_date: db.open_tree("by_date")?,
             by_category: db.open_tree("by_category")?,
             near,
@@ -792,8 +816,7 @@ impl SledStore {
         let Some(v) = self.keys.get(key.as_bytes())? else {
             return Ok(None);
         };
-        // The sequence number alone: the index keys are in the record too.
-        Ok(self.records.get(&v[..v.len().min(8)])?)
+        Ok(self.records.get(key_value_seq(&v).to_be_bytes())?)
     }
     /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
     /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
@@ -979,9 +1002,9 @@ impl<'a> TxTrees<'a> {
     fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
         for item in new {
             let key = item.key.as_bytes();
-            let record = encode_item(item).map_err(abort)?;
+            let record = encode_compact(item).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
-            self.keys.insert(key, key_value(item))?;
+            self.keys.insert(key, &key_value(item)[..])?;
             self.by_date.insert(&date_key(item)[..], &[])?;
             self.by_category.insert(category_key(item), &[])?;
             if let Some(k) = &item.link_alias {
@@ -1009,7 +1032,7 @@ impl<'a> TxTrees<'a> {
                 }
                 None => item,
             };
-            let record = encode_item(item).map_err(abort)?;
+            let record = encode_compact(item).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
                 self.by_date.remove(&date_key(old)[..])?;
@@ -1018,7 +1041,7 @@ impl<'a> TxTrees<'a> {
                 self.by_category.insert(category_key(item), &[])?;
             }
             if item.near != old.near {
-                self.keys.insert(key, key_value(item))?;
+                self.keys.insert(key, &key_value(item)[..])?;
             }
         }
         Ok(())
@@ -1183,7 +1206,7 @@ impl Backend for SledStore {
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
         let item = super::corrected_at(old.clone(), label, at);
-        let bytes = encode_item(&item)?;
+        let bytes = encode_compact(&item)?;
         let r = (
             &self.records,
             &self.by_category,
@@ -1965,7 +1988,7 @@ mod tests {
                 .insert(first.seq.to_be_bytes(), encode_item(first).unwrap())
                 .unwrap();
             s.keys
-                .insert(first.key.as_bytes(), key_value(first))
+                .insert(first.key.as_bytes(), &key_value(first)[..])
                 .unwrap();
             s.flush().unwrap();
             (hits, newest)
@@ -1990,7 +2013,71 @@ mod tests {
         }
         assert!(s.by_date.iter().values().all(|v| v.unwrap().is_empty()));
         let schema = s.db.open_tree("meta").unwrap().get("schema").unwrap();
-        assert_eq!(be_u64(&schema.unwrap()), 7);
+        assert_eq!(be_u64(&schema.unwrap()), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_schema_7_store_gets_compact_records_and_the_move_is_restartable() {
+        use super::super::record::{BINARY_V1, BINARY_V2};
+        let dir = tempfile::tempdir().unwrap();
+        let items = look_alikes(30);
+        let (before, hits) = {
+            let s = holding(dir.path(), &items);
+            let before = s.page_by_seq(None, 100).unwrap();
+            let hits = all_hits(&s, &items);
+            // As schema 7 wrote them: records in version 1, index keys in `keys` too. Half
+            // migrated, as a crash would leave it: the first five records already compact.
+            for (n, item) in before.iter().enumerate() {
+                let record = if n < 5 {
+                    encode_compact(item).unwrap()
+                } else {
+                    encode_item(item).unwrap()
+                };
+                s.records.insert(item.seq.to_be_bytes(), record).unwrap();
+                let mut v = item.seq.to_be_bytes().to_vec();
+                v.extend(item.near.iter().flat_map(|h| h.to_be_bytes()));
+                s.keys.insert(item.key.as_bytes(), v).unwrap();
+            }
+            s.db.open_tree("meta")
+                .unwrap()
+                .insert("schema", &7u64.to_be_bytes())
+                .unwrap();
+            s.flush().unwrap();
+            (before, hits)
+        };
+        let s = open_when_free_sled(dir.path());
+        let schema = s.db.open_tree("meta").unwrap().get("schema").unwrap();
+        assert_eq!(be_u64(&schema.unwrap()), SCHEMA_VERSION);
+        assert!(s
+            .records
+            .iter()
+            .values()
+            .all(|v| v.unwrap()[0] == BINARY_V2));
+        // Every `keys` value the migration rewrote holds the sequence number alone; the five
+        // it skipped still carry their index keys, read by their first eight bytes.
+        let long = s
+            .keys
+            .iter()
+            .values()
+            .filter(|v| v.as_ref().unwrap().len() > 8);
+        assert_eq!(long.count(), 5);
+        // The same items, the same lookups, the same near-duplicate index (built from records).
+        assert_eq!(s.page_by_seq(None, 100).unwrap(), before);
+        assert_eq!(
+            s.get("k7").unwrap().as_ref(),
+            before.iter().find(|i| i.key == "k7")
+        );
+        assert_eq!(all_hits(&s, &items), hits);
+        // An older record still reads, should one be left (a store copied back and forth).
+        let old = &before[9];
+        s.records
+            .insert(old.seq.to_be_bytes(), encode_item(old).unwrap())
+            .unwrap();
+        assert_eq!(s.get(&old.key).unwrap().as_ref(), Some(old));
+        assert_eq!(
+            s.records.get(old.seq.to_be_bytes()).unwrap().unwrap()[0],
+            BINARY_V1
+        );
     }
 
     #[test]

@@ -44,7 +44,7 @@ pub mod pg;
 pub mod record;
 pub mod titles;
 
-pub(crate) use record::{decode_item, encode_item, title_and_core};
+pub(crate) use record::{decode_item, encode_compact, encode_item, title_and_core};
 
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
