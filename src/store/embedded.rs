@@ -1019,8 +1019,8 @@ impl<'a> TxTrees<'a> {
         Ok(())
     }
 
-    /// Rewrites edited stories, moving their date, category and index entries when those
-    /// changed; a corrected story keeps the admin's label.
+    /// Rewrites edited stories, moving their date and category entries when those changed; a
+    /// corrected story keeps the admin's label.
     fn apply_updates(&self, updated: &[(StoredItem, StoredItem)]) -> Result<(), TxError> {
         for (item, old) in updated {
             let key = item.key.as_bytes();
@@ -1040,9 +1040,8 @@ impl<'a> TxTrees<'a> {
                 self.by_date.insert(&date_key(item)[..], &[])?;
                 self.by_category.insert(category_key(item), &[])?;
             }
-            if item.near != old.near {
-                self.keys.insert(key, &key_value(item)[..])?;
-            }
+            // `keys` holds the sequence number alone, which an edit keeps; the index keys are
+            // in the record just written.
         }
         Ok(())
     }
