@@ -91,7 +91,7 @@ impl Item {
 }
 
 /// Where a source feed lives, as the publisher names it (for `<source>` in RSS, `source` in Atom).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceRef {
     /// The configured feed id.
     pub feed_id: String,

@@ -1259,7 +1259,12 @@ fn migration_2_adds_the_exact_core_key_to_stored_items() {
         .unwrap()
     {
         let key: String = row.get(0);
-        let mut item = feedsift::store::record::decode_item(&key, row.get(1)).unwrap();
+        let mut item = feedsift::store::record::decode_item(
+            &key,
+            row.get(1),
+            &feedsift::store::sources::Sources::default(),
+        )
+        .unwrap();
         assert_eq!(item.near.len(), dedup::near::INDEX_KEYS);
         item.near.truncate(dedup::near::BANDS);
         // Schema 1 wrote JSON records; they are still read.

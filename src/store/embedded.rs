@@ -34,6 +34,7 @@
 
 use super::decoded::Decoded;
 use super::near_mem::{NearIndex, Shared};
+use super::sources::Sources;
 use super::titles::Titles;
 use super::{
     decode, decode_item, encode, encode_compact, encode_item, title_and_core, Backend, Batch,
@@ -170,10 +171,11 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let Some(record) = items.get(key)? else {
             continue;
         };
-        let mut item = decode_item(&key_text, &record)?;
+        let mut item = decode_item(&key_text, &record, &Sources::default())?;
         item.seq = be_u64(&k);
         item.near = seq_value_near(&v);
-        chunks.first.insert(&k, encode_compact(&item)?);
+        // Version 1, with its index keys: the next step (schema 7 → 8) makes it compact.
+        chunks.first.insert(&k, encode_item(&item)?);
         chunks.second.insert(key, &key_value(&item)[..]);
         chunks.item_done()?;
     }
@@ -200,6 +202,8 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
 fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let records = db.open_tree("records")?;
     let keys = db.open_tree("keys")?;
+    let sources_tree = db.open_tree("sources")?;
+    let sources = Sources::load(&sources_tree)?;
     let mut chunks = Chunks::new(&records, &keys);
     for entry in records.iter() {
         let (k, v) = entry?;
@@ -207,8 +211,9 @@ fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
             continue;
         }
         let seq = be_u64(&k);
-        let item = decode_item("", &v).map_err(|e| record_error(seq, e))?;
-        chunks.first.insert(&k, encode_compact(&item)?);
+        let item = decode_item("", &v, &sources).map_err(|e| record_error(seq, e))?;
+        let source = sources.id_of(&sources_tree, &item.source)?;
+        chunks.first.insert(&k, encode_compact(&item, source)?);
         chunks
             .second
             .insert(item.key.as_bytes(), &key_value(&item)[..]);
@@ -244,7 +249,7 @@ fn migrate_v5(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         let Some(record) = items.get(v.as_ref())? else {
             continue;
         };
-        let item = decode_item(&key, &record)?;
+        let item = decode_item(&key, &record, &Sources::default())?;
         if record.first() != Some(&super::record::BINARY_V1) {
             chunks.first.insert(v.as_ref(), encode_item(&item)?);
         }
@@ -348,10 +353,14 @@ impl<'a> Chunks<'a> {
 #[derive(Clone)]
 pub struct SledStore {
     db: sled::Db,
-    /// Sequence number → the item's record (schema 7).
+    /// Sequence number → the item's record (schema 7; compact, schema 8).
     records: sled::Tree,
-    /// Item key → sequence number and index keys ([`key_value`]).
+    /// Item key → sequence number ([`key_value`]).
     keys: sled::Tree,
+    /// Source number → source, what compact records name ([`Sources`]).
+    sources_tree: sled::Tree,
+    /// Every entry of `sources_tree`, both ways.
+    sources: std::sync::Arc<Sources>,
     by_date: sled::Tree,
     by_category: sled::Tree,
     /// The near-duplicate index, in memory ([`super::near_mem`]).
@@ -485,7 +494,7 @@ fn reindex_all(
     for entry in items.iter() {
         let (k, v) = entry?;
         let key = String::from_utf8_lossy(&k).into_owned();
-        let mut item = decode_item(&key, &v)?;
+        let mut item = decode_item(&key, &v, &Sources::default())?;
         let Some(keys) = reindex(&item) else {
             continue;
         };
@@ -664,8 +673,11 @@ impl SledStore {
             let tree = records.clone();
             Shared::build_in_background(move || build_near_index(&tree))
         };
+        let sources_tree = db.open_tree("sources")?;
         Ok(SledStore {
             with_copies: std::sync::Arc::new(std::sync::RwLock::new(with_copies)),
+            sources: std::sync::Arc::new(Sources::load(&sources_tree)?),
+            sources_tree,
             records,
             keys: db.open_tree("keys")?,
             by_date: db.open_tree("by_date")?,
@@ -759,7 +771,7 @@ impl SledStore {
 
     /// The item whose record `record` is (sequence number `seq`), without its copies.
     fn decode_record(&self, seq: u64, record: &[u8]) -> Result<StoredItem, StoreError> {
-        let mut item = decode_item("", record).map_err(|e| record_error(seq, e))?;
+        let mut item = decode_item("", record, &self.sources).map_err(|e| record_error(seq, e))?;
         item.seq = seq;
         Ok(item)
     }
@@ -771,7 +783,8 @@ impl SledStore {
         record: &[u8],
         item: &mut StoredItem,
     ) -> Result<(), StoreError> {
-        super::record::decode_item_into("", record, item).map_err(|e| record_error(seq, e))?;
+        super::record::decode_item_into("", record, &self.sources, item)
+            .map_err(|e| record_error(seq, e))?;
         item.seq = seq;
         Ok(())
     }
@@ -855,6 +868,16 @@ impl SledStore {
 }
 
 impl SledStore {
+    /// The numbers of the items' sources ([`Sources`]), in order.
+    fn source_ids<'a>(
+        &self,
+        items: impl Iterator<Item = &'a StoredItem>,
+    ) -> Result<Vec<u32>, StoreError> {
+        items
+            .map(|item| self.sources.id_of(&self.sources_tree, &item.source))
+            .collect()
+    }
+
     /// One sled transaction of a commit: `batch` and, when given, a feed's encoded state.
     fn commit_part(
         &self,
@@ -863,10 +886,13 @@ impl SledStore {
     ) -> Result<(), StoreError> {
         let added = added_per_feed(&batch.new);
         self.note_copies(&batch.also_at);
+        // Numbered before the transaction: a new source's entry is a write of its own.
+        let new_sources = self.source_ids(batch.new.iter())?;
+        let updated_sources = self.source_ids(batch.updated.iter().map(|(item, _)| item))?;
         let result = self.trees().transaction(|t| {
             let tx = TxTrees::of(t);
-            tx.insert_new(&batch.new, &added)?;
-            tx.apply_updates(&batch.updated)?;
+            tx.insert_new(&batch.new, &new_sources, &added)?;
+            tx.apply_updates(&batch.updated, &updated_sources)?;
             tx.record_copies(&batch.also_at)?;
             if let Some((id, state)) = feed_state {
                 tx.feeds.insert(id.as_bytes(), state.as_slice())?;
@@ -999,10 +1025,15 @@ impl<'a> TxTrees<'a> {
     }
 
     /// Writes new items with every index entry, alias and feed count.
-    fn insert_new(&self, new: &[StoredItem], added: &[(String, u64)]) -> Result<(), TxError> {
-        for item in new {
+    fn insert_new(
+        &self,
+        new: &[StoredItem],
+        sources: &[u32],
+        added: &[(String, u64)],
+    ) -> Result<(), TxError> {
+        for (item, source) in new.iter().zip(sources) {
             let key = item.key.as_bytes();
-            let record = encode_compact(item).map_err(abort)?;
+            let record = encode_compact(item, *source).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             self.keys.insert(key, &key_value(item)[..])?;
             self.by_date.insert(&date_key(item)[..], &[])?;
@@ -1021,8 +1052,12 @@ impl<'a> TxTrees<'a> {
 
     /// Rewrites edited stories, moving their date and category entries when those changed; a
     /// corrected story keeps the admin's label.
-    fn apply_updates(&self, updated: &[(StoredItem, StoredItem)]) -> Result<(), TxError> {
-        for (item, old) in updated {
+    fn apply_updates(
+        &self,
+        updated: &[(StoredItem, StoredItem)],
+        sources: &[u32],
+    ) -> Result<(), TxError> {
+        for ((item, old), source) in updated.iter().zip(sources) {
             let key = item.key.as_bytes();
             let kept;
             let item = match self.corrected.get(key)?.and_then(|b| category_of(&b)) {
@@ -1032,7 +1067,7 @@ impl<'a> TxTrees<'a> {
                 }
                 None => item,
             };
-            let record = encode_compact(item).map_err(abort)?;
+            let record = encode_compact(item, *source).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
                 self.by_date.remove(&date_key(old)[..])?;
@@ -1080,7 +1115,7 @@ impl Backend for SledStore {
         let Some(record) = self.record_of(key)? else {
             return Ok(None);
         };
-        let mut item = decode_item(key, &record)?;
+        let mut item = decode_item(key, &record, &self.sources)?;
         self.add_copies(&mut item)?;
         Ok(Some(item))
     }
@@ -1093,7 +1128,7 @@ impl Backend for SledStore {
         let stamp = self.titles.stamp();
         match self.record_of(key)? {
             Some(record) => {
-                let title = title_and_core(key, &record)?;
+                let title = title_and_core(key, &record, &self.sources)?;
                 self.titles.fill(key, &title, stamp);
                 Ok(Some(title))
             }
@@ -1205,7 +1240,7 @@ impl Backend for SledStore {
         let correction = Correction::of(&old, id, label, by, at);
         let record = encode(&correction.key, &correction)?;
         let item = super::corrected_at(old.clone(), label, at);
-        let bytes = encode_compact(&item)?;
+        let bytes = encode_compact(&item, self.sources.id_of(&self.sources_tree, &item.source)?)?;
         let r = (
             &self.records,
             &self.by_category,
@@ -2028,7 +2063,8 @@ mod tests {
             // migrated, as a crash would leave it: the first five records already compact.
             for (n, item) in before.iter().enumerate() {
                 let record = if n < 5 {
-                    encode_compact(item).unwrap()
+                    let source = s.sources.id_of(&s.sources_tree, &item.source).unwrap();
+                    encode_compact(item, source).unwrap()
                 } else {
                     encode_item(item).unwrap()
                 };

@@ -42,6 +42,7 @@ pub mod embedded;
 pub mod near_mem;
 pub mod pg;
 pub mod record;
+pub mod sources;
 pub mod titles;
 
 pub(crate) use record::{decode_item, encode_compact, encode_item, title_and_core};

@@ -17,9 +17,11 @@
 //!     span);
 //!   - a guid equal to the link as a one-byte mark (most RSS items);
 //!   - the entry's feed id as a mark when it is the source's;
-//!   - the near-duplicate index keys as eight bytes each instead of up to ten.
+//!   - the near-duplicate index keys as eight bytes each instead of up to ten;
+//!   - the source (feed id, title, URL) as its number in the store's [`Sources`], which a
+//!     reader of compact records is given.
 //!
-//!   A farm record shrinks from 741 to about 600 bytes (`docs/STORAGE.md`, "Record V2").
+//!   A farm record shrinks from 741 to about 550 bytes (`docs/STORAGE.md`).
 //! - **Exact.** Every field round-trips, times to the nanosecond (a property test checks it
 //!   against the JSON encoding on random items).
 //! - **No JSON on the hot path.** [`postcard`](https://docs.rs/postcard) (a maintained serde
@@ -32,6 +34,7 @@
 //! other records hold (feed states, copies, corrections) stays JSON: they are small, rare on
 //! the hot path, and read by people debugging a store.
 
+use super::sources::Sources;
 use super::{StoreError, TitleOf};
 use crate::model::{Category, Classification, Item, SourceRef, StoredItem};
 use chrono::{DateTime, Utc};
@@ -154,13 +157,13 @@ pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
 /// The record of `item` in [`BINARY_V2`]: [`Record`]'s fields, with what can be derived from
 /// the others written as marks and spans (the module's guarantees). Its copies are not part of
 /// it.
-pub fn encode_compact(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
+pub fn encode_compact(item: &StoredItem, source: u32) -> Result<Vec<u8>, StoreError> {
     let i = &item.item;
     let record = RecordV2 {
         key: Hex::of(&item.key),
         near: FixedKeys(&item.near),
         core: &item.core,
-        source: &item.source,
+        source,
         item: ItemV2 {
             feed_id: (i.feed_id != item.source.feed_id).then_some(i.feed_id.as_str()),
             guid: Guid::of(i.guid.as_deref(), i.link.as_deref()),
@@ -201,7 +204,8 @@ struct RecordV2<'a> {
     key: Hex<'a>,
     near: FixedKeys<'a>,
     core: &'a str,
-    source: &'a SourceRef,
+    /// The source's number in the store's [`Sources`].
+    source: u32,
     item: ItemV2<'a>,
     seq: u64,
     first_seen: Time,
@@ -377,8 +381,7 @@ struct ViewV2<'a> {
     key: Hex<'a>,
     near: &'a [u8],
     core: &'a str,
-    #[serde(borrow)]
-    source: SourceView<'a>,
+    source: u32,
     #[serde(borrow)]
     item: ItemViewV2<'a>,
     seq: u64,
@@ -421,8 +424,7 @@ struct PrefixV2<'a> {
     key: Hex<'a>,
     near: &'a [u8],
     core: &'a str,
-    #[serde(borrow)]
-    source: SourceView<'a>,
+    source: u32,
     feed_id: Option<&'a str>,
     #[serde(borrow)]
     guid: Guid<'a>,
@@ -430,12 +432,18 @@ struct PrefixV2<'a> {
 }
 
 impl ViewV2<'_> {
-    /// Overwrites every field of `out` with this record's.
-    fn write_into(self, key: &str, out: &mut StoredItem) -> Result<(), StoreError> {
+    /// Overwrites every field of `out` with this record's, its source from `sources`.
+    fn write_into(
+        self,
+        key: &str,
+        sources: &Sources,
+        out: &mut StoredItem,
+    ) -> Result<(), StoreError> {
         fixed_keys_into(key, self.near, &mut out.near)?;
+        sources.fill(key, self.source, &mut out.source)?;
         let time = |t: Option<Time>| t.map(|t| time_back(key, t)).transpose();
         let (i, o) = (self.item, &mut out.item);
-        set(&mut o.feed_id, i.feed_id.unwrap_or(self.source.feed_id));
+        set(&mut o.feed_id, i.feed_id.unwrap_or(&out.source.feed_id));
         set_opt(&mut o.guid, i.guid.resolve(i.link, key)?);
         set(&mut o.title, i.title);
         set_opt(&mut o.link, i.link);
@@ -451,9 +459,6 @@ impl ViewV2<'_> {
         out.first_seen = time_back(key, self.first_seen)?;
         out.changed = time(self.changed)?;
         self.digest.write_to(&mut out.digest);
-        set(&mut out.source.feed_id, self.source.feed_id);
-        set(&mut out.source.title, self.source.title);
-        set(&mut out.source.url, self.source.url);
         set(
             &mut out.clean_title,
             self.clean_title.resolve(i.title, key)?,
@@ -511,16 +516,16 @@ pub fn key_and_near(
         head.key.write_to(key);
         return fixed_keys_into(what, head.near, near);
     }
-    let item = decode_item(what, bytes)?;
+    let item = decode_item(what, bytes, &Sources::default())?;
     *key = item.key;
     *near = item.near;
     Ok(())
 }
 
 /// The item a record holds, binary or (written before it) JSON.
-pub fn decode_item(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
+pub fn decode_item(key: &str, bytes: &[u8], sources: &Sources) -> Result<StoredItem, StoreError> {
     let mut item = blank();
-    decode_item_into(key, bytes, &mut item)?;
+    decode_item_into(key, bytes, sources, &mut item)?;
     Ok(item)
 }
 
@@ -528,11 +533,16 @@ pub fn decode_item(key: &str, bytes: &[u8]) -> Result<StoredItem, StoreError> {
 /// goes through many records one at a time (paging) allocates almost nothing per record.
 /// Every field is overwritten; the copies (`also_at`), which the record does not hold, are
 /// emptied.
-pub fn decode_item_into(key: &str, bytes: &[u8], out: &mut StoredItem) -> Result<(), StoreError> {
+pub fn decode_item_into(
+    key: &str,
+    bytes: &[u8],
+    sources: &Sources,
+    out: &mut StoredItem,
+) -> Result<(), StoreError> {
     match bytes.first() {
         Some(&BINARY_V2) => {
             let r: ViewV2 = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
-            r.write_into(key, out)
+            r.write_into(key, sources, out)
         }
         Some(&BINARY_V1) => {
             let r: View = postcard::from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
@@ -705,7 +715,7 @@ fn corrupt(key: &str, e: postcard::Error) -> StoreError {
 
 /// Just the [`TitleOf`] fields of an item record: near-duplicate verification reads many
 /// candidates and needs nothing else, so the rest of the record is not decoded.
-pub fn title_and_core(key: &str, bytes: &[u8]) -> Result<TitleOf, StoreError> {
+pub fn title_and_core(key: &str, bytes: &[u8], sources: &Sources) -> Result<TitleOf, StoreError> {
     if bytes.first() == Some(&BINARY_V2) {
         let (p, _rest): (PrefixV2, _) =
             postcard::take_from_bytes(&bytes[1..]).map_err(|e| corrupt(key, e))?;
@@ -713,7 +723,7 @@ pub fn title_and_core(key: &str, bytes: &[u8]) -> Result<TitleOf, StoreError> {
         return Ok(TitleOf {
             title: p.title.to_string(),
             core: p.core.to_string(),
-            feed_id: p.source.feed_id.to_string(),
+            feed_id: sources.feed_id(key, p.source)?,
         });
     }
     if bytes.first() == Some(&BINARY_V1) {
@@ -821,9 +831,9 @@ mod tests {
         fn binary_records_round_trip_as_json_records_do(item in stored(), before in stored()) {
             let bytes = encode_item(&item).unwrap();
             prop_assert_eq!(bytes[0], BINARY_V1);
-            prop_assert_eq!(&decode_item(&item.key, &bytes).unwrap(), &item);
+            prop_assert_eq!(&decode_item(&item.key, &bytes, &none()).unwrap(), &item);
             let json = super::super::encode(&item.key, &item).unwrap();
-            prop_assert_eq!(&decode_item(&item.key, &json).unwrap(), &item);
+            prop_assert_eq!(&decode_item(&item.key, &json, &none()).unwrap(), &item);
             // Into an item that held another record (and copies): nothing of it is left.
             let mut reused = before;
             reused.also_at.push(crate::model::AlsoAt {
@@ -833,35 +843,50 @@ mod tests {
                 key: None,
                 seen: item.first_seen,
             });
-            decode_item_into(&item.key, &bytes, &mut reused).unwrap();
+            decode_item_into(&item.key, &bytes, &none(), &mut reused).unwrap();
             prop_assert_eq!(&reused, &item);
             let want = TitleOf {
                 title: item.item.title.clone(),
                 core: item.core.clone(),
                 feed_id: item.source.feed_id.clone(),
             };
-            prop_assert_eq!(&title_and_core(&item.key, &bytes).unwrap(), &want);
-            prop_assert_eq!(&title_and_core(&item.key, &json).unwrap(), &want);
+            prop_assert_eq!(&title_and_core(&item.key, &bytes, &none()).unwrap(), &want);
+            prop_assert_eq!(&title_and_core(&item.key, &json, &none()).unwrap(), &want);
         }
 
         #[test]
         fn compact_records_round_trip_exactly(item in stored(), before in stored()) {
-            let bytes = encode_compact(&item).unwrap();
+            // The store's sources hold others before this item's: its number is not 0.
+            let src = Sources::of(vec![before.source.clone(), item.source.clone()]);
+            let bytes = encode_compact(&item, 1).unwrap();
             prop_assert_eq!(bytes[0], BINARY_V2);
-            prop_assert_eq!(&decode_item(&item.key, &bytes).unwrap(), &item);
+            prop_assert_eq!(&decode_item(&item.key, &bytes, &src).unwrap(), &item);
             let mut reused = before;
-            decode_item_into(&item.key, &bytes, &mut reused).unwrap();
+            decode_item_into(&item.key, &bytes, &src, &mut reused).unwrap();
             prop_assert_eq!(&reused, &item);
             let want = TitleOf {
                 title: item.item.title.clone(),
                 core: item.core.clone(),
                 feed_id: item.source.feed_id.clone(),
             };
-            prop_assert_eq!(&title_and_core(&item.key, &bytes).unwrap(), &want);
+            prop_assert_eq!(&title_and_core(&item.key, &bytes, &src).unwrap(), &want);
             // Cut anywhere, a record is an error, never a panic or a wrong item.
             let cut = bytes.len() * 3 / 4;
-            prop_assert!(decode_item(&item.key, &bytes[..cut]).is_err());
+            prop_assert!(decode_item(&item.key, &bytes[..cut], &src).is_err());
+            // A number the store has no source for is an error naming the record.
+            let e = decode_item("k9", &encode_compact(&item, 2).unwrap(), &src).unwrap_err();
+            prop_assert!(e.to_string().contains("k9") && e.to_string().contains("source 2"));
         }
+    }
+
+    /// No sources: what version 1 and JSON records are read with.
+    fn none() -> Sources {
+        Sources::default()
+    }
+
+    /// The sources [`farm_item`]'s record names: its own, number 0.
+    fn farm_sources() -> Sources {
+        Sources::of(vec![farm_item().source])
     }
 
     /// A farm-like item: decorated title, guid = link, hex key and digest, eleven index keys.
@@ -903,10 +928,14 @@ mod tests {
     #[test]
     fn compact_records_write_derivable_fields_as_marks() {
         let item = farm_item();
-        let (v1, v2) = (encode_item(&item).unwrap(), encode_compact(&item).unwrap());
+        let (v1, v2) = (
+            encode_item(&item).unwrap(),
+            encode_compact(&item, 0).unwrap(),
+        );
         // Saved: half the key (16) and the digest (12), the guid (35), the cleaned title
         // (52, less its span's 2–3), the entry's feed id (6) and 1–2 bytes per index key.
-        let saved = 16 + 12 + 35 + 52 - 3 + 6 + 11;
+        // And the source (feed id, title and URL: 6 + 6 + 33, less the number's byte).
+        let saved = 16 + 12 + 35 + 52 - 3 + 6 + 11 + 6 + 6 + 33 - 1;
         assert!(
             v2.len() + saved <= v1.len(),
             "V1 {} bytes, V2 {} bytes: expected at least {saved} fewer",
@@ -920,9 +949,9 @@ mod tests {
         odd.clean_title = "not in the title".into();
         odd.item.guid = Some("urn:other".into());
         odd.item.feed_id = "farm-1".into();
-        let v2_odd = encode_compact(&odd).unwrap();
+        let v2_odd = encode_compact(&odd, 0).unwrap();
         assert!(v2_odd.len() > v2.len() + 16 + 16 + 9);
-        assert_eq!(decode_item("k", &v2_odd).unwrap(), odd);
+        assert_eq!(decode_item("k", &v2_odd, &farm_sources()).unwrap(), odd);
     }
 
     #[test]
@@ -931,7 +960,7 @@ mod tests {
         let mut item = farm_item();
         item.item.link = None;
         item.item.guid = None;
-        let mut bytes = encode_compact(&item).unwrap();
+        let mut bytes = encode_compact(&item, 0).unwrap();
         // The guid's mark comes just before the title and its one-byte length.
         let title = item.item.title.as_bytes();
         let title_at = bytes
@@ -945,18 +974,22 @@ mod tests {
             "feed id mark, guid None"
         );
         bytes[guid_at + 1] = 1; // Guid::Link
-        let e = decode_item("k2", &bytes).unwrap_err().to_string();
+        let e = decode_item("k2", &bytes, &farm_sources())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("k2") && e.contains("no link"), "{e}");
 
         let mut item = farm_item();
         item.item.title = "short".into();
         item.clean_title = "short".into();
-        let bytes = encode_compact(&item).unwrap();
+        let bytes = encode_compact(&item, 0).unwrap();
         let span = [0u8, 0, 5]; // Within::Span(0, 5)
         let at = bytes.windows(3).rposition(|w| w == span).expect("span");
         let mut bad = bytes.clone();
         bad[at + 2] = 9;
-        let e = decode_item("k3", &bad).unwrap_err().to_string();
+        let e = decode_item("k3", &bad, &farm_sources())
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("k3") && e.contains("not within"), "{e}");
     }
 
@@ -969,9 +1002,11 @@ mod tests {
             b"\x02\xff\xff",
             b"{not json",
         ] {
-            let e = decode_item("k1", bytes).unwrap_err().to_string();
+            let e = decode_item("k1", bytes, &farm_sources())
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("k1"), "{e}");
-            assert!(title_and_core("k1", bytes).is_err());
+            assert!(title_and_core("k1", bytes, &farm_sources()).is_err());
         }
     }
 }

@@ -9,6 +9,7 @@
 
 use super::pool::{pg, Conn};
 use super::DELETE_NEAR_ROWS;
+use crate::store::sources::Sources;
 use crate::store::{decode_item, encode_item, Reindex, StoreError};
 
 /// The schema this build reads and writes: the number of [`MIGRATIONS`].
@@ -122,7 +123,7 @@ fn complete_index_keys(c: &mut Conn, reindex: Reindex) -> Result<(), StoreError>
         let (mut gone, mut added) = (NearRows::default(), NearRows::default());
         for row in &rows {
             let key: String = row.get(0);
-            let mut item = decode_item(&key, row.get(2))?;
+            let mut item = decode_item(&key, row.get(2), &Sources::default())?;
             let Some(full) = reindex(&item) else {
                 continue;
             };

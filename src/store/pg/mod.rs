@@ -36,8 +36,8 @@ mod pool;
 pub use migrations::PG_SCHEMA_VERSION;
 
 use super::{
-    decode, decode_item, encode, encode_item, title_and_core, Backend, Batch, Claim, Correction,
-    IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
+    decode, decode_item, encode, encode_item, sources::Sources, title_and_core, Backend, Batch,
+    Claim, Correction, IngestGuard, NearHit, PruneStats, Reindex, StoreError, TitleOf,
 };
 use crate::model::{AlsoAt, Category, FeedState, StoredItem};
 use chrono::{DateTime, Utc};
@@ -109,7 +109,7 @@ fn item_from_row_at(row: &postgres::Row, at: usize) -> Result<StoredItem, StoreE
     let key: String = row.get(at);
     let record: Vec<u8> = row.get(at + 1);
     let copies: Option<Vec<Vec<u8>>> = row.get(at + 2);
-    let mut item = decode_item(&key, &record)?;
+    let mut item = decode_item(&key, &record, &Sources::default())?;
     // The number is drawn when the row is inserted; the record was encoded before.
     item.seq = row.get::<_, i64>(at + 3) as u64;
     for c in copies.unwrap_or_default() {
@@ -261,7 +261,9 @@ impl Backend for PgStore {
                 .query_opt("SELECT record FROM feedsift_items WHERE key = $1", &[&key])
                 .map_err(pg("title_of"))?
             {
-                Some(row) => title_and_core(&key, &row.get::<_, Vec<u8>>(0)).map(Some),
+                Some(row) => {
+                    title_and_core(&key, &row.get::<_, Vec<u8>>(0), &Sources::default()).map(Some)
+                }
                 None => Ok(None),
             }
         })
@@ -282,7 +284,7 @@ impl Backend for PgStore {
         let mut found = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
             let key: String = row.get(0);
-            let found_title = title_and_core(&key, &row.get::<_, Vec<u8>>(1))?;
+            let found_title = title_and_core(&key, &row.get::<_, Vec<u8>>(1), &Sources::default())?;
             found.insert(key, found_title);
         }
         Ok(keys.iter().map(|k| found.remove(k)).collect())
