@@ -288,6 +288,50 @@ fn paging_by_date_and_category(b: &dyn Backend) {
     );
 }
 
+/// All stories newest first, whatever the categories: every category, dates shared across them
+/// (ties broken by insertion order), read whole and in pages continued by their last date key.
+fn newest_first_across_categories_is_date_key_order(b: &dyn Backend) {
+    let s = b.open();
+    let items: Vec<StoredItem> = (0..40u32)
+        .map(|n| {
+            let cat = Category::ALL[(n % 4) as usize];
+            stored(
+                &format!("k{n}"),
+                &format!("第{n}号消息：各类别的标题"),
+                1 + n / 3,
+                cat,
+            )
+        })
+        .collect();
+    s.commit(new_batch(items), None).unwrap();
+    let all: Vec<StoredItem> = s.newest_first().map(|r| r.unwrap()).collect();
+    assert_eq!(all.len(), 40);
+    let keys: Vec<[u8; 16]> = all.iter().map(feedsift::store::page_key).collect();
+    assert!(
+        keys.windows(2).all(|w| w[0] > w[1]),
+        "not in date key order"
+    );
+    assert_eq!(all[0].key, "k39");
+    // Pages of 7, each continued from the last one's date key, give the same stories.
+    let mut paged = Vec::new();
+    let mut before = None;
+    loop {
+        let page: Vec<_> = s
+            .newest_first_paged(None, before, 7)
+            .take(7)
+            .map(|r| r.unwrap().key.clone())
+            .collect();
+        if page.is_empty() {
+            break;
+        }
+        let last = s.get(page.last().unwrap()).unwrap().unwrap();
+        before = Some(feedsift::store::page_key(&last));
+        paged.extend(page);
+    }
+    let whole: Vec<String> = all.iter().map(|i| i.key.clone()).collect();
+    assert_eq!(paged, whole);
+}
+
 fn also_at_and_aliases(b: &dyn Backend) {
     let s = b.open();
     s.commit(
@@ -1062,6 +1106,7 @@ macro_rules! suite {
 suite!(
     commit_update_and_indexes,
     paging_by_date_and_category,
+    newest_first_across_categories_is_date_key_order,
     also_at_and_aliases,
     prune_by_age_and_count,
     cursors_read_each_item_once,

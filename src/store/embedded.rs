@@ -125,8 +125,8 @@ fn record_error(seq: u64, e: StoreError) -> StoreError {
     }
 }
 
-/// The sequence number an index entry's key ends with (`by_date`, `by_category`: schema 7
-/// keeps nothing in their values).
+/// The sequence number an index entry's key ends with (`by_category`: since schema 7 its
+/// values are empty).
 fn seq_at_end(k: &[u8]) -> u64 {
     be_u64(&k[k.len().saturating_sub(8)..])
 }
@@ -191,14 +191,16 @@ fn migrate_v6(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
         writes.finish()?;
     }
     chunks.finish(db, meta, 7, "items keyed by sequence number")?;
-    drop_v6_trees(db)
+    drop_old_trees(db)
 }
 
 /// Schema 7 → 8: compact records ([`super::record::BINARY_V2`]), which carry the index keys the
-/// near-duplicate index is built from, so `keys` values keep only the sequence number. Every
-/// older record is rewritten compact, then its `keys` value trimmed. Restartable: a compact
-/// record is done (a `keys` value still holding index keys is read by its first eight bytes
-/// alone), and the schema number changes last.
+/// near-duplicate index is built from, so `keys` values keep only the sequence number; and no
+/// `by_date` (pages of all stories merge `by_category`'s ranges). Every older record is
+/// rewritten compact, then its `keys` value trimmed; `by_date` is dropped once the schema
+/// number is written. Restartable: a compact record is done (a `keys` value still holding
+/// index keys is read by its first eight bytes alone), and the schema number changes before
+/// the drop.
 fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let records = db.open_tree("records")?;
     let keys = db.open_tree("keys")?;
@@ -219,13 +221,15 @@ fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
             .insert(item.key.as_bytes(), &key_value(&item)[..]);
         chunks.item_done()?;
     }
-    chunks.finish(db, meta, 8, "compact records")
+    chunks.finish(db, meta, 8, "compact records")?;
+    drop_old_trees(db)
 }
 
-/// Drops the trees schema 7 no longer has (again, harmlessly, at every open: a migration
-/// stopped after its schema number was written leaves them behind).
-fn drop_v6_trees(db: &sled::Db) -> Result<(), StoreError> {
-    for name in ["items", "by_seq"] {
+/// Drops the trees this schema no longer has (again, harmlessly, at every open: a migration
+/// stopped after its schema number was written leaves them behind): `items` and `by_seq`
+/// (schema 7), `by_date` (schema 8: all stories newest first are `by_category`'s ranges merged).
+fn drop_old_trees(db: &sled::Db) -> Result<(), StoreError> {
+    for name in ["items", "by_seq", "by_date"] {
         db.drop_tree(name)?;
     }
     Ok(())
@@ -361,7 +365,8 @@ pub struct SledStore {
     sources_tree: sled::Tree,
     /// Every entry of `sources_tree`, both ways.
     sources: std::sync::Arc<Sources>,
-    by_date: sled::Tree,
+    /// Category byte ‖ [`date_key`]: each category's stories in date order, and (merged) all
+    /// of them ([`SledStore::page_by_date`]).
     by_category: sled::Tree,
     /// The near-duplicate index, in memory ([`super::near_mem`]).
     near: Shared,
@@ -410,8 +415,9 @@ fn category_byte(c: Category) -> u8 {
     Category::ALL.iter().position(|x| *x == c).unwrap_or(3) as u8
 }
 
-/// `by_date` key: the sort timestamp with its sign bit flipped (so earlier dates sort first),
-/// then the sequence number to keep keys unique and ties in insertion order.
+/// Date key (the end of a `by_category` key; schema 7 also had a `by_date` tree of them): the
+/// sort timestamp with its sign bit flipped (so earlier dates sort first), then the sequence
+/// number to keep keys unique and ties in insertion order.
 fn date_key(item: &StoredItem) -> [u8; 16] {
     super::page_key(item)
 }
@@ -623,7 +629,7 @@ impl SledStore {
                 }
                 migrate_v7(&db, &meta)?;
             }
-            Some(SCHEMA_VERSION) => drop_v6_trees(&db)?,
+            Some(SCHEMA_VERSION) => drop_old_trees(&db)?,
             Some(found) => {
                 let hint = if found > SCHEMA_VERSION {
                     "it was written by a newer feedsift: upgrade feedsift"
@@ -680,7 +686,6 @@ impl SledStore {
             sources_tree,
             records,
             keys: db.open_tree("keys")?,
-            by_date: db.open_tree("by_date")?,
             by_category: db.open_tree("by_category")?,
             near,
             aliases: db.open_tree("aliases")?,
@@ -719,11 +724,9 @@ impl SledStore {
         &sled::Tree,
         &sled::Tree,
         &sled::Tree,
-        &sled::Tree,
     ) {
         (
             &self.records,
-            &self.by_date,
             &self.keys,
             &self.by_category,
             &self.aliases,
@@ -734,6 +737,21 @@ impl SledStore {
             &self.blobs,
             &self.corrected,
         )
+    }
+
+    /// The `by_category` keys of `category`'s stories, newest first, those before the date key
+    /// `before` when given.
+    fn newest_in(
+        &self,
+        category: Category,
+        before: Option<[u8; 16]>,
+    ) -> impl Iterator<Item = sled::Result<sled::IVec>> {
+        let c = category_byte(category);
+        let end = match before {
+            Some(b) => [&[c][..], &b].concat(),
+            None => vec![c + 1],
+        };
+        self.by_category.range(vec![c]..end).keys().rev()
     }
 
     /// The items with sequence numbers `seqs`, in that order; an index entry whose item is
@@ -996,7 +1014,6 @@ type Tt = sled::transaction::TransactionalTree;
 /// The trees of one transaction ([`SledStore::trees`]), by name.
 struct TxTrees<'a> {
     records: &'a Tt,
-    by_date: &'a Tt,
     keys: &'a Tt,
     by_category: &'a Tt,
     aliases: &'a Tt,
@@ -1009,18 +1026,17 @@ struct TxTrees<'a> {
 
 impl<'a> TxTrees<'a> {
     #[allow(clippy::type_complexity)]
-    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
+    fn of(t: &'a (Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt, Tt)) -> TxTrees<'a> {
         TxTrees {
             records: &t.0,
-            by_date: &t.1,
-            keys: &t.2,
-            by_category: &t.3,
-            aliases: &t.4,
-            copies: &t.5,
-            feeds: &t.6,
-            counts: &t.7,
-            blobs: &t.9,
-            corrected: &t.10,
+            keys: &t.1,
+            by_category: &t.2,
+            aliases: &t.3,
+            copies: &t.4,
+            feeds: &t.5,
+            counts: &t.6,
+            blobs: &t.8,
+            corrected: &t.9,
         }
     }
 
@@ -1036,7 +1052,6 @@ impl<'a> TxTrees<'a> {
             let record = encode_compact(item, *source).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             self.keys.insert(key, &key_value(item)[..])?;
-            self.by_date.insert(&date_key(item)[..], &[])?;
             self.by_category.insert(category_key(item), &[])?;
             if let Some(k) = &item.link_alias {
                 self.aliases.insert(k.as_bytes(), key)?;
@@ -1070,9 +1085,7 @@ impl<'a> TxTrees<'a> {
             let record = encode_compact(item, *source).map_err(abort)?;
             self.records.insert(&item.seq.to_be_bytes(), record)?;
             if date_key(item) != date_key(old) || item.class.category != old.class.category {
-                self.by_date.remove(&date_key(old)[..])?;
                 self.by_category.remove(category_key(old))?;
-                self.by_date.insert(&date_key(item)[..], &[])?;
                 self.by_category.insert(category_key(item), &[])?;
             }
             // `keys` holds the sequence number alone, which an edit keeps; the index keys are
@@ -1305,31 +1318,39 @@ impl Backend for SledStore {
         limit: usize,
     ) -> Result<Vec<Arc<StoredItem>>, StoreError> {
         let seqs: Vec<u64> = match category {
+            Some(category) => self
+                .newest_in(category, before)
+                .take(limit)
+                .map(|r| r.map(|k| seq_at_end(&k)))
+                .collect::<Result<_, _>>()?,
             None => {
-                let iter = match before {
-                    Some(b) => self.by_date.range(..b),
-                    None => self.by_date.iter(),
-                };
-                iter.keys()
-                    .rev()
-                    .take(limit)
-                    .map(|r| r.map(|k| seq_at_end(&k)))
-                    .collect::<Result<_, _>>()?
-            }
-            Some(category) => {
-                let c = category_byte(category);
-                let mut end = vec![c];
-                match before {
-                    Some(b) => end.extend_from_slice(&b),
-                    None => end = vec![c + 1],
+                // Each category's range is in date order, so their merge is the date order of
+                // all stories: the newest first of every range, then the next, by date key.
+                let mut ranges: Vec<_> = Category::ALL
+                    .iter()
+                    .map(|c| self.newest_in(*c, before).peekable())
+                    .collect();
+                let mut seqs = Vec::with_capacity(limit.min(1024));
+                while seqs.len() < limit {
+                    let mut newest: Option<(usize, &[u8])> = None;
+                    for (i, range) in ranges.iter_mut().enumerate() {
+                        if matches!(range.peek(), Some(Err(_))) {
+                            if let Some(Err(e)) = range.next() {
+                                return Err(e.into());
+                            }
+                        }
+                        if let Some(Ok(k)) = range.peek() {
+                            if newest.is_none_or(|(_, n)| k[1..] > *n) {
+                                newest = Some((i, &k[1..]));
+                            }
+                        }
+                    }
+                    let Some((i, _)) = newest else { break };
+                    if let Some(Ok(k)) = ranges[i].next() {
+                        seqs.push(seq_at_end(&k));
+                    }
                 }
-                self.by_category
-                    .range(vec![c]..end)
-                    .keys()
-                    .rev()
-                    .take(limit)
-                    .map(|r| r.map(|k| seq_at_end(&k)))
-                    .collect::<Result<_, _>>()?
+                seqs
             }
         };
         self.load_shared(seqs)
@@ -1455,7 +1476,6 @@ impl Backend for SledStore {
             let r = self.trees().transaction(
                 |(
                     records,
-                    by_date,
                     keys,
                     by_category,
                     aliases,
@@ -1469,7 +1489,6 @@ impl Backend for SledStore {
                     for item in chunk {
                         records.remove(&item.seq.to_be_bytes())?;
                         keys.remove(item.key.as_bytes())?;
-                        by_date.remove(&date_key(item)[..])?;
                         by_category.remove(category_key(item))?;
                         tombs.insert(item.key.as_bytes(), &stamp)?;
                         if let Some(k) = &item.link_alias {
@@ -1596,7 +1615,6 @@ impl Backend for SledStore {
         vec![
             ("items", self.records.len()),
             ("keys", self.keys.len()),
-            ("by_date", self.by_date.len()),
             ("by_category", self.by_category.len()),
             ("near", self.near.with(|ix| ix.entries()).unwrap_or(0)),
             ("aliases", self.aliases.len()),
@@ -1994,7 +2012,10 @@ mod tests {
             by_seq
                 .insert(item.seq.to_be_bytes(), seq_value(&item))
                 .unwrap();
-            s.by_date.insert(&date_key(&item)[..], key).unwrap();
+            s.db.open_tree("by_date")
+                .unwrap()
+                .insert(&date_key(&item)[..], key)
+                .unwrap();
             s.by_category.insert(category_key(&item), key).unwrap();
         }
         s.records.clear().unwrap();
@@ -2038,14 +2059,14 @@ mod tests {
             s.get("k3").unwrap().as_ref(),
             newest.iter().find(|i| i.key == "k3").map(|v| &**v)
         );
-        for gone in ["items", "by_seq"] {
+        for gone in ["items", "by_seq", "by_date"] {
             assert!(!s
                 .db
                 .tree_names()
                 .iter()
                 .any(|n| n.as_ref() == gone.as_bytes()));
         }
-        assert!(s.by_date.iter().values().all(|v| v.unwrap().is_empty()));
+        assert!(s.by_category.iter().values().all(|v| v.unwrap().is_empty()));
         let schema = s.db.open_tree("meta").unwrap().get("schema").unwrap();
         assert_eq!(be_u64(&schema.unwrap()), SCHEMA_VERSION);
     }
