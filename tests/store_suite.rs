@@ -332,6 +332,31 @@ fn newest_first_across_categories_is_date_key_order(b: &dyn Backend) {
     assert_eq!(paged, whole);
 }
 
+/// A story and its copy in one batch (what `feedsift migrate` writes): the copy is read with
+/// the story at once, by key, by page and newest first, and after the store is opened again.
+fn a_new_story_and_its_copy_in_one_batch(b: &dyn Backend) {
+    let s = b.open();
+    let mut batch = new_batch(vec![stored(
+        "a",
+        "巴西龟的饲养方法",
+        1,
+        Category::Lifestyle,
+    )]);
+    batch
+        .also_at
+        .push(("a".to_string(), decorated_copy_of_a(None)));
+    s.commit(batch, None).unwrap();
+    let copies = |s: &Store| {
+        let by_key = s.get("a").unwrap().unwrap().also_at.len();
+        let paged: usize = s.after_seq(None).map(|i| i.unwrap().also_at.len()).sum();
+        let newest: usize = s.newest_first().map(|i| i.unwrap().also_at.len()).sum();
+        (by_key, paged, newest)
+    };
+    assert_eq!(copies(&s), (1, 1, 1));
+    drop(s);
+    assert_eq!(copies(&b.reopen()), (1, 1, 1));
+}
+
 fn also_at_and_aliases(b: &dyn Backend) {
     let s = b.open();
     s.commit(
@@ -1107,6 +1132,7 @@ suite!(
     commit_update_and_indexes,
     paging_by_date_and_category,
     newest_first_across_categories_is_date_key_order,
+    a_new_story_and_its_copy_in_one_batch,
     also_at_and_aliases,
     prune_by_age_and_count,
     cursors_read_each_item_once,

@@ -86,27 +86,26 @@ impl Decoded {
     }
 
     /// The item with sequence number `seq`, read as `record` at store generation `generation`
-    /// (read before the record): decoded by `decode`, its copies read by `copies_of` (given the
-    /// item's key) and added by `add_copies`. Decodes only when these bytes differ from the
+    /// (read before the record): decoded by `decode`, its copies read by `copies_of` (by the
+    /// sequence number: sled keeps them under it) and added by `add_copies`. Decodes only when these bytes differ from the
     /// last ones seen for `seq`.
     pub fn item(
         &self,
         seq: u64,
         generation: u64,
         record: sled::IVec,
-        copies_of: impl Fn(&str) -> Result<Vec<sled::IVec>, StoreError>,
+        copies_of: impl Fn() -> Result<Vec<sled::IVec>, StoreError>,
         decode: impl FnOnce(&[u8]) -> Result<StoredItem, StoreError>,
         add_copies: impl FnOnce(&mut StoredItem, &[sled::IVec]) -> Result<(), StoreError>,
     ) -> Result<Arc<StoredItem>, StoreError> {
         if let Some(e) = self.cache.get(&seq) {
-            // The same record has the same key, so the copies to compare are found through it.
-            if same(&e.record, &record) && e.copies == copies_of(&e.item.key)? {
+            if same(&e.record, &record) && e.copies == copies_of()? {
                 e.checked.store(generation, Ordering::Release);
                 return Ok(Arc::clone(&e.item));
             }
         }
         let mut item = decode(&record)?;
-        let copies = copies_of(&item.key)?;
+        let copies = copies_of()?;
         if !copies.is_empty() {
             add_copies(&mut item, &copies)?;
         }
@@ -203,7 +202,7 @@ mod tests {
                     7,
                     1,
                     sled::IVec::from(record),
-                    |_| Ok(copies.borrow().clone()),
+                    || Ok(copies.borrow().clone()),
                     |r| Ok(decode(r, &calls)),
                     |i, c| {
                         add(i, c);
@@ -241,7 +240,7 @@ mod tests {
                     3,
                     generation,
                     sled::IVec::from(record),
-                    |_| Ok(vec![]),
+                    || Ok(vec![]),
                     |r| Ok(decode(r, &calls)),
                     |_, _| Ok(()),
                 )
@@ -269,7 +268,7 @@ mod tests {
                     seq,
                     1,
                     record,
-                    |_| Ok(vec![]),
+                    || Ok(vec![]),
                     |r| Ok(decode(r, &calls)),
                     |_, _| Ok(()),
                 )

@@ -125,6 +125,14 @@ fn record_error(seq: u64, e: StoreError) -> StoreError {
     }
 }
 
+/// The tree of copies (schema 8; schema 7 had `copies`, keyed by story key: [`copy_key_v7`]).
+const COPIES_TREE: &str = "copies_by_seq";
+
+/// The sequence number a `copies_by_seq` key starts with ([`copy_key`]).
+fn seq_at_start(k: &[u8]) -> u64 {
+    be_u64(&k[..k.len().min(8)])
+}
+
 /// The sequence number an index entry's key ends with (`by_category`: since schema 7 its
 /// values are empty).
 fn seq_at_end(k: &[u8]) -> u64 {
@@ -206,6 +214,7 @@ fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     let keys = db.open_tree("keys")?;
     let sources_tree = db.open_tree("sources")?;
     let sources = Sources::load(&sources_tree)?;
+    move_copies_by_seq(db, &keys)?;
     let mut chunks = Chunks::new(&records, &keys);
     for entry in records.iter() {
         let (k, v) = entry?;
@@ -225,11 +234,36 @@ fn migrate_v7(db: &sled::Db, meta: &sled::Tree) -> Result<(), StoreError> {
     drop_old_trees(db)
 }
 
+/// Schema 7 → 8, copies: each entry of `copies` (story key ‖ 0 ‖ copy hash) moves to
+/// `copies_by_seq` under its story's sequence number; a copy whose story is gone is dropped.
+/// Restartable: in chunks, the new entries written before the old ones are removed.
+fn move_copies_by_seq(db: &sled::Db, keys: &sled::Tree) -> Result<(), StoreError> {
+    let old = db.open_tree("copies")?;
+    let new = db.open_tree(COPIES_TREE)?;
+    let mut chunks = Chunks::new(&new, &old);
+    for entry in old.iter() {
+        let (k, v) = entry?;
+        let Some(at) = k.iter().position(|b| *b == 0) else {
+            chunks.second.remove(k);
+            continue;
+        };
+        if let Some(seq) = keys.get(&k[..at])? {
+            let mut moved = key_value_seq(&seq).to_be_bytes().to_vec();
+            moved.extend_from_slice(&k[at + 1..]);
+            chunks.first.insert(moved, v);
+        }
+        chunks.second.remove(k);
+        chunks.item_done()?;
+    }
+    chunks.write()
+}
+
 /// Drops the trees this schema no longer has (again, harmlessly, at every open: a migration
 /// stopped after its schema number was written leaves them behind): `items` and `by_seq`
-/// (schema 7), `by_date` (schema 8: all stories newest first are `by_category`'s ranges merged).
+/// (schema 7), `by_date` (schema 8: all stories newest first are `by_category`'s ranges merged)
+/// and `copies` (schema 8: `copies_by_seq`).
 fn drop_old_trees(db: &sled::Db) -> Result<(), StoreError> {
-    for name in ["items", "by_seq", "by_date"] {
+    for name in ["items", "by_seq", "by_date", "copies"] {
         db.drop_tree(name)?;
     }
     Ok(())
@@ -395,7 +429,7 @@ pub struct SledStore {
     /// a prefix scan to find that out was a fifth of a read (paging `/api/items`). Built at
     /// open from the tree's keys, added to before a commit writes a copy, never shrunk (a
     /// stale key only costs the scan it saves).
-    with_copies: std::sync::Arc<std::sync::RwLock<std::collections::HashSet<Vec<u8>>>>,
+    with_copies: std::sync::Arc<std::sync::RwLock<std::collections::HashSet<u64>>>,
     /// Titles of the stories written or read lately ([`super::titles`]): what near-duplicate
     /// verification reads, without a read of the disk.
     titles: std::sync::Arc<Titles>,
@@ -523,9 +557,19 @@ fn reindex_all(
     chunks.finish(db, meta, to, "index keys completed")
 }
 
-/// `copies` key: story key ‖ 0 ‖ hash of the copy's feed and link. A prefix scan lists a
-/// story's copies; the same copy seen again maps to the same key.
-fn copy_key(story: &str, copy: &AlsoAt) -> Vec<u8> {
+/// `copies_by_seq` key (schema 8): the story's sequence number ‖ hash of the copy's feed and
+/// link. A prefix scan lists a story's copies, and the copies of a run of stories are one range
+/// beside their records; the same copy seen again maps to the same key.
+fn copy_key(story: u64, copy: &AlsoAt) -> Vec<u8> {
+    let mut k = Vec::with_capacity(16);
+    k.extend_from_slice(&story.to_be_bytes());
+    k.extend_from_slice(&super::copy_id(copy));
+    k
+}
+
+/// Schema 7's `copies` key: story key ‖ 0 ‖ the copy's hash (what [`move_copies_by_seq`] reads).
+#[cfg(test)]
+fn copy_key_v7(story: &str, copy: &AlsoAt) -> Vec<u8> {
     let mut k = Vec::with_capacity(story.len() + 9);
     k.extend_from_slice(story.as_bytes());
     k.push(0);
@@ -663,14 +707,10 @@ impl SledStore {
     }
 
     fn with_trees(db: sled::Db) -> Result<SledStore, StoreError> {
-        let copies = db.open_tree("copies")?;
+        let copies = db.open_tree(COPIES_TREE)?;
         let mut with_copies = std::collections::HashSet::new();
         for key in copies.iter().keys() {
-            let key = key?;
-            let story = key.split(|b| *b == 0).next().unwrap_or(&key);
-            if !with_copies.contains(story) {
-                with_copies.insert(story.to_vec());
-            }
+            with_copies.insert(seq_at_start(&key?));
         }
         let records = db.open_tree("records")?;
         let near = if records.is_empty() {
@@ -771,7 +811,7 @@ impl SledStore {
                     seq,
                     generation,
                     record,
-                    |key| self.copy_records(key),
+                    || self.copy_records(seq),
                     |record| self.decode_record(seq, record),
                     add_copy_records,
                 )?);
@@ -818,28 +858,29 @@ impl SledStore {
 
     /// Adds the copies of `item` (`also_at`), when it has any.
     fn add_copies(&self, item: &mut StoredItem) -> Result<(), StoreError> {
-        let copies = self.copy_records(&item.key)?;
+        let copies = self.copy_records(item.seq)?;
         add_copy_records(item, &copies)
     }
 
     /// The records of the copies of the story stored under `key` (none for most stories: no
     /// scan then).
-    fn copy_records(&self, key: &str) -> Result<Vec<sled::IVec>, StoreError> {
-        let has_copies = self
-            .with_copies
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .contains(key.as_bytes());
-        if !has_copies {
+    fn copy_records(&self, seq: u64) -> Result<Vec<sled::IVec>, StoreError> {
+        if !self.has_copies(seq) {
             return Ok(Vec::new());
         }
-        let mut prefix = key.as_bytes().to_vec();
-        prefix.push(0);
         Ok(self
             .copies
-            .scan_prefix(prefix)
+            .scan_prefix(seq.to_be_bytes())
             .values()
             .collect::<Result<_, _>>()?)
+    }
+
+    /// Whether the story numbered `seq` may have copies (no read when not).
+    fn has_copies(&self, seq: u64) -> bool {
+        self.with_copies
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(&seq)
     }
 
     /// The record of the item stored under `key`.
@@ -872,16 +913,28 @@ impl SledStore {
 
     /// Adds the stories that gain copies to `with_copies`, before the transaction: a reader
     /// must never see a copy the set does not know.
-    fn note_copies(&self, also_at: &[(String, AlsoAt)]) {
-        if also_at.is_empty() {
-            return;
+    fn note_copies(&self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.also_at.is_empty() {
+            return Ok(());
         }
-        let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
-        for (key, _) in also_at {
-            if !set.contains(key.as_bytes()) {
-                set.insert(key.as_bytes().to_vec());
+        // A story may be new in this very batch (`feedsift migrate` writes stories with their
+        // copies): then its number is the one just given, not yet in `keys`.
+        let new: std::collections::HashMap<&str, u64> = batch
+            .new
+            .iter()
+            .map(|item| (item.key.as_str(), item.seq))
+            .collect();
+        let mut seqs = Vec::with_capacity(batch.also_at.len());
+        for (key, _) in &batch.also_at {
+            if let Some(seq) = new.get(key.as_str()) {
+                seqs.push(*seq);
+            } else if let Some(v) = self.keys.get(key.as_bytes())? {
+                seqs.push(key_value_seq(&v));
             }
         }
+        let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
+        set.extend(seqs);
+        Ok(())
     }
 }
 
@@ -903,7 +956,7 @@ impl SledStore {
         feed_state: Option<&(String, Vec<u8>)>,
     ) -> Result<(), StoreError> {
         let added = added_per_feed(&batch.new);
-        self.note_copies(&batch.also_at);
+        self.note_copies(batch)?;
         // Numbered before the transaction: a new source's entry is a write of its own.
         let new_sources = self.source_ids(batch.new.iter())?;
         let updated_sources = self.source_ids(batch.updated.iter().map(|(item, _)| item))?;
@@ -1098,8 +1151,12 @@ impl<'a> TxTrees<'a> {
     /// becomes an alias of the story.
     fn record_copies(&self, also_at: &[(String, AlsoAt)]) -> Result<(), TxError> {
         for (key, copy) in also_at {
-            let ck = copy_key(key, copy);
-            if self.copies.get(&ck)?.is_some() || self.keys.get(key.as_bytes())?.is_none() {
+            // Only for a story still stored.
+            let Some(v) = self.keys.get(key.as_bytes())? else {
+                continue;
+            };
+            let ck = copy_key(key_value_seq(&v), copy);
+            if self.copies.get(&ck)?.is_some() {
                 continue;
             }
             if let Some(k) = &copy.key {
@@ -1495,7 +1552,7 @@ impl Backend for SledStore {
                             aliases.remove(k.as_bytes())?;
                         }
                         for a in &item.also_at {
-                            copies.remove(copy_key(&item.key, a))?;
+                            copies.remove(copy_key(item.seq, a))?;
                             if let Some(k) = &a.key {
                                 aliases.remove(k.as_bytes())?;
                                 tombs.insert(k.as_bytes(), &stamp)?;
@@ -2078,7 +2135,44 @@ mod tests {
         let items = look_alikes(30);
         let (before, hits) = {
             let s = holding(dir.path(), &items);
+            // Two stories with copies (one with two), and a copy of a story since removed.
+            let copy = |feed: &str| AlsoAt {
+                source: crate::model::SourceRef {
+                    feed_id: feed.into(),
+                    title: format!("Feed {feed}"),
+                    url: format!("http://example.com/{feed}.xml"),
+                },
+                link: Some(format!("http://example.com/{feed}/1")),
+                title: "a copy".into(),
+                key: None,
+                seen: items[0].first_seen,
+            };
+            let also_at = vec![
+                ("k2".to_string(), copy("x")),
+                ("k2".to_string(), copy("y")),
+                ("k4".to_string(), copy("x")),
+            ];
+            s.commit(
+                Batch {
+                    also_at: also_at.clone(),
+                    ..Batch::default()
+                },
+                None,
+            )
+            .unwrap();
             let before = s.page_by_seq(None, 100).unwrap();
+            // As schema 7 kept copies: by story key, in `copies`.
+            let old = s.db.open_tree("copies").unwrap();
+            for item in &before {
+                for a in &item.also_at {
+                    old.insert(copy_key_v7(&item.key, a), encode(&item.key, a).unwrap())
+                        .unwrap();
+                    s.copies.remove(copy_key(item.seq, a)).unwrap();
+                }
+            }
+            old.insert(copy_key_v7("gone", &copy("z")), &b"{}"[..])
+                .unwrap();
+            assert_eq!(before.iter().map(|i| i.also_at.len()).sum::<usize>(), 3);
             let hits = all_hits(&s, &items);
             // As schema 7 wrote them: records in version 1, index keys in `keys` too. Half
             // migrated, as a crash would leave it: the first five records already compact.
@@ -2119,6 +2213,9 @@ mod tests {
         assert_eq!(long.count(), 5);
         // The same items, the same lookups, the same near-duplicate index (built from records).
         assert_eq!(s.page_by_seq(None, 100).unwrap(), before);
+        // The copies moved under their stories' sequence numbers; the orphan did not.
+        assert_eq!(s.copies.len(), 3);
+        assert!(!s.db.tree_names().iter().any(|n| n.as_ref() == b"copies"));
         assert_eq!(
             s.get("k7").unwrap().as_ref(),
             before.iter().find(|i| i.key == "k7")
