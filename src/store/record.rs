@@ -75,10 +75,7 @@ struct Record<'a> {
     changed: Option<Time>,
     digest: Cow<'a, str>,
     clean_title: Cow<'a, str>,
-    category: Category,
-    confidence: f32,
-    runner_up: Option<Category>,
-    regions: Cow<'a, [u64]>,
+    class: ClassRecord<'a>,
     link_alias: Option<Cow<'a, str>>,
     near: Cow<'a, [u64]>,
 }
@@ -88,15 +85,111 @@ struct Record<'a> {
 struct ItemRecord<'a> {
     feed_id: Cow<'a, str>,
     guid: Option<Cow<'a, str>>,
-    title: Cow<'a, str>,
-    link: Option<Cow<'a, str>>,
-    summary: Option<Cow<'a, str>>,
-    content: Option<Cow<'a, str>>,
+    entry: Entry<'a>,
+}
+
+/// An entry's fields after its feed id and guid, the same in every binary version. (postcard
+/// writes a nested struct as its fields in order, so nesting adds no byte.)
+#[derive(Serialize)]
+struct Entry<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+    summary: Option<&'a str>,
+    content: Option<&'a str>,
     published: Option<Time>,
     updated: Option<Time>,
-    authors: Cow<'a, [String]>,
-    tags: Cow<'a, [String]>,
-    language: Option<Cow<'a, str>>,
+    authors: &'a [String],
+    tags: &'a [String],
+    language: Option<&'a str>,
+}
+
+impl<'a> Entry<'a> {
+    fn of(i: &'a Item) -> Entry<'a> {
+        Entry {
+            title: &i.title,
+            link: i.link.as_deref(),
+            summary: i.summary.as_deref(),
+            content: i.content.as_deref(),
+            published: i.published.as_ref().map(time_of),
+            updated: i.updated.as_ref().map(time_of),
+            authors: &i.authors,
+            tags: &i.tags,
+            language: i.language.as_deref(),
+        }
+    }
+}
+
+/// [`Entry`] as read.
+#[derive(Deserialize)]
+struct EntryView<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+    summary: Option<&'a str>,
+    content: Option<&'a str>,
+    published: Option<Time>,
+    updated: Option<Time>,
+    #[serde(borrow)]
+    authors: Vec<&'a str>,
+    #[serde(borrow)]
+    tags: Vec<&'a str>,
+    language: Option<&'a str>,
+}
+
+impl EntryView<'_> {
+    /// Overwrites these fields of `o`.
+    fn write_into(&self, key: &str, o: &mut Item) -> Result<(), StoreError> {
+        let time = |t: Option<Time>| t.map(|t| time_back(key, t)).transpose();
+        set(&mut o.title, self.title);
+        set_opt(&mut o.link, self.link);
+        set_opt(&mut o.summary, self.summary);
+        set_opt(&mut o.content, self.content);
+        o.published = time(self.published)?;
+        o.updated = time(self.updated)?;
+        set_all(&mut o.authors, &self.authors);
+        set_all(&mut o.tags, &self.tags);
+        set_opt(&mut o.language, self.language);
+        Ok(())
+    }
+}
+
+/// A [`Classification`], the same in every binary version (nested: no byte added).
+#[derive(Serialize)]
+struct ClassRecord<'a> {
+    category: Category,
+    confidence: f32,
+    runner_up: Option<Category>,
+    regions: &'a [u64],
+}
+
+impl<'a> ClassRecord<'a> {
+    fn of(c: &'a Classification) -> ClassRecord<'a> {
+        ClassRecord {
+            category: c.category,
+            confidence: c.confidence,
+            runner_up: c.runner_up,
+            regions: &c.regions,
+        }
+    }
+}
+
+/// [`ClassRecord`] as read.
+#[derive(Deserialize)]
+struct ClassView {
+    category: Category,
+    confidence: f32,
+    runner_up: Option<Category>,
+    regions: Vec<u64>,
+}
+
+impl From<ClassView> for Classification {
+    fn from(c: ClassView) -> Classification {
+        Classification {
+            category: c.category,
+            confidence: c.confidence,
+            runner_up: c.runner_up,
+            regions: c.regions,
+        }
+    }
 }
 
 /// A borrowed optional string, as the record holds it.
@@ -124,15 +217,7 @@ pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
         item: ItemRecord {
             feed_id: Cow::Borrowed(&i.feed_id),
             guid: opt(&i.guid),
-            title: Cow::Borrowed(&i.title),
-            link: opt(&i.link),
-            summary: opt(&i.summary),
-            content: opt(&i.content),
-            published: i.published.as_ref().map(time_of),
-            updated: i.updated.as_ref().map(time_of),
-            authors: Cow::Borrowed(&i.authors),
-            tags: Cow::Borrowed(&i.tags),
-            language: opt(&i.language),
+            entry: Entry::of(i),
         },
         key: Cow::Borrowed(&item.key),
         seq: item.seq,
@@ -140,10 +225,7 @@ pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
         changed: item.changed.as_ref().map(time_of),
         digest: Cow::Borrowed(&item.digest),
         clean_title: Cow::Borrowed(&item.clean_title),
-        category: item.class.category,
-        confidence: item.class.confidence,
-        runner_up: item.class.runner_up,
-        regions: Cow::Borrowed(&item.class.regions),
+        class: ClassRecord::of(&item.class),
         link_alias: opt(&item.link_alias),
         near: Cow::Borrowed(&item.near),
     };
@@ -167,25 +249,14 @@ pub fn encode_compact(item: &StoredItem, source: u32) -> Result<Vec<u8>, StoreEr
         item: ItemV2 {
             feed_id: (i.feed_id != item.source.feed_id).then_some(i.feed_id.as_str()),
             guid: Guid::of(i.guid.as_deref(), i.link.as_deref()),
-            title: &i.title,
-            link: i.link.as_deref(),
-            summary: i.summary.as_deref(),
-            content: i.content.as_deref(),
-            published: i.published.as_ref().map(time_of),
-            updated: i.updated.as_ref().map(time_of),
-            authors: &i.authors,
-            tags: &i.tags,
-            language: i.language.as_deref(),
+            entry: Entry::of(i),
         },
         seq: item.seq,
         first_seen: time_of(&item.first_seen),
         changed: item.changed.as_ref().map(time_of),
         digest: Hex::of(&item.digest),
         clean_title: Within::of(&item.clean_title, &i.title),
-        category: item.class.category,
-        confidence: item.class.confidence,
-        runner_up: item.class.runner_up,
-        regions: &item.class.regions,
+        class: ClassRecord::of(&item.class),
         link_alias: item.link_alias.as_deref(),
     };
     let mut out = Vec::with_capacity(640);
@@ -212,10 +283,7 @@ struct RecordV2<'a> {
     changed: Option<Time>,
     digest: Hex<'a>,
     clean_title: Within<'a>,
-    category: Category,
-    confidence: f32,
-    runner_up: Option<Category>,
-    regions: &'a [u64],
+    class: ClassRecord<'a>,
     link_alias: Option<&'a str>,
 }
 
@@ -225,15 +293,7 @@ struct RecordV2<'a> {
 struct ItemV2<'a> {
     feed_id: Option<&'a str>,
     guid: Guid<'a>,
-    title: &'a str,
-    link: Option<&'a str>,
-    summary: Option<&'a str>,
-    content: Option<&'a str>,
-    published: Option<Time>,
-    updated: Option<Time>,
-    authors: &'a [String],
-    tags: &'a [String],
-    language: Option<&'a str>,
+    entry: Entry<'a>,
 }
 
 /// Text that is usually lowercase hex of a known length (story keys: 32 digits, content
@@ -391,10 +451,7 @@ struct ViewV2<'a> {
     digest: Hex<'a>,
     #[serde(borrow)]
     clean_title: Within<'a>,
-    category: Category,
-    confidence: f32,
-    runner_up: Option<Category>,
-    regions: Vec<u64>,
+    class: ClassView,
     link_alias: Option<&'a str>,
 }
 
@@ -404,17 +461,8 @@ struct ItemViewV2<'a> {
     feed_id: Option<&'a str>,
     #[serde(borrow)]
     guid: Guid<'a>,
-    title: &'a str,
-    link: Option<&'a str>,
-    summary: Option<&'a str>,
-    content: Option<&'a str>,
-    published: Option<Time>,
-    updated: Option<Time>,
     #[serde(borrow)]
-    authors: Vec<&'a str>,
-    #[serde(borrow)]
-    tags: Vec<&'a str>,
-    language: Option<&'a str>,
+    entry: EntryView<'a>,
 }
 
 /// What [`title_and_core`] decodes of a [`BINARY_V2`] record: its first fields.
@@ -444,16 +492,8 @@ impl ViewV2<'_> {
         let time = |t: Option<Time>| t.map(|t| time_back(key, t)).transpose();
         let (i, o) = (self.item, &mut out.item);
         set(&mut o.feed_id, i.feed_id.unwrap_or(&out.source.feed_id));
-        set_opt(&mut o.guid, i.guid.resolve(i.link, key)?);
-        set(&mut o.title, i.title);
-        set_opt(&mut o.link, i.link);
-        set_opt(&mut o.summary, i.summary);
-        set_opt(&mut o.content, i.content);
-        o.published = time(i.published)?;
-        o.updated = time(i.updated)?;
-        set_all(&mut o.authors, &i.authors);
-        set_all(&mut o.tags, &i.tags);
-        set_opt(&mut o.language, i.language);
+        set_opt(&mut o.guid, i.guid.resolve(i.entry.link, key)?);
+        i.entry.write_into(key, o)?;
         self.key.write_to(&mut out.key);
         out.seq = self.seq;
         out.first_seen = time_back(key, self.first_seen)?;
@@ -461,15 +501,10 @@ impl ViewV2<'_> {
         self.digest.write_to(&mut out.digest);
         set(
             &mut out.clean_title,
-            self.clean_title.resolve(i.title, key)?,
+            self.clean_title.resolve(i.entry.title, key)?,
         );
         set(&mut out.core, self.core);
-        out.class = Classification {
-            category: self.category,
-            confidence: self.confidence,
-            runner_up: self.runner_up,
-            regions: self.regions,
-        };
+        out.class = self.class.into();
         out.also_at.clear();
         set_opt(&mut out.link_alias, self.link_alias);
         Ok(())
@@ -579,10 +614,7 @@ struct View<'a> {
     changed: Option<Time>,
     digest: &'a str,
     clean_title: &'a str,
-    category: Category,
-    confidence: f32,
-    runner_up: Option<Category>,
-    regions: Vec<u64>,
+    class: ClassView,
     link_alias: Option<&'a str>,
     near: Vec<u64>,
 }
@@ -600,17 +632,8 @@ struct SourceView<'a> {
 struct ItemView<'a> {
     feed_id: &'a str,
     guid: Option<&'a str>,
-    title: &'a str,
-    link: Option<&'a str>,
-    summary: Option<&'a str>,
-    content: Option<&'a str>,
-    published: Option<Time>,
-    updated: Option<Time>,
     #[serde(borrow)]
-    authors: Vec<&'a str>,
-    #[serde(borrow)]
-    tags: Vec<&'a str>,
-    language: Option<&'a str>,
+    entry: EntryView<'a>,
 }
 
 impl View<'_> {
@@ -620,15 +643,7 @@ impl View<'_> {
         let (i, o) = (self.item, &mut out.item);
         set(&mut o.feed_id, i.feed_id);
         set_opt(&mut o.guid, i.guid);
-        set(&mut o.title, i.title);
-        set_opt(&mut o.link, i.link);
-        set_opt(&mut o.summary, i.summary);
-        set_opt(&mut o.content, i.content);
-        o.published = time(i.published)?;
-        o.updated = time(i.updated)?;
-        set_all(&mut o.authors, &i.authors);
-        set_all(&mut o.tags, &i.tags);
-        set_opt(&mut o.language, i.language);
+        i.entry.write_into(key, o)?;
         set(&mut out.key, self.key);
         out.seq = self.seq;
         out.first_seen = time_back(key, self.first_seen)?;
@@ -639,12 +654,7 @@ impl View<'_> {
         set(&mut out.source.url, self.source.url);
         set(&mut out.clean_title, self.clean_title);
         set(&mut out.core, self.core);
-        out.class = Classification {
-            category: self.category,
-            confidence: self.confidence,
-            runner_up: self.runner_up,
-            regions: self.regions,
-        };
+        out.class = self.class.into();
         out.also_at.clear();
         set_opt(&mut out.link_alias, self.link_alias);
         out.near = self.near;
