@@ -20,14 +20,17 @@
 //!   `flush()` (every 500 ms, and on shutdown); that is not an fsync. A killed process loses at
 //!   most the unflushed transactions *whole*, and their feeds are re-fetched because their
 //!   validators were not advanced either. On power loss the OS may lose what it had not written.
-//! - **Write little:** an unchanged item costs no write; a new item costs one write per index it
-//!   truly needs (its record by sequence number, its key with its near-duplicate index keys,
-//!   time, category, the feed's count). The near-duplicate index itself lives in memory
-//!   ([`super::near_mem`]), built from `keys` at open on a thread of its own; only writes that
-//!   change it wait for that.
-//! - **Read in order:** records are keyed by sequence number (schema 7), so following the
-//!   store (`/api/items?after=`) is one range scan, and a newest-first page is a range scan of
-//!   an index whose keys end with the sequence number, then one read per item.
+//! - **Write little, store little:** an unchanged item costs no write; a new item costs one
+//!   write per index it truly needs (its compact record by sequence number, its key, its
+//!   category and date, the feed's count), and nothing is stored twice (schema 8: the record's
+//!   near-duplicate index keys are not repeated in `keys`; its source is a number, the sources
+//!   written once in `sources`, [`super::sources`]). The near-duplicate index itself lives in
+//!   memory ([`super::near_mem`]), built from `records` at open on a thread of its own; only
+//!   writes that change it wait for that.
+//! - **Read in order:** records are keyed by sequence number (schema 7), and so are the copies
+//!   of a story (schema 8), so following the store (`/api/items?after=`) is range scans; a
+//!   newest-first page is a range scan of `by_category` (all categories: its four ranges
+//!   merged), whose keys end with the sequence number, then one read per item.
 //! - **Bounded:** [`Backend::prune`] removes items past the retention with every index entry, and
 //!   leaves a small tombstone so a feed that still lists them does not bring them back.
 //! - The schema version is checked on open; another version is a clear error, not a misread.
