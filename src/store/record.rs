@@ -236,7 +236,7 @@ pub fn encode_item(item: &StoredItem) -> Result<Vec<u8>, StoreError> {
     })
 }
 
-/// The record of `item` in [`BINARY_V2`]: [`Record`]'s fields, with what can be derived from
+/// The record of `item` in [`BINARY_V2`]: version 1's fields, with what can be derived from
 /// the others written as marks and spans (the module's guarantees). Its copies are not part of
 /// it.
 pub fn encode_compact(item: &StoredItem, source: u32) -> Result<Vec<u8>, StoreError> {
