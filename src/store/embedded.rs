@@ -98,12 +98,6 @@ fn key_value(item: &StoredItem) -> [u8; 8] {
     item.seq.to_be_bytes()
 }
 
-/// The sequence number of a `keys` value ([`key_value`]; schema 7's index keys after it are
-/// ignored).
-fn key_value_seq(v: &[u8]) -> u64 {
-    be_u64(&v[..v.len().min(8)])
-}
-
 /// Adds copies read by [`SledStore::copy_records`] to `item` (`also_at`), oldest first.
 fn add_copy_records(item: &mut StoredItem, copies: &[sled::IVec]) -> Result<(), StoreError> {
     for v in copies {
@@ -131,7 +125,8 @@ fn record_error(seq: u64, e: StoreError) -> StoreError {
 /// The tree of copies (schema 8; schema 7 had `copies`, keyed by story key: [`copy_key_v7`]).
 const COPIES_TREE: &str = "copies_by_seq";
 
-/// The sequence number a `copies_by_seq` key starts with ([`copy_key`]).
+/// The sequence number bytes start with: a `keys` value ([`key_value`]; schema 7's index keys
+/// after it are ignored) or a `copies_by_seq` key ([`copy_key`]).
 fn seq_at_start(k: &[u8]) -> u64 {
     be_u64(&k[..k.len().min(8)])
 }
@@ -251,7 +246,7 @@ fn move_copies_by_seq(db: &sled::Db, keys: &sled::Tree) -> Result<(), StoreError
             continue;
         };
         if let Some(seq) = keys.get(&k[..at])? {
-            let mut moved = key_value_seq(&seq).to_be_bytes().to_vec();
+            let mut moved = seq_at_start(&seq).to_be_bytes().to_vec();
             moved.extend_from_slice(&k[at + 1..]);
             chunks.first.insert(moved, v);
         }
@@ -891,7 +886,7 @@ impl SledStore {
         let Some(v) = self.keys.get(key.as_bytes())? else {
             return Ok(None);
         };
-        Ok(self.records.get(key_value_seq(&v).to_be_bytes())?)
+        Ok(self.records.get(seq_at_start(&v).to_be_bytes())?)
     }
     /// Gives `new` items their sequence numbers: drawn from sled's id generator above the
     /// floor, or (`keep_seq`: a store moved here by `feedsift migrate`) kept as they are, so
@@ -932,7 +927,7 @@ impl SledStore {
             if let Some(seq) = new.get(key.as_str()) {
                 seqs.push(*seq);
             } else if let Some(v) = self.keys.get(key.as_bytes())? {
-                seqs.push(key_value_seq(&v));
+                seqs.push(seq_at_start(&v));
             }
         }
         let mut set = self.with_copies.write().unwrap_or_else(|p| p.into_inner());
@@ -1158,7 +1153,7 @@ impl<'a> TxTrees<'a> {
             let Some(v) = self.keys.get(key.as_bytes())? else {
                 continue;
             };
-            let ck = copy_key(key_value_seq(&v), copy);
+            let ck = copy_key(seq_at_start(&v), copy);
             if self.copies.get(&ck)?.is_some() {
                 continue;
             }

@@ -36,7 +36,7 @@
 
 use super::sources::Sources;
 use super::{StoreError, TitleOf};
-use crate::model::{Category, Classification, Item, SourceRef, StoredItem};
+use crate::model::{push_hex, Category, Classification, Item, SourceRef, StoredItem};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -346,15 +346,6 @@ fn unhex<const N: usize>(s: &str) -> Option<[u8; N]> {
         *o = (digit(pair[0])? << 4) | digit(pair[1])?;
     }
     Some(out)
-}
-
-/// Appends the lowercase hex of `bytes` (what [`crate::model::hex`] gives).
-fn push_hex(out: &mut String, bytes: &[u8]) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
-    }
 }
 
 /// A text that is usually a span of another (the cleaned title, of the title): its byte
