@@ -208,15 +208,24 @@ fi
 
 log "/api/items paging"
 PAGE_MAX=$(( ITEMS_STORED < 500000 ? ITEMS_STORED : 500000 ))
-# The client parses every page on the same two cores, and requests follow one another, so the
-# rate is client and server together; the server's own CPU time (from /proc) is in the notes.
+# The client decodes every page on the same two cores. Two clients: one that asks for the next
+# page as soon as a page's `Link: rel="next"` header arrives (the server writes page N + 1 while
+# the client decodes page N), and one that takes the cursor from the body and asks after
+# decoding it (client and server take turns). The server's own CPU time (from /proc) is in the
+# notes.
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-T0=$(cpu_ticks "$SERVE")
-"$EX/pager" --base "http://127.0.0.1:$PORT" --max "$PAGE_MAX" >"$W/pager.out"
-T1=$(cpu_ticks "$SERVE")
-PAGED=$(grep -o 'items=[0-9]*' "$W/pager.out" | cut -d= -f2)
-SERVER_RATE=$(python3 -c "t=($T1-$T0)/$(getconf CLK_TCK); print(f'server CPU {t:.1f} s = {$PAGED/max(t,0.01):,.0f} items per CPU-second')")
-row "/api/items paging, 1 client" "$(grep -o 'secs=[0-9.]*' "$W/pager.out" | cut -d= -f2) s" "$(grep -o 'items_per_sec=[0-9]*' "$W/pager.out" | cut -d= -f2) items/s" "" "" "$PAGED items, limit 1000; $SERVER_RATE"
+for MODE in link serial; do
+    FLAG=""
+    [ "$MODE" = serial ] && FLAG="--serial"
+    T0=$(cpu_ticks "$SERVE")
+    "$EX/pager" --base "http://127.0.0.1:$PORT" --max "$PAGE_MAX" $FLAG >"$W/pager.out"
+    T1=$(cpu_ticks "$SERVE")
+    PAGED=$(grep -o 'items=[0-9]*' "$W/pager.out" | cut -d= -f2)
+    SERVER_RATE=$(python3 -c "t=($T1-$T0)/$(getconf CLK_TCK); print(f'server CPU {t:.1f} s = {$PAGED/max(t,0.01):,.0f} items per CPU-second')")
+    WHO="1 client following \`Link: rel=next\`"
+    [ "$MODE" = serial ] && WHO="1 client, next request after decoding"
+    row "/api/items paging, $WHO" "$(grep -o 'secs=[0-9.]*' "$W/pager.out" | cut -d= -f2) s" "$(grep -o 'items_per_sec=[0-9]*' "$W/pager.out" | cut -d= -f2) items/s" "" "" "$PAGED items, limit 1000; $SERVER_RATE"
+done
 SERVE_RSS=$(awk '/VmHWM/{printf "%.0f", $2/1024}' /proc/$SERVE/status)
 row "serve: peak RSS over start-up, HTTP and paging" "" "" "$SERVE_RSS MB" "" ""
 

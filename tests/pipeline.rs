@@ -361,6 +361,50 @@ async fn poll_store_and_publish_merged_and_filtered_feeds() {
         .unwrap()
         .iter()
         .all(|i| i["category"] == "finance"));
+    // RFC 8288: a page that read something links the next one under the public URL, with the
+    // request's filters and limit; following the links alone reads the same items in the same
+    // order, and the page that reads nothing has no link.
+    let mut url = format!("{base}/api/items?category=finance&limit=2");
+    let (mut followed, mut pages) = (Vec::new(), 0);
+    loop {
+        let r = client.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{url}");
+        let link = r
+            .headers()
+            .get("link")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body: serde_json::Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        let items = body["items"].as_array().unwrap();
+        followed.extend(items.iter().map(|i| i["id"].clone()));
+        pages += 1;
+        assert!(pages < 20, "the links go round: {url}");
+        let Some(link) = link else {
+            assert!(items.is_empty(), "a page with items links the next: {body}");
+            break;
+        };
+        let target = link
+            .strip_prefix("<http://feeds.test/api/items?")
+            .and_then(|l| l.strip_suffix(">; rel=\"next\""))
+            .unwrap_or_else(|| panic!("not a next link under the public URL: {link}"));
+        let want = format!(
+            "category=finance&limit=2&after={}",
+            body["next"].as_str().unwrap()
+        );
+        assert_eq!(target, want);
+        url = format!("{base}/api/items?{target}");
+    }
+    let all: Vec<serde_json::Value> = fin["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].clone())
+        .collect();
+    assert!(
+        all.len() >= 3,
+        "more than one page of finance items: {}",
+        all.len()
+    );
+    assert_eq!(followed, all);
     for (q, why) in [
         ("after=zzz", "not a cursor"),
         ("colour=1", "unknown query parameter `colour`"),

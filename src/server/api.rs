@@ -10,7 +10,7 @@ use super::{blocking, feed_health, ApiError, AppState};
 use crate::config::{Config, MAX_LIMIT};
 use crate::publish::{self, Format};
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -128,8 +128,10 @@ pub(super) async fn api_items(
         ),
     };
     let limit = limit.unwrap_or(100).min(MAX_LIMIT);
-    let clean_titles = st.config().clean_titles;
-    let body = blocking(&st.store, move |store| {
+    let config = st.config();
+    let clean_titles = config.clean_titles;
+    let public_url = config.service.public_url.clone();
+    let (body, next) = blocking(&st.store, move |store| {
         // `{"items":[...],"next":"c…"}`, each item written as soon as it is read (the store
         // lends it and reuses its buffers for the next), on the blocking thread, into a buffer
         // sized for a typical item (about 1 KB of JSON) rather than grown by doubling.
@@ -166,10 +168,38 @@ pub(super) async fn api_items(
         body.extend_from_slice(br#"],"next":"#);
         serde_json::to_writer(&mut body, &next).map_err(ApiError::Serialize)?;
         body.push(b'}');
-        Ok(body)
+        // Whether this page read anything: only then is there a next page to ask for now.
+        let moved = (last != after).then_some(next);
+        Ok((body, moved))
     })
     .await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    // RFC 8288: the next page's address, in the headers, so a client can ask for it while it
+    // still reads this one. Left out when the page read nothing (the cursor is at the end).
+    if let Some(next) = next {
+        let link = format!(
+            "<{}>; rel=\"next\"",
+            next_page_url(&public_url, &params, &next)
+        );
+        if let Ok(v) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, v);
+        }
+    }
+    Ok(response)
+}
+
+/// `/api/items` with the request's own query (filters and `limit`) and `after=next`.
+fn next_page_url(public_url: &url::Url, params: &[(String, String)], next: &str) -> String {
+    let mut query = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in params.iter().filter(|(k, _)| k != "after") {
+        query.append_pair(k, v);
+    }
+    query.append_pair("after", next);
+    let base = public_url
+        .join("api/items")
+        .map(|u| u.to_string())
+        .unwrap_or_else(|_| format!("{public_url}api/items"));
+    format!("{base}?{}", query.finish())
 }
 
 /// The admin token in force: `FEEDSIFT_ADMIN_TOKEN`, else `[service] admin_token`.
