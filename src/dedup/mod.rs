@@ -189,7 +189,9 @@ pub fn find_learned(
     let seen = Candidates::default();
     let link = link_key(item).filter(|lk| lk != key);
     let link = link.as_deref();
-    find_with_core(store, learner, &seen, item, key, link, sig, &core, &verify)
+    let sides = near::Sides::default();
+    let verify = (&verify, &sides);
+    find_with_core(store, learner, &seen, item, key, link, sig, &core, verify)
 }
 
 /// Stored candidates already read and folded while deciding one response: templated titles
@@ -199,11 +201,13 @@ struct Candidates(
     std::cell::RefCell<std::collections::HashMap<String, Option<std::rc::Rc<Candidate>>>>,
 );
 
-/// A stored candidate's index core, verified form and first feed.
+/// A stored candidate's index core, verified form and first feed, and what was judged of its
+/// title beside the stretches it shares with entries of the response.
 struct Candidate {
     core: String,
     verify: std::sync::Arc<Folded>,
     feed_id: String,
+    sides: near::Sides,
 }
 
 impl Candidates {
@@ -235,6 +239,7 @@ impl Candidates {
                         core,
                         verify: near::verified_form_shared(&t.title),
                         feed_id: t.feed_id,
+                        sides: near::Sides::default(),
                     })
                 });
                 seen.insert(k, entry);
@@ -259,7 +264,7 @@ fn find_with_core<L: Lookup + ?Sized>(
     link: Option<&str>,
     sig: &[u64],
     core: &str,
-    verify: &Folded,
+    (verify, sides): (&Folded, &near::Sides),
 ) -> Result<Found, StoreError> {
     if let Some(story) = store.resolve(key)? {
         return Ok(Found::Exact(story));
@@ -290,10 +295,10 @@ fn find_with_core<L: Lookup + ?Sized>(
             };
             // Equal cleaned cores: both titles are the story plus recognised decorations.
             if other.core == core
-                || near::same_story_folded(
+                || near::same_story_sides(
                     learner,
-                    (&other.verify, Some(&other.feed_id)),
-                    (verify, Some(&item.feed_id)),
+                    (&other.verify, Some(&other.feed_id), &other.sides),
+                    (verify, Some(&item.feed_id), sides),
                 )
             {
                 if let Some(story) = store.get(k)? {
@@ -407,6 +412,7 @@ pub fn ingest_learning(
             core,
             verify,
             class,
+            sides: near::Sides::default(),
         });
     }
     // Decided under the lock (sled: reads are fast, and its transactions would make reads
@@ -469,6 +475,8 @@ struct Prepared {
     link_key: Option<String>,
     /// [`title::clean`] of its title.
     clean_title: String,
+    /// What was judged of its title beside the stretches it shares with candidates.
+    sides: near::Sides,
 }
 
 /// Whether one of `batch`'s new stories may have been stored by another writer since the
@@ -690,6 +698,7 @@ fn decide<L: Lookup + ?Sized>(
             continue;
         }
         let link = entry.link_key.as_deref();
+        let verify = (verify, &entry.sides);
         match find_with_core(store, learner, &seen, item, key, link, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != *digest {

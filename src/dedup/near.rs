@@ -310,6 +310,30 @@ pub fn same_story_folded(
     a: (&Folded, Option<&str>),
     b: (&Folded, Option<&str>),
 ) -> bool {
+    same_story_sides(
+        learner,
+        (a.0, a.1, &Sides::default()),
+        (b.0, b.1, &Sides::default()),
+    )
+}
+
+/// What [`same_story_sides`] judged of one title (from one source) beside a common stretch:
+/// its residues before and after the stretch, by the stretch's start and end. They depend on
+/// the title, its source, the stretch and what the learner knows, so a title compared with
+/// many others (a new entry with its candidates, a stored candidate with the entries of one
+/// response that propose it) has each side judged once. Keep one per title and source, for
+/// as long as what the learner knows may be taken as unchanged (one response's decisions).
+#[derive(Default)]
+pub struct Sides(
+    std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), Option<(Residue, Residue)>>>,
+);
+
+/// [`same_story_folded`], each title with the [`Sides`] already judged of it.
+pub fn same_story_sides(
+    learner: &Learner,
+    a: (&Folded, Option<&str>, &Sides),
+    b: (&Folded, Option<&str>, &Sides),
+) -> bool {
     let (fa, fb) = (a.0, b.0);
     if fa.chars.is_empty() || fb.chars.is_empty() {
         return false;
@@ -366,7 +390,18 @@ pub fn same_story_folded(
             residue(learner, f, src, e, f.chars.len(), Edge::Trailing, trail)?,
         ))
     };
-    let (sa, sb) = (side(fa, a.1, start_a, end_a), side(fb, b.1, start_b, end_b));
+    let judged = |sides: &Sides, f: &Folded, src: Option<&str>, s: usize, e: usize| {
+        if let Some(v) = sides.0.borrow().get(&(s, e)) {
+            return *v;
+        }
+        let v = side(f, src, s, e);
+        sides.0.borrow_mut().insert((s, e), v);
+        v
+    };
+    let (sa, sb) = (
+        judged(a.2, fa, a.1, start_a, end_a),
+        judged(b.2, fb, b.1, start_b, end_b),
+    );
     let (Some((lead_a, trail_a)), Some((lead_b, trail_b))) = (sa, sb) else {
         return false;
     };
@@ -853,6 +888,65 @@ mod tests {
             assert_eq!(same_story(a, b), want, "{a} ~ {b}");
             assert_eq!(same_story(b, a), want, "symmetric: {b} ~ {a}");
         }
+    }
+
+    /// A title's sides judged once and kept (one [`Sides`] per title, as one response's
+    /// decisions keep them) give the verdicts judging afresh gives, whichever pairs come first.
+    #[test]
+    fn kept_sides_give_the_verdicts_of_fresh_ones() {
+        let l = two_farms();
+        let titles: Vec<(String, Option<&str>)> = [
+            ("每日焦点!巴西龟的饲养方法", Some("a")),
+            ("巴西龟的饲养方法|环球快资讯", Some("b")),
+            (
+                "今日热搜:巴西龟的饲养方法（3号源第47期） - 天天要闻",
+                Some("a"),
+            ),
+            ("巴西龟的饲养方法（5号源第12期）", Some("b")),
+            // One start, several ends: the stretch shared with each differs.
+            ("巴西龟的饲养方法", Some("a")),
+            ("巴西龟的饲养方法（3号源第47期）", Some("a")),
+            ("巴西龟的饲养方法（3号源第47期）|环球快资讯", Some("b")),
+            ("今日热搜:巴西龟的饲养 - 天天要闻", Some("a")),
+            ("巴西龟的饲养方法和注意事项大全|环球快资讯", Some("b")),
+            ("【环球报资讯】巴西龟的饲养方法_当前独家", None),
+            ("万科A：关于召开股东大会的通知", Some("a")),
+            ("招商银行：关于召开股东大会的通知", Some("a")),
+            ("〘24闻讯〙感谢有你一生珍惜", Some("a")),
+            ("感谢有你一生珍惜 ‖ 临邑闻视", Some("b")),
+            ("〘罗群计〙感谢有你一生珍惜", Some("a")),
+            ("Exclusive: Fed holds rates steady | Reuters", None),
+            ("Fed holds rates steady - BBC News", Some("b")),
+            ("Apple: quarterly profit rises", None),
+            ("Google: quarterly profit rises", None),
+        ]
+        .into_iter()
+        .map(|(t, s)| (t.to_string(), s))
+        .collect();
+        let forms: Vec<Folded> = titles.iter().map(|(t, _)| verified_form(t)).collect();
+        let kept: Vec<Sides> = titles.iter().map(|_| Sides::default()).collect();
+        let (mut same, mut pairs) = (0, 0);
+        // Every ordered pair twice over, so the second round reads only kept sides.
+        for round in 0..2 {
+            for i in 0..titles.len() {
+                for j in 0..titles.len() {
+                    let (a, b) = ((&forms[i], titles[i].1), (&forms[j], titles[j].1));
+                    let fresh = same_story_folded(&l, a, b);
+                    let memo = same_story_sides(&l, (a.0, a.1, &kept[i]), (b.0, b.1, &kept[j]));
+                    assert_eq!(
+                        memo, fresh,
+                        "round {round}: {} ~ {}",
+                        titles[i].0, titles[j].0
+                    );
+                    pairs += 1;
+                    same += usize::from(fresh && i != j);
+                }
+            }
+        }
+        assert!(
+            same > 0 && same < pairs / 2,
+            "{same} of {pairs}: both verdicts occur"
+        );
     }
 
     #[test]
