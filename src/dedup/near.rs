@@ -324,9 +324,10 @@ pub fn same_story_folded(
 /// response that propose it) has each side judged once. Keep one per title and source, for
 /// as long as what the learner knows may be taken as unchanged (one response's decisions).
 #[derive(Default)]
-pub struct Sides(
-    std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), Option<(Residue, Residue)>>>,
-);
+pub struct Sides(std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), Judged>>);
+
+/// A title's residues before and after one stretch, or `None` when one is story.
+type Judged = Option<(Residue, Residue)>;
 
 /// [`same_story_folded`], each title with the [`Sides`] already judged of it.
 pub fn same_story_sides(
