@@ -392,14 +392,16 @@ pub fn ingest_learning(
                 let sig = near::signature_cut(&item.title, &core, Some(&f), &cuts);
                 let core = if sig.is_empty() { String::new() } else { core };
                 let wire_free = title::strip_wire_tag(&item.title);
-                let verify = if title::strip_trailing_masthead(wire_free).len() == wire_free.len() {
-                    f
-                } else {
-                    near::verified_form(&item.title)
-                };
+                let verify = std::sync::Arc::new(
+                    if title::strip_trailing_masthead(wire_free).len() == wire_free.len() {
+                        f
+                    } else {
+                        near::verified_form(&item.title)
+                    },
+                );
                 (sig, core, verify)
             }
-            None => (Vec::new(), String::new(), Folded::default()),
+            None => (Vec::new(), String::new(), Default::default()),
         };
         let class = if known { None } else { Some(classify(&item)) };
         prepared.push(Prepared {
@@ -465,8 +467,9 @@ struct Prepared {
     sig: Vec<u64>,
     /// Its index core (empty without index keys).
     core: String,
-    /// Its verified form ([`near::verified_form`]).
-    verify: Folded,
+    /// Its verified form ([`near::verified_form`]), shared with the memo of candidates' forms
+    /// once it is stored.
+    verify: std::sync::Arc<Folded>,
     /// Its classification, when it is probably new (its key is not stored).
     class: Option<Classification>,
     /// [`Item::content_digest`].
@@ -698,7 +701,7 @@ fn decide<L: Lookup + ?Sized>(
             continue;
         }
         let link = entry.link_key.as_deref();
-        let verify = (verify, &entry.sides);
+        let verify = (&**verify, &entry.sides);
         match find_with_core(store, learner, &seen, item, key, link, sig, core, verify)? {
             Found::Exact(story) if story.source.feed_id == source.feed_id => {
                 if story.key == *key && story.digest != *digest {
@@ -731,6 +734,9 @@ fn decide<L: Lookup + ?Sized>(
             }
             Found::Tombstoned => counts.duplicate += 1,
             Found::Nothing => {
+                if !verify.0.chars.is_empty() {
+                    near::remember_verified_form(&item.title, &entry.verify);
+                }
                 let class = classify(item);
                 batch.new.push(StoredItem {
                     key: key.clone(),

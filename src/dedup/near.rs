@@ -304,6 +304,19 @@ pub fn verified_form_shared(title: &str) -> Arc<Folded> {
     FORMS.get_or(title, |t| Arc::new(verified_form(t)))
 }
 
+/// Tells [`verified_form_shared`] the verified form of `title`, already worked out: ingest
+/// folds each entry's title, and the stories it stores are the candidates proposed to the
+/// entries that follow (a template's look-alikes fill the same band buckets), so they are not
+/// folded again.
+pub fn remember_verified_form(title: &str, form: &Arc<Folded>) {
+    debug_assert_eq!(
+        form.chars,
+        verified_form(title).chars,
+        "not the verified form of {title}"
+    );
+    FORMS.prime(title, Arc::clone(form));
+}
+
 /// [`same_story_with`] on titles already folded by [`verified_form`].
 pub fn same_story_folded(
     learner: &Learner,
