@@ -696,7 +696,7 @@ fn decide<L: Lookup + ?Sized>(
             seen: now,
         };
         // Copies among this response's own new stories (a feed listing a story twice).
-        if own.repeats(learner, &source.feed_id, prepared, sig, verify) {
+        if own.repeats(learner, &source.feed_id, prepared, position) {
             counts.duplicate += 1;
             continue;
         }
@@ -772,24 +772,37 @@ struct Twins {
 }
 
 impl Twins {
-    /// Whether the entry with keys `sig` and verified form `verify` is the same story as one of
-    /// the response's new stories (positions in `prepared`) sharing a key with it.
+    /// Whether the entry at `position` in `prepared` is the same story as one of the response's
+    /// new stories (earlier positions) sharing an index key with it.
     fn repeats(
         &self,
         learner: &Learner,
         feed: &str,
         prepared: &[Prepared],
-        sig: &[u64],
-        verify: &Folded,
+        position: usize,
     ) -> bool {
-        if sig.is_empty() {
+        let entry = &prepared[position];
+        if entry.sig.is_empty() {
             return false;
         }
-        self.index.candidates(sig).into_iter().any(|p| {
-            near::same_story_folded(
+        // An entry's sides are judged as from its own feed: kept only where that is `feed`.
+        self.index.candidates(&entry.sig).into_iter().any(|p| {
+            let other = &prepared[p];
+            let (fresh_a, fresh_b) = (near::Sides::default(), near::Sides::default());
+            let a = if other.item.feed_id == feed {
+                &other.sides
+            } else {
+                &fresh_a
+            };
+            let b = if entry.item.feed_id == feed {
+                &entry.sides
+            } else {
+                &fresh_b
+            };
+            near::same_story_sides(
                 learner,
-                (&prepared[p].verify, Some(feed)),
-                (verify, Some(feed)),
+                (&other.verify, Some(feed), a),
+                (&entry.verify, Some(feed), b),
             )
         })
     }
