@@ -139,8 +139,9 @@ fn seq_at_end(k: &[u8]) -> u64 {
 
 /// Builds the in-memory near-duplicate index from `records` (schema 8): each compact record's
 /// first two fields ([`super::record::key_and_near`]).
-fn build_near_index(records: &sled::Tree) -> Result<NearIndex, StoreError> {
+fn build_near_index(records: &sled::Tree, expected: usize) -> Result<NearIndex, StoreError> {
     let mut index = NearIndex::default();
+    index.expect(expected);
     let (mut key, mut near) = (String::new(), Vec::new());
     for entry in records.iter() {
         let (k, v) = entry?;
@@ -715,7 +716,13 @@ impl SledStore {
             Shared::ready(NearIndex::default())
         } else {
             let tree = records.clone();
-            Shared::build_in_background(move || build_near_index(&tree))
+            // The per-feed counts sum to the stories stored: room for the index at once.
+            let mut expected = 0u64;
+            for v in db.open_tree("feed_counts")?.iter().values() {
+                expected = expected.saturating_add(be_u64(&v?));
+            }
+            let expected = usize::try_from(expected).unwrap_or(0);
+            Shared::build_in_background(move || build_near_index(&tree, expected))
         };
         let sources_tree = db.open_tree("sources")?;
         Ok(SledStore {
