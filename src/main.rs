@@ -22,6 +22,27 @@ use std::process::ExitCode;
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc v2's `mi_option_purge_delay` (`include/mimalloc.h`, `enum mi_option_e`; the sys
+/// crate names no constant for it).
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+/// Its documented default in v2, checked before it is changed: another number means the
+/// numbering is not the one above, and nothing is set.
+const MI_PURGE_DELAY_DEFAULT: std::os::raw::c_long = 10;
+
+/// Memory freed is given back to the system at once rather than after 10 ms. The service's
+/// blocking threads each free a page's buffers in turn, and the delay let a paging server
+/// hold 140 MB more at its peak than with it off (900,000 stories: 757 MB against 611 MB,
+/// glibc 648 MB), for no measurable speed.
+fn return_freed_memory_at_once() {
+    // SAFETY: plain calls into the linked allocator's option table with an option number and a
+    // value; they touch no Rust-owned memory.
+    unsafe {
+        if libmimalloc_sys::mi_option_get(MI_OPTION_PURGE_DELAY) == MI_PURGE_DELAY_DEFAULT {
+            libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0);
+        }
+    }
+}
+
 /// A filtered-feed aggregator: polls feeds, stores each story once, republishes filtered feeds.
 #[derive(Parser)]
 #[command(name = "feedsift", version, about)]
@@ -210,6 +231,7 @@ enum EvalWhat {
 }
 
 fn main() -> ExitCode {
+    return_freed_memory_at_once();
     let cli = Cli::parse();
     // The service logs what it does; one-shot commands report on stdout/stderr themselves and
     // log only errors, unless RUST_LOG asks for more.
