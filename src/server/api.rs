@@ -108,7 +108,10 @@ pub(super) async fn sources(State(st): State<AppState>) -> Result<Response, ApiE
     Ok(Json(out).into_response())
 }
 
-/// `GET /api/items?after=CURSOR&limit=N[&filters]`: items oldest to newest after a cursor.
+/// `GET /api/items?after=CURSOR&limit=N[&filters]`: items oldest to newest after a cursor,
+/// `{"items":[...],"next":"c…"}`; a page that read anything also names the next page in a
+/// `Link: <…>; rel="next"` header (RFC 8288), so a client can ask for it before it has read
+/// this one's body.
 pub(super) async fn api_items(
     State(st): State<AppState>,
     Query(params): Query<Vec<(String, String)>>,
