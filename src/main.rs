@@ -31,8 +31,8 @@ const MI_PURGE_DELAY_DEFAULT: std::os::raw::c_long = 10;
 
 /// Memory freed is given back to the system at once rather than after 10 ms. The service's
 /// blocking threads each free a page's buffers in turn, and the delay let a paging server
-/// hold 140 MB more at its peak than with it off (900,000 stories: 757 MB against 611 MB,
-/// glibc 648 MB), for no measurable speed.
+/// hold about 100 MB more at its peak than with it off (900,000 stories: 757–762 MB against
+/// 649–662 MB, glibc 648 MB), for no measurable speed.
 fn return_freed_memory_at_once() {
     // SAFETY: plain calls into the linked allocator's option table with an option number and a
     // value; they touch no Rust-owned memory.

@@ -137,6 +137,16 @@ fn seq_at_end(k: &[u8]) -> u64 {
     be_u64(&k[k.len().saturating_sub(8)..])
 }
 
+/// The stories stored, by the per-feed counts that commits and retention keep (one small
+/// record per feed): no scan of the items.
+fn stories_counted(feed_counts: &sled::Tree) -> Result<u64, StoreError> {
+    let mut n = 0u64;
+    for v in feed_counts.iter().values() {
+        n = n.saturating_add(be_u64(&v?));
+    }
+    Ok(n)
+}
+
 /// Builds the in-memory near-duplicate index from `records` (schema 8): each compact record's
 /// first two fields ([`super::record::key_and_near`]).
 fn build_near_index(records: &sled::Tree, expected: usize) -> Result<NearIndex, StoreError> {
@@ -716,11 +726,8 @@ impl SledStore {
             Shared::ready(NearIndex::default())
         } else {
             let tree = records.clone();
-            // The per-feed counts sum to the stories stored: room for the index at once.
-            let mut expected = 0u64;
-            for v in db.open_tree("feed_counts")?.iter().values() {
-                expected = expected.saturating_add(be_u64(&v?));
-            }
+            // Room for the index at once, for the stories the per-feed counts say are stored.
+            let expected = stories_counted(&db.open_tree("feed_counts")?)?;
             let expected = usize::try_from(expected).unwrap_or(0);
             Shared::build_in_background(move || build_near_index(&tree, expected))
         };
@@ -1475,11 +1482,7 @@ impl Backend for SledStore {
     /// (one small record per feed), not a scan of the items (sled's `len` reads every record,
     /// seconds at a million items — and `/metrics` asks on every scrape).
     fn len(&self) -> Result<u64, StoreError> {
-        let mut n = 0u64;
-        for v in self.feed_counts.iter().values() {
-            n += be_u64(&v?);
-        }
-        Ok(n)
+        stories_counted(&self.feed_counts)
     }
 
     /// Whether the store holds no items.

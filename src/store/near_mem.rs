@@ -156,6 +156,7 @@ impl NearIndex {
     /// doubling. Each doubling copies the array and holds both copies for a moment, which an
     /// allocator that cannot remap pages in place (mimalloc) pays in peak memory: about 100 MB
     /// at 900,000 stories. Room reserved and never written is never resident.
+    ///
     /// A count that cannot be right (slots are numbered by `u32`) or memory that cannot be
     /// had reserves nothing: the arrays then grow as they fill.
     pub fn expect(&mut self, items: usize) {
